@@ -1,0 +1,1 @@
+//! Pacer's Marathon-compatible REST API (axum).

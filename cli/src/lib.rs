@@ -1,0 +1,1 @@
+//! The pacer command line client: apply, get, scale, delete.

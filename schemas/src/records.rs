@@ -1,0 +1,210 @@
+//! What the cluster records besides the users' specs: instances of apps with their current
+//! Mesos task, deployments, and the framework id. These live in the store next to the specs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AppDefinition, PathId, Timestamp};
+
+/// One record in the store. The store treats records as opaque values under string keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "spec")]
+pub enum Record {
+    /// The current definition of an app (with `version` and `versionInfo` set).
+    App(Arc<AppDefinition>),
+    /// A past or current definition of an app, kept for `/versions` and rollback.
+    AppVersion(Arc<AppDefinition>),
+    Instance(Arc<Instance>),
+    Deployment(Arc<Deployment>),
+    /// The Mesos FrameworkID to fail over to after a restart.
+    FrameworkId(String),
+}
+
+/// What an instance should be doing; the reconciler moves reality towards it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Goal {
+    /// Keep a task running; relaunch it (with backoff) when it ends.
+    Running,
+    /// Kill the task and forget the instance once it is terminal.
+    Decommissioned,
+}
+
+/// A slot of an app: one task at a time, relaunched as a new incarnation when it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    /// `app_path.instance-<uuid>`, e.g. `prod_web.instance-3f0c...`.
+    pub instance_id: String,
+    pub app_id: PathId,
+    /// The app version (config) this instance runs or will run.
+    pub run_spec_version: Timestamp,
+    pub goal: Goal,
+    /// Counts launches of this instance; task ids end in `._app.<incarnation>`.
+    pub incarnation: u32,
+    /// The current (or last) task; `None` until first launched.
+    pub task: Option<TaskRecord>,
+    /// Set by the API to ask for the current task to be killed (the instance keeps its goal).
+    #[serde(default)]
+    pub kill_requested: bool,
+    pub created_at: Timestamp,
+}
+
+/// The Mesos task of an instance as last observed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRecord {
+    pub task_id: String,
+    pub agent_id: String,
+    pub host: String,
+    /// Host ports, in port-definition order.
+    pub ports: Vec<u32>,
+    pub state: TaskState,
+    pub staged_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    /// When `state` last changed.
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Mesos task states, spelled as Mesos and Marathon print them.
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    /// Pacer's own state between accepting an offer and the first status update.
+    TASK_PROVISIONED,
+    TASK_STAGING,
+    TASK_STARTING,
+    TASK_RUNNING,
+    TASK_KILLING,
+    TASK_FINISHED,
+    TASK_FAILED,
+    TASK_KILLED,
+    TASK_ERROR,
+    TASK_LOST,
+    TASK_DROPPED,
+    TASK_UNREACHABLE,
+    TASK_GONE,
+    TASK_GONE_BY_OPERATOR,
+    TASK_UNKNOWN,
+}
+
+impl TaskState {
+    pub fn is_terminal(self) -> bool {
+        use TaskState::*;
+        matches!(
+            self,
+            TASK_FINISHED | TASK_FAILED | TASK_KILLED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE
+                | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN
+        )
+    }
+
+    /// Terminal states that count as a failure for launch backoff (Marathon's `limitWorthy`).
+    pub fn is_failure(self) -> bool {
+        use TaskState::*;
+        matches!(self, TASK_FINISHED | TASK_FAILED | TASK_ERROR | TASK_GONE | TASK_DROPPED | TASK_LOST)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use TaskState::*;
+        match self {
+            TASK_PROVISIONED => "TASK_PROVISIONED",
+            TASK_STAGING => "TASK_STAGING",
+            TASK_STARTING => "TASK_STARTING",
+            TASK_RUNNING => "TASK_RUNNING",
+            TASK_KILLING => "TASK_KILLING",
+            TASK_FINISHED => "TASK_FINISHED",
+            TASK_FAILED => "TASK_FAILED",
+            TASK_KILLED => "TASK_KILLED",
+            TASK_ERROR => "TASK_ERROR",
+            TASK_LOST => "TASK_LOST",
+            TASK_DROPPED => "TASK_DROPPED",
+            TASK_UNREACHABLE => "TASK_UNREACHABLE",
+            TASK_GONE => "TASK_GONE",
+            TASK_GONE_BY_OPERATOR => "TASK_GONE_BY_OPERATOR",
+            TASK_UNKNOWN => "TASK_UNKNOWN",
+        }
+    }
+}
+
+impl Instance {
+    /// A new instance of `app`, not yet launched.
+    pub fn new(app: &AppDefinition, now: Timestamp) -> Self {
+        Instance {
+            instance_id: format!("{}.instance-{}", app.id.safe_id(), uuid::Uuid::new_v4()),
+            app_id: app.id.clone(),
+            run_spec_version: app.version_or_epoch(),
+            goal: Goal::Running,
+            incarnation: 0,
+            task: None,
+            kill_requested: false,
+            created_at: now,
+        }
+    }
+
+    /// The id of the next task of this instance (Marathon 1.8+: `<instance>._app.<n>`).
+    pub fn next_task_id(&self) -> String {
+        format!("{}._app.{}", self.instance_id, self.incarnation + 1)
+    }
+
+    /// True while a task exists that is not known to be over.
+    pub fn has_active_task(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.state.is_terminal())
+    }
+
+    pub fn state(&self) -> Option<TaskState> {
+        self.task.as_ref().map(|t| t.state)
+    }
+}
+
+impl AppDefinition {
+    /// The app's version; stored apps always have one.
+    pub fn version_or_epoch(&self) -> Timestamp {
+        self.version.unwrap_or(Timestamp::from_millis(0))
+    }
+
+    /// When the config (not merely the scale) last changed: instances of older configs are
+    /// replaced by a rolling upgrade.
+    pub fn config_version(&self) -> Timestamp {
+        self.version_info.map(|v| v.last_config_change_at).unwrap_or_else(|| self.version_or_epoch())
+    }
+}
+
+/// A deployment: the plan that moves apps from their original to their target definitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub version: Timestamp,
+    pub affected_apps: Vec<PathId>,
+    pub steps: Vec<DeploymentStep>,
+    /// Index of the step being worked on (0-based; Marathon shows it 1-based).
+    pub current_step: usize,
+    /// The definitions before the change (`None`: the app did not exist), for rollback.
+    #[serde(default)]
+    pub original: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    /// The target definitions (`None`: the app is deleted).
+    #[serde(default)]
+    pub target: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentStep {
+    pub actions: Vec<DeploymentAction>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentAction {
+    pub action: ActionKind,
+    pub app: PathId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionKind {
+    StartApplication,
+    StopApplication,
+    ScaleApplication,
+    RestartApplication,
+}

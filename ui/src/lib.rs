@@ -1,0 +1,1 @@
+//! Pacer's web UI assets, embedded in the server binary.
