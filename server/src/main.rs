@@ -1,1 +1,53 @@
-fn main() {}
+//! `pacer`: the server (`pacer server`) and the client commands (`pacer apply`, `get`, ...).
+
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "pacer", version, about = "Run long-running services on Mesos, the Marathon way")]
+struct Cli {
+    #[command(flatten)]
+    global: cli::GlobalArgs,
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Run a Pacer server (with an embedded local Mesos master and agent by default).
+    Server(server::ServerArgs),
+    #[command(flatten)]
+    Client(cli::Command),
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pacer: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        match args.command {
+            Top::Server(server_args) => match server::run(server_args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("pacer server: {e:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Top::Client(cmd) => match cli::run(args.global, cmd).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("pacer: {e}");
+                    ExitCode::from(2)
+                }
+            },
+        }
+    })
+}

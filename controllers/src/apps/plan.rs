@@ -1,0 +1,144 @@
+//! What one app needs done, decided from its definition and its instances alone: which
+//! instances to create, decommission, expunge and kill, and which wait for a launch.
+//!
+//! Level-triggered: the plan depends only on the state handed in, so running it again on the
+//! state it produced changes nothing. Rolling restarts follow Marathon's upgrade arithmetic
+//! (`schemas::restart_strategy`), re-evaluated on every pass.
+
+use std::cmp::Reverse;
+
+use schemas::{AppDefinition, Goal, Instance, KillSelection, TaskState, Timestamp, restart_strategy};
+
+/// An instance as read from the store, with the revision that guards writing it back.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub key: String,
+    pub revision: u64,
+    pub instance: Instance,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// New instances to record (they then wait for a launch).
+    pub create: Vec<Instance>,
+    /// Instances whose goal becomes Decommissioned.
+    pub decommission: Vec<Observed>,
+    /// Instances to forget: decommissioned and without a live task.
+    pub expunge: Vec<Observed>,
+    /// Instances whose live task must be killed now.
+    pub kill: Vec<Observed>,
+    /// Instance ids that wait for an offer, oldest first.
+    pub launch: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_idle(&self) -> bool {
+        self.create.is_empty() && self.decommission.is_empty() && self.expunge.is_empty() && self.kill.is_empty()
+    }
+}
+
+/// Whether an instance counts as healthy for deployments and upgrades.
+pub fn is_healthy(i: &Instance) -> bool {
+    !i.kill_requested && i.state() == Some(TaskState::TASK_RUNNING)
+}
+
+/// Plans `app` (None: the app was deleted) over its `instances`.
+pub fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
+    let mut plan = Plan::default();
+    let Some(app) = app else {
+        for o in instances {
+            if o.instance.has_active_task() {
+                plan.kill.push(o.clone());
+            }
+            if o.instance.goal != Goal::Decommissioned {
+                plan.decommission.push(o);
+            } else if !o.instance.has_active_task() {
+                plan.expunge.push(o);
+            }
+        }
+        return plan;
+    };
+
+    let (gone, mut active): (Vec<_>, Vec<_>) =
+        instances.into_iter().partition(|o| o.instance.goal == Goal::Decommissioned);
+    for o in gone {
+        if o.instance.has_active_task() {
+            plan.kill.push(o);
+        } else {
+            plan.expunge.push(o);
+        }
+    }
+
+    let config = app.config_version();
+    let n = app.instances as usize;
+    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| o.instance.run_spec_version < config);
+    let mut keep: Vec<Observed> = new;
+
+    if old.is_empty() {
+        if keep.len() > n {
+            sort_for_kill(&mut keep, app.kill_selection);
+            let excess = keep.len() - n;
+            plan.decommission.extend(keep.drain(..excess));
+        }
+        for _ in keep.len()..n {
+            plan.create.push(Instance::new(app, now));
+        }
+    } else {
+        let healthy = old.iter().chain(&keep).filter(|o| is_healthy(&o.instance)).count() as u32;
+        let current = (old.len() + keep.len()) as u32;
+        let strategy = restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
+        // Old instances that are not healthy add nothing to capacity: replace them at once.
+        // Healthy ones go as far as the minimum health capacity allows.
+        let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) = old.into_iter().partition(|o| is_healthy(&o.instance));
+        sort_for_kill(&mut old_healthy, app.kill_selection);
+        let kill_healthy = (strategy.kill_immediately as usize).min(old_healthy.len());
+        plan.decommission.extend(old_unhealthy);
+        plan.decommission.extend(old_healthy.drain(..kill_healthy));
+        let remaining_old = old_healthy.len();
+        let room = (strategy.max_capacity as usize).saturating_sub(remaining_old + keep.len());
+        for _ in 0..n.saturating_sub(keep.len()).min(room) {
+            plan.create.push(Instance::new(app, now));
+        }
+    }
+
+    for o in &plan.decommission {
+        if o.instance.has_active_task() {
+            plan.kill.push(o.clone());
+        }
+    }
+    for o in keep.iter().filter(|o| o.instance.kill_requested && o.instance.has_active_task()) {
+        plan.kill.push(o.clone());
+    }
+    let mut waiting: Vec<&Instance> = keep.iter().map(|o| &o.instance).filter(|i| !i.has_active_task()).collect();
+    waiting.extend(plan.create.iter());
+    waiting.sort_by_key(|i| i.created_at);
+    plan.launch = waiting.into_iter().map(|i| i.instance_id.clone()).collect();
+    plan
+}
+
+/// Orders instances so that the first are the ones to kill when scaling down (Marathon's
+/// `ScalingProposition`): not launched, then by state (unreachable, staging, starting,
+/// running), then youngest or oldest first as the app says.
+fn sort_for_kill(instances: &mut [Observed], selection: KillSelection) {
+    fn rank(i: &Instance) -> u8 {
+        match i.state() {
+            None => 0,
+            Some(s) if s.is_terminal() => 0,
+            Some(TaskState::TASK_UNREACHABLE) => 1,
+            Some(TaskState::TASK_PROVISIONED | TaskState::TASK_STAGING) => 2,
+            Some(TaskState::TASK_STARTING) => 3,
+            Some(TaskState::TASK_RUNNING) => 4,
+            Some(_) => 5,
+        }
+    }
+    fn age(i: &Instance) -> Timestamp {
+        i.task.as_ref().map(|t| t.started_at.unwrap_or(t.staged_at)).unwrap_or(i.created_at)
+    }
+    match selection {
+        KillSelection::YoungestFirst => instances.sort_by_key(|o| (rank(&o.instance), Reverse(age(&o.instance)))),
+        KillSelection::OldestFirst => instances.sort_by_key(|o| (rank(&o.instance), age(&o.instance))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

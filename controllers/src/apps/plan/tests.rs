@@ -1,0 +1,149 @@
+use super::*;
+use schemas::{TaskRecord, VersionInfo};
+
+fn app(instances: u32, strategy: (f64, f64), config: i64, version: i64) -> AppDefinition {
+    let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"sleep 600"}"#).unwrap();
+    a.instances = instances;
+    a.upgrade_strategy.minimum_health_capacity = strategy.0;
+    a.upgrade_strategy.maximum_over_capacity = strategy.1;
+    a.version = Some(Timestamp::from_millis(version));
+    a.version_info = Some(VersionInfo {
+        last_scaling_at: Timestamp::from_millis(version),
+        last_config_change_at: Timestamp::from_millis(config),
+    });
+    a
+}
+
+fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
+    let t = Timestamp::from_millis(i64::from(n));
+    let instance = Instance {
+        instance_id: format!("a.instance-{n}"),
+        app_id: schemas::PathId::parse("/a").unwrap(),
+        run_spec_version: Timestamp::from_millis(version),
+        goal: Goal::Running,
+        incarnation: 1,
+        task: state.map(|state| TaskRecord {
+            task_id: format!("a.instance-{n}._app.1"),
+            agent_id: "ag".into(),
+            host: "h".into(),
+            ports: vec![],
+            state,
+            staged_at: t,
+            started_at: Some(t),
+            updated_at: t,
+            message: None,
+        }),
+        kill_requested: false,
+        created_at: t,
+    };
+    Observed { key: format!("k{n}"), revision: 1, instance }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(1_000_000)
+}
+
+fn ids(v: &[Observed]) -> Vec<String> {
+    v.iter().map(|o| o.instance.instance_id.clone()).collect()
+}
+
+const RUNNING: Option<TaskState> = Some(TaskState::TASK_RUNNING);
+
+#[test]
+fn scales_up_and_queues_new_instances() {
+    let p = plan(Some(&app(3, (1.0, 1.0), 10, 10)), vec![inst(1, 10, RUNNING)], now());
+    assert_eq!(p.create.len(), 2);
+    assert_eq!(p.launch.len(), 2);
+    assert!(p.kill.is_empty() && p.decommission.is_empty());
+}
+
+#[test]
+fn scale_down_kills_youngest_first_and_unlaunched_before_running() {
+    let a = app(1, (1.0, 1.0), 10, 10);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 10, RUNNING)], now());
+    assert_eq!(ids(&p.decommission), vec!["a.instance-3", "a.instance-2"]);
+    assert_eq!(ids(&p.kill), ids(&p.decommission));
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, None)], now());
+    assert_eq!(ids(&p.decommission), vec!["a.instance-2"]);
+    assert!(p.kill.is_empty(), "an unlaunched instance has nothing to kill");
+    let mut oldest = a.clone();
+    oldest.kill_selection = KillSelection::OldestFirst;
+    let p = plan(Some(&oldest), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(ids(&p.decommission), vec!["a.instance-1"]);
+}
+
+#[test]
+fn relaunches_instances_whose_task_ended() {
+    let p = plan(Some(&app(2, (1.0, 1.0), 10, 10)), vec![inst(1, 10, RUNNING), inst(2, 10, Some(TaskState::TASK_FAILED))], now());
+    assert!(p.create.is_empty());
+    assert_eq!(p.launch, vec!["a.instance-2"]);
+}
+
+#[test]
+fn rolling_restart_keeps_full_health_with_default_strategy() {
+    let a = app(2, (1.0, 1.0), 20, 20);
+    // Two healthy old instances: start two new ones, kill nothing yet.
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(p.create.len(), 2);
+    assert!(p.decommission.is_empty());
+    // New ones not yet healthy: nothing more to do.
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 20, None), inst(4, 20, None)], now());
+    assert!(p.create.is_empty() && p.decommission.is_empty());
+    // New ones healthy: the old ones go.
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 20, RUNNING), inst(4, 20, RUNNING)], now());
+    assert_eq!(ids(&p.decommission).len(), 2);
+    assert!(p.create.is_empty());
+}
+
+#[test]
+fn rolling_restart_one_at_a_time_without_over_capacity() {
+    let a = app(2, (1.0, 0.0), 20, 20);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(p.create.len(), 1, "one extra instance of temporary over-capacity");
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 20, RUNNING)], now());
+    assert_eq!(p.decommission.len(), 1);
+    assert!(p.create.is_empty());
+}
+
+#[test]
+fn zero_health_capacity_replaces_everything_at_once() {
+    let a = app(2, (0.0, 0.0), 20, 20);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(p.decommission.len(), 2);
+    assert!(p.create.is_empty(), "no room until the old ones are gone");
+}
+
+#[test]
+fn unhealthy_old_instances_are_replaced_at_once() {
+    let a = app(2, (1.0, 1.0), 20, 20);
+    let p = plan(Some(&a), vec![inst(1, 10, Some(TaskState::TASK_FAILED)), inst(2, 10, RUNNING)], now());
+    assert_eq!(ids(&p.decommission), vec!["a.instance-1"]);
+    assert!(p.kill.is_empty());
+}
+
+#[test]
+fn deleted_app_decommissions_kills_and_expunges() {
+    let mut gone = inst(3, 10, Some(TaskState::TASK_KILLED));
+    gone.instance.goal = Goal::Decommissioned;
+    let p = plan(None, vec![inst(1, 10, RUNNING), inst(2, 10, None), gone], now());
+    assert_eq!(ids(&p.kill), vec!["a.instance-1"]);
+    assert_eq!(ids(&p.decommission), vec!["a.instance-1", "a.instance-2"]);
+    assert_eq!(ids(&p.expunge), vec!["a.instance-3"]);
+}
+
+#[test]
+fn a_requested_kill_kills_but_keeps_the_instance() {
+    let mut o = inst(1, 10, RUNNING);
+    o.instance.kill_requested = true;
+    let p = plan(Some(&app(1, (1.0, 1.0), 10, 10)), vec![o], now());
+    assert_eq!(ids(&p.kill), vec!["a.instance-1"]);
+    assert!(p.decommission.is_empty() && p.create.is_empty());
+}
+
+#[test]
+fn planning_its_own_outcome_changes_nothing() {
+    let a = app(3, (1.0, 1.0), 10, 10);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 10, RUNNING)], now());
+    assert!(p.is_idle());
+    assert!(p.launch.is_empty());
+}

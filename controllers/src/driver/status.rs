@@ -1,0 +1,141 @@
+//! Reading Mesos task status updates into instance records.
+
+use mesos::v1::TaskStatus;
+use schemas::{Instance, PathId, TaskState, Timestamp};
+
+/// Mesos's numeric task state as Pacer's record spells it.
+pub fn task_state(state: i32) -> TaskState {
+    use TaskState::*;
+    match state {
+        6 => TASK_STAGING,
+        0 => TASK_STARTING,
+        1 => TASK_RUNNING,
+        8 => TASK_KILLING,
+        2 => TASK_FINISHED,
+        3 => TASK_FAILED,
+        4 => TASK_KILLED,
+        7 => TASK_ERROR,
+        5 => TASK_LOST,
+        9 => TASK_DROPPED,
+        10 => TASK_UNREACHABLE,
+        11 => TASK_GONE,
+        12 => TASK_GONE_BY_OPERATOR,
+        _ => TASK_UNKNOWN,
+    }
+}
+
+/// The instance a task id belongs to: task ids are `<instance id>._app.<incarnation>`.
+pub fn instance_id_of_task(task_id: &str) -> Option<&str> {
+    task_id.rsplit_once("._app.").map(|(instance, _)| instance)
+}
+
+/// The app an instance id belongs to: instance ids are `<app path with / as _>.instance-<uuid>`.
+/// Path segments cannot contain `_`, so the mapping back is exact.
+pub fn app_id_of_instance(instance_id: &str) -> Option<PathId> {
+    let (safe, _) = instance_id.rsplit_once(".instance-")?;
+    PathId::parse(&safe.replace('_', "/")).ok()
+}
+
+/// What an update means for the instance that owns its task.
+#[derive(Debug, PartialEq)]
+pub enum Applied {
+    /// The instance's current task changed state.
+    Changed { became_running: bool, failed: bool },
+    /// Nothing new (a duplicate or reconciliation echo).
+    Unchanged,
+    /// The update is about a task this instance no longer runs.
+    Stale,
+}
+
+/// Applies `status` to `instance` if it is about the instance's current task.
+pub fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
+    let Some(task) = instance.task.as_mut() else { return Applied::Stale };
+    if task.task_id != status.task_id.value {
+        return Applied::Stale;
+    }
+    let state = task_state(status.state);
+    let was_terminal = task.state.is_terminal();
+    // A terminal state is final: a late echo of an earlier state must not revive it.
+    if task.state == state || was_terminal {
+        return Applied::Unchanged;
+    }
+    task.state = state;
+    task.updated_at = now;
+    if let Some(agent) = &status.agent_id {
+        task.agent_id = agent.value.clone();
+    }
+    if let Some(msg) = status.message.as_ref().filter(|m| !m.is_empty()) {
+        task.message = Some(msg.clone());
+    }
+    let became_running = state == TaskState::TASK_RUNNING && task.started_at.is_none();
+    if became_running {
+        task.started_at = Some(now);
+    }
+    let failed = state.is_terminal() && state.is_failure() && !instance.kill_requested;
+    Applied::Changed { became_running, failed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos::v1::TaskId;
+    use schemas::{Goal, TaskRecord};
+
+    fn instance(task_id: &str, state: TaskState) -> Instance {
+        let t = Timestamp::from_millis(1);
+        Instance {
+            instance_id: "a_b.instance-x".into(),
+            app_id: PathId::parse("/a/b").unwrap(),
+            run_spec_version: t,
+            goal: Goal::Running,
+            incarnation: 1,
+            task: Some(TaskRecord {
+                task_id: task_id.into(),
+                agent_id: "ag".into(),
+                host: "h".into(),
+                ports: vec![],
+                state,
+                staged_at: t,
+                started_at: None,
+                updated_at: t,
+                message: None,
+            }),
+            kill_requested: false,
+            created_at: t,
+        }
+    }
+
+    fn status(task_id: &str, state: i32) -> TaskStatus {
+        TaskStatus { task_id: TaskId { value: task_id.into() }, state, ..Default::default() }
+    }
+
+    #[test]
+    fn ids_map_back_to_instances_and_apps() {
+        assert_eq!(instance_id_of_task("a_b.instance-123._app.4"), Some("a_b.instance-123"));
+        assert_eq!(app_id_of_instance("a_b.c.instance-123").unwrap().as_str(), "/a/b.c");
+        assert_eq!(instance_id_of_task("junk"), None);
+    }
+
+    #[test]
+    fn applies_current_task_updates_only() {
+        let now = Timestamp::from_millis(5);
+        let mut i = instance("t1", TaskState::TASK_PROVISIONED);
+        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Changed { became_running: true, failed: false });
+        assert_eq!(i.task.as_ref().unwrap().started_at, Some(now));
+        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
+        assert_eq!(apply_status(&mut i, &status("t0", 3), now), Applied::Stale);
+        assert_eq!(apply_status(&mut i, &status("t1", 3), now), Applied::Changed { became_running: false, failed: true });
+        // Terminal is final.
+        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
+    }
+
+    #[test]
+    fn requested_kills_are_not_failures() {
+        let mut i = instance("t1", TaskState::TASK_RUNNING);
+        i.kill_requested = true;
+        assert_eq!(
+            apply_status(&mut i, &status("t1", 4), Timestamp::from_millis(9)),
+            Applied::Changed { became_running: false, failed: false }
+        );
+    }
+}

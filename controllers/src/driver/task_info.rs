@@ -1,0 +1,222 @@
+//! Turns an app and one of its instances into the Mesos TaskInfo that runs it, with the task
+//! environment Marathon gives (PORT0.., PORTS, HOST, MARATHON_APP_*, ...).
+
+use mesos::v1::{
+    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo, Value,
+    environment::Variable, value,
+};
+use schemas::{AppDefinition, EnvValue};
+
+/// What an offer gave one task: where it runs and which host ports it got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    pub agent_id: String,
+    pub hostname: String,
+    pub ports: Vec<u32>,
+}
+
+/// The TaskInfo for `task_id` of `app`, placed as `placement` says.
+pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement) -> TaskInfo {
+    let (shell, value, arguments) = match (&app.cmd, &app.args) {
+        (Some(cmd), _) => (true, cmd.clone(), Vec::new()),
+        (None, Some(args)) => (false, args.first().cloned().unwrap_or_default(), args.clone()),
+        (None, None) => (true, String::new(), Vec::new()),
+    };
+    let command = CommandInfo {
+        shell: Some(shell),
+        value: Some(value),
+        arguments,
+        user: app.user.clone(),
+        environment: Some(Environment {
+            variables: task_env(app, task_id, placement)
+                .into_iter()
+                .map(|(name, value)| Variable { name, value: Some(value), ..Default::default() })
+                .collect(),
+        }),
+        ..Default::default()
+    };
+    TaskInfo {
+        name: app.id.safe_id(),
+        task_id: TaskId { value: task_id.to_string() },
+        agent_id: AgentId { value: placement.agent_id.clone() },
+        resources: task_resources(app, &placement.ports),
+        command: Some(command),
+        kill_policy: app.task_kill_grace_period_seconds.map(|s| KillPolicy {
+            grace_period: Some(DurationInfo { nanoseconds: i64::from(s) * 1_000_000_000 }),
+        }),
+        labels: (!app.labels.is_empty()).then(|| Labels {
+            labels: app.labels.iter().map(|(k, v)| Label { key: k.clone(), value: Some(v.clone()) }).collect(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The resources a task of `app` takes, as Mesos resources of the default role.
+pub fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource> {
+    let mut res = vec![scalar("cpus", app.cpus), scalar("mem", app.mem)];
+    if app.disk > 0.0 {
+        res.push(scalar("disk", app.disk));
+    }
+    if app.gpus > 0 {
+        res.push(scalar("gpus", f64::from(app.gpus)));
+    }
+    if !ports.is_empty() {
+        res.push(Resource {
+            name: "ports".into(),
+            r#type: value::Type::Ranges as i32,
+            ranges: Some(value::Ranges {
+                range: ports.iter().map(|p| value::Range { begin: u64::from(*p), end: u64::from(*p) }).collect(),
+            }),
+            role: Some("*".into()),
+            ..Default::default()
+        });
+    }
+    res
+}
+
+fn scalar(name: &str, v: f64) -> Resource {
+    Resource {
+        name: name.into(),
+        r#type: value::Type::Scalar as i32,
+        scalar: Some(value::Scalar { value: v }),
+        role: Some("*".into()),
+        ..Default::default()
+    }
+}
+
+/// Marathon's task environment (`EnvironmentHelper`); the app's own `env` comes last and wins.
+pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |k: String, v: String| match env.iter_mut().find(|(name, _)| *name == k) {
+        Some(slot) => slot.1 = v,
+        None => env.push((k, v)),
+    };
+    set("MESOS_TASK_ID".into(), task_id.into());
+    set("MARATHON_APP_ID".into(), app.id.to_string());
+    set("MARATHON_APP_VERSION".into(), app.version_or_epoch().to_string());
+    if let Some(docker) = app.container.as_ref().and_then(|c| c.docker.as_ref()) {
+        set("MARATHON_APP_DOCKER_IMAGE".into(), docker.image.clone());
+    }
+    set("MARATHON_APP_RESOURCE_CPUS".into(), scala_double(app.cpus));
+    set("MARATHON_APP_RESOURCE_MEM".into(), scala_double(app.mem));
+    set("MARATHON_APP_RESOURCE_DISK".into(), scala_double(app.disk));
+    set("MARATHON_APP_RESOURCE_GPUS".into(), app.gpus.to_string());
+    let mut label_keys = Vec::new();
+    for (k, v) in &app.labels {
+        // Marathon skips labels too long to be useful as variables.
+        if k.len() >= 493 || v.len() >= 512 {
+            continue;
+        }
+        let key = sanitize_label_key(k);
+        set(format!("MARATHON_APP_LABEL_{key}"), v.clone());
+        label_keys.push(key);
+    }
+    set("MARATHON_APP_LABELS".into(), label_keys.join(" "));
+
+    let ports = &placement.ports;
+    for (i, p) in ports.iter().enumerate() {
+        set(format!("PORT{i}"), p.to_string());
+    }
+    if let Some(first) = ports.first() {
+        set("PORT".into(), first.to_string());
+    }
+    set("PORTS".into(), ports.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+    let defs = app.port_definitions.as_deref().unwrap_or_default();
+    for (def, host_port) in defs.iter().zip(ports) {
+        let requested = if def.port == 0 { *host_port } else { def.port };
+        set(format!("PORT_{requested}"), host_port.to_string());
+        if let Some(name) = &def.name {
+            set(format!("PORT_{}", name.to_uppercase().replace('-', "_")), host_port.to_string());
+        }
+    }
+    set("HOST".into(), placement.hostname.clone());
+    for (k, v) in &app.env {
+        // Secret references need a secret store, which the local agent does not have.
+        if let EnvValue::Plain(v) = v {
+            set(k.clone(), v.clone());
+        }
+    }
+    env
+}
+
+/// Scala's `Double.toString`: whole numbers keep one decimal (`1.0`), others print as is.
+fn scala_double(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e7 { format!("{v:.1}") } else { v.to_string() }
+}
+
+/// Upper-cases a label key and turns every run of other characters into one `_`.
+fn sanitize_label_key(k: &str) -> String {
+    let mut out = String::with_capacity(k.len());
+    let mut in_run = false;
+    for c in k.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c.to_ascii_uppercase());
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// A scalar value as Mesos attributes and resources carry it.
+pub fn scalar_value(v: &Value) -> Option<f64> {
+    v.scalar.as_ref().map(|s| s.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(json: &str) -> AppDefinition {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn placement(ports: Vec<u32>) -> Placement {
+        Placement { agent_id: "agent-1".into(), hostname: "node-a".into(), ports }
+    }
+
+    fn get<'a>(env: &'a [(String, String)], k: &str) -> Option<&'a str> {
+        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn marathon_environment() {
+        let a = app(r#"{"id":"/prod/web","cmd":"run","cpus":0.5,"mem":64,
+            "portDefinitions":[{"port":10000,"name":"http"},{"port":10001}],
+            "labels":{"team.name":"core","x":"y"},"env":{"PORT0":"override","FOO":"bar"}}"#);
+        let env = task_env(&a, "prod_web.instance-1._app.1", &placement(vec![31000, 31001]));
+        assert_eq!(get(&env, "MARATHON_APP_ID"), Some("/prod/web"));
+        assert_eq!(get(&env, "MARATHON_APP_RESOURCE_CPUS"), Some("0.5"));
+        assert_eq!(get(&env, "MARATHON_APP_RESOURCE_MEM"), Some("64.0"));
+        assert_eq!(get(&env, "MARATHON_APP_RESOURCE_GPUS"), Some("0"));
+        assert_eq!(get(&env, "PORT"), Some("31000"));
+        assert_eq!(get(&env, "PORT1"), Some("31001"));
+        assert_eq!(get(&env, "PORTS"), Some("31000,31001"));
+        assert_eq!(get(&env, "PORT_10000"), Some("31000"));
+        assert_eq!(get(&env, "PORT_HTTP"), Some("31000"));
+        assert_eq!(get(&env, "HOST"), Some("node-a"));
+        assert_eq!(get(&env, "MARATHON_APP_LABEL_TEAM_NAME"), Some("core"));
+        assert_eq!(get(&env, "MARATHON_APP_LABELS"), Some("TEAM_NAME X"));
+        assert_eq!(get(&env, "FOO"), Some("bar"));
+        // The user's env is applied last.
+        assert_eq!(get(&env, "PORT0"), Some("override"));
+        assert_eq!(env.iter().filter(|(k, _)| k == "PORT0").count(), 1);
+    }
+
+    #[test]
+    fn command_and_resources() {
+        let a = app(r#"{"id":"/a","args":["/bin/sleep","600"],"cpus":0.1,"mem":32,"disk":10,"taskKillGracePeriodSeconds":7}"#);
+        let t = build_task_info(&a, "a.instance-1._app.1", &placement(vec![31005]));
+        let cmd = t.command.unwrap();
+        assert_eq!(cmd.shell, Some(false));
+        assert_eq!(cmd.value.as_deref(), Some("/bin/sleep"));
+        assert_eq!(cmd.arguments, vec!["/bin/sleep", "600"]);
+        let names: Vec<_> = t.resources.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["cpus", "mem", "disk", "ports"]);
+        assert_eq!(t.kill_policy.unwrap().grace_period.unwrap().nanoseconds, 7_000_000_000);
+        let shell = build_task_info(&app(r#"{"id":"/b","cmd":"echo hi"}"#), "b", &placement(vec![]));
+        assert_eq!(shell.command.unwrap().shell, Some(true));
+    }
+}

@@ -1,0 +1,130 @@
+//! Status updates: record them in the instances durably, feed launch backoff, kill tasks we do
+//! not know, and only then acknowledge them to Mesos.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mesos::v1::TaskStatus;
+use mesos::v1::scheduler::{Call, call};
+use schemas::{AppDefinition, Instance, Record, TaskRecord, Timestamp};
+use store::{Op, Precondition, WriteRequest, keys};
+
+use super::status::{Applied, app_id_of_instance, apply_status, instance_id_of_task, task_state};
+use super::{DriverError, Session};
+use crate::optimistic::write_planned;
+
+/// What the recorded batch means beyond the store.
+#[derive(Default)]
+struct Effects {
+    failed: Vec<Arc<AppDefinition>>,
+    running: Vec<Arc<AppDefinition>>,
+    terminal: Vec<String>,
+    unknown: Vec<TaskStatus>,
+}
+
+impl Session {
+    pub(super) async fn updates(&mut self, statuses: Vec<TaskStatus>) -> Result<(), DriverError> {
+        let effects = write_planned(&self.ctx.store, |state| plan_updates(state, &statuses)).await?.unwrap_or_default();
+        {
+            let mut backoff = self.ctx.backoff.lock();
+            for app in &effects.failed {
+                backoff.failure(app);
+            }
+            for app in &effects.running {
+                backoff.advance(app);
+            }
+        }
+        for task_id in &effects.terminal {
+            self.ctx.driver.forget_kill(task_id);
+        }
+        for status in effects.unknown {
+            // Marathon kills running tasks it has no instance for: they were launched by a
+            // previous incarnation of this instance, or before a lost write.
+            let task = TaskRecord {
+                task_id: status.task_id.value.clone(),
+                agent_id: status.agent_id.map(|a| a.value).unwrap_or_default(),
+                host: String::new(),
+                ports: vec![],
+                state: task_state(status.state),
+                staged_at: Timestamp::now(),
+                started_at: None,
+                updated_at: Timestamp::now(),
+                message: None,
+            };
+            tracing::info!(task_id = %task.task_id, "killing a task no instance owns");
+            self.ctx.driver.kill(&task, None).await?;
+        }
+        // Acknowledge only what is durably recorded, and only updates that carry a uuid.
+        for status in statuses {
+            let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) else { continue };
+            let ack = call::Acknowledge { agent_id, task_id: status.task_id, uuid };
+            let call = Call { r#type: Some(call::Type::Acknowledge as i32), acknowledge: Some(ack), ..Default::default() };
+            self.caller.call(call).await?;
+        }
+        Ok(())
+    }
+}
+
+fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteRequest, Effects)> {
+    let now = Timestamp::now();
+    let mut changed: HashMap<String, (u64, Instance)> = HashMap::new();
+    let mut effects = Effects::default();
+    for status in statuses {
+        let task_id = &status.task_id.value;
+        let key = instance_id_of_task(task_id)
+            .and_then(|iid| app_id_of_instance(iid).map(|app| (keys::instance(&app, iid), app)));
+        let found = key.as_ref().and_then(|(key, app)| {
+            if let Some((_, inst)) = changed.get(key) {
+                return Some((key.clone(), app.clone(), None, inst.clone()));
+            }
+            let entry = state.get(key)?;
+            match &entry.record {
+                Record::Instance(i) => Some((key.clone(), app.clone(), Some(entry.mod_revision), Instance::clone(i))),
+                _ => None,
+            }
+        });
+        let state_now = task_state(status.state);
+        let Some((key, app_id, revision, mut instance)) = found else {
+            if !state_now.is_terminal() {
+                effects.unknown.push(status.clone());
+            }
+            continue;
+        };
+        match apply_status(&mut instance, status, now) {
+            Applied::Stale => {
+                if !state_now.is_terminal() {
+                    effects.unknown.push(status.clone());
+                }
+            }
+            Applied::Unchanged => {}
+            Applied::Changed { became_running, failed } => {
+                let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {
+                    Some(Record::App(app)) => Some(app.clone()),
+                    _ => None,
+                };
+                if let Some(app) = app {
+                    if failed && instance.goal == schemas::Goal::Running {
+                        effects.failed.push(app.clone());
+                    }
+                    if became_running {
+                        effects.running.push(app);
+                    }
+                }
+                if state_now.is_terminal() {
+                    effects.terminal.push(task_id.clone());
+                }
+                let revision = match changed.get(&key) {
+                    Some((rev, _)) => *rev,
+                    None => revision.unwrap_or_default(),
+                };
+                changed.insert(key, (revision, instance));
+            }
+        }
+    }
+    let mut req = WriteRequest::default();
+    for (key, (revision, instance)) in changed {
+        req.preconditions.push(Precondition::ModRevision(key.clone(), revision));
+        req.ops.push(Op::put(key, Record::Instance(Arc::new(instance))));
+    }
+    Some((req, effects))
+}

@@ -1,0 +1,179 @@
+//! Runs reconciles for due keys: at most `concurrency` at once, never two for one key. A key
+//! triggered while its reconcile runs is run again right after, so no change is missed.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::hash::Hash;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::{Action, Scheduler};
+
+/// The error side of a reconcile, as the runtime sees it: something to log and retry.
+pub trait ReconcileError: Display + Send + 'static {}
+impl<T: Display + Send + 'static> ReconcileError for T {}
+
+/// Drives one controller.
+pub struct Applier {
+    concurrency: usize,
+}
+
+impl Applier {
+    pub fn new(concurrency: usize) -> Self {
+        Self { concurrency: concurrency.max(1) }
+    }
+
+    /// Runs until `triggers` closes. `reconcile` is called with each due key; `error_policy`
+    /// turns a failed reconcile into the action to take (usually a requeue with backoff).
+    pub async fn run<K, F, Fut, E, P>(self, mut triggers: mpsc::UnboundedReceiver<K>, reconcile: F, error_policy: P)
+    where
+        K: Clone + Eq + Hash + Debug + Send + 'static,
+        F: Fn(K) -> Fut,
+        Fut: Future<Output = Result<Action, E>> + Send + 'static,
+        E: ReconcileError,
+        P: Fn(&K, &E) -> Action,
+    {
+        let mut scheduler = Scheduler::default();
+        let mut ready: VecDeque<K> = VecDeque::new();
+        let mut running: HashSet<K> = HashSet::new();
+        let mut dirty: HashSet<K> = HashSet::new();
+        let mut tasks: JoinSet<(K, Result<Action, E>)> = JoinSet::new();
+
+        loop {
+            // Start what is ready, within the concurrency limit.
+            while running.len() < self.concurrency {
+                let Some(key) = ready.pop_front() else { break };
+                if running.contains(&key) {
+                    dirty.insert(key);
+                    continue;
+                }
+                running.insert(key.clone());
+                let fut = reconcile(key.clone());
+                tasks.spawn(async move { (key, fut.await) });
+            }
+
+            tokio::select! {
+                trigger = triggers.recv() => match trigger {
+                    Some(key) => scheduler.schedule(key, Instant::now()),
+                    None => break,
+                },
+                key = scheduler.next_due(), if ready.len() < 4 * self.concurrency => {
+                    if !ready.contains(&key) {
+                        ready.push_back(key);
+                    }
+                }
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    let (key, result) = match joined {
+                        Ok(done) => done,
+                        Err(e) => {
+                            // A panicking reconcile is a bug; the key is lost until its next trigger.
+                            tracing::error!(error = %e, "reconcile task failed");
+                            continue;
+                        }
+                    };
+                    running.remove(&key);
+                    let action = match &result {
+                        Ok(action) => *action,
+                        Err(e) => {
+                            tracing::warn!(?key, error = %e, "reconcile failed");
+                            error_policy(&key, e)
+                        }
+                    };
+                    if dirty.remove(&key) {
+                        scheduler.schedule(key, Instant::now());
+                    } else if let Some(after) = action.requeue_after() {
+                        scheduler.schedule(key, Instant::now() + after);
+                    }
+                }
+            }
+        }
+        tasks.shutdown().await;
+    }
+}
+
+/// Exponential backoff for failing reconciles: 100 ms doubling up to 30 s.
+pub fn error_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(9))).min(Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use parking_lot::Mutex;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn never_runs_one_key_twice_at_once_and_reruns_when_dirty() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let running = Arc::new(AtomicUsize::new(0));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (r2, n2) = (running.clone(), runs.clone());
+        let handle = tokio::spawn(Applier::new(4).run(
+            rx,
+            move |_k: &'static str| {
+                let (running, runs) = (r2.clone(), n2.clone());
+                async move {
+                    assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "concurrent reconcile of one key");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, String>(Action::await_change())
+                }
+            },
+            |_, _| Action::await_change(),
+        ));
+        tx.send("a").unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Triggers during the run collapse into one re-run.
+        tx.send("a").unwrap();
+        tx.send("a").unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        drop(tx);
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requeues_and_applies_error_policy() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let t2 = times.clone();
+        let start = Instant::now();
+        let handle = tokio::spawn(Applier::new(1).run(
+            rx,
+            move |k: u32| {
+                let times = t2.clone();
+                async move {
+                    let mut times = times.lock();
+                    times.push((k, Instant::now() - start));
+                    match times.len() {
+                        1 => Ok(Action::requeue(Duration::from_secs(5))),
+                        2 => Err("boom".to_string()),
+                        _ => Ok(Action::await_change()),
+                    }
+                }
+            },
+            |_, _| Action::requeue(Duration::from_secs(1)),
+        ));
+        tx.send(7).unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let times = times.lock().clone();
+        assert_eq!(times, vec![(7, Duration::ZERO), (7, Duration::from_secs(5)), (7, Duration::from_secs(6))]);
+        drop(tx);
+        handle.await.unwrap();
+    }
+
+    #[test]
+    fn error_backoff_grows_and_caps() {
+        assert_eq!(error_backoff(0), Duration::from_millis(100));
+        assert_eq!(error_backoff(3), Duration::from_millis(800));
+        assert_eq!(error_backoff(30), Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one place that wires the parts: store, embedded Mesos, controllers and the API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use mesos::local::{AgentConfig, LocalMaster, LocalMasterConfig};
+use store::{Store, StoreConfig};
+use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args, Debug)]
+pub struct ServerArgs {
+    /// Address the HTTP API listens on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "PACER_LISTEN")]
+    listen: SocketAddr,
+    /// Where the store and the local agent keep their state.
+    #[arg(long, default_value = "./pacer-data", env = "PACER_DATA_DIR")]
+    data_dir: PathBuf,
+    /// The Mesos master: `local` runs an embedded master and agent on this machine.
+    #[arg(long, default_value = "local", env = "PACER_MASTER")]
+    master: String,
+    /// FrameworkInfo.name, as Marathon's --framework_name.
+    #[arg(long, default_value = "marathon")]
+    framework_name: String,
+    /// The hostname this server advertises (defaults to the machine's).
+    #[arg(long)]
+    hostname: Option<String>,
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    init_tracing();
+    if args.master != "local" {
+        bail!("--master {}: only the embedded local master is supported so far", args.master);
+    }
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let hostname = args.hostname.clone().unwrap_or_else(mesos::local::machine_hostname);
+
+    let store = Store::open(StoreConfig { data_dir: Some(args.data_dir.join("store")) })
+        .await
+        .context("opening the store")?;
+
+    let work_dir = args.data_dir.join("mesos");
+    let master = LocalMaster::start(LocalMasterConfig {
+        agents: vec![AgentConfig::this_machine(&work_dir)],
+        work_dir,
+        heartbeat_interval: Duration::from_secs(15),
+    })
+    .await
+    .context("starting the local Mesos master")?;
+
+    let cancel = CancellationToken::new();
+    let controller_config = controllers::ControllerConfig {
+        framework_name: args.framework_name.clone(),
+        mesos_user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        hostname: hostname.clone(),
+        ..Default::default()
+    };
+    let controllers = tokio::spawn(controllers::run(store.clone(), master.transport(), controller_config, cancel.clone()));
+
+    let api_config = apis::ApiConfig {
+        leader: format!("{hostname}:{}", args.listen.port()),
+        http_port: args.listen.port(),
+        master: args.master.clone(),
+        framework_name: args.framework_name.clone(),
+        ..Default::default()
+    };
+    let router = apis::router(apis::ApiState::new(store.clone(), api_config));
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "pacer is serving");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+
+    tracing::info!("shutting down; tasks keep running and are recovered on the next start");
+    cancel.cancel();
+    let _ = controllers.await;
+    master.shutdown().await;
+    store.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PACER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
