@@ -1,0 +1,223 @@
+//! Reading app manifests for `apply`: JSON or YAML files, directories of them, and stdin.
+//!
+//! A JSON file holds one app object or an array of them; a YAML file holds one or more
+//! documents separated by `---`, each an app (or a list of apps). A directory stands for its
+//! `*.json`, `*.yaml` and `*.yml` files, in name order, not recursing. `-` is stdin, whose
+//! format is told by its first character (`{` or `[` is JSON, anything else YAML).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use schemas::PathId;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// One app to apply, as written by the user.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Manifest {
+    /// Where it came from, for messages: `apps.yaml (document 2)`, `list.json [1]`.
+    pub(crate) origin: String,
+    /// The app id resolved to an absolute path (relative ids are relative to the root group).
+    pub(crate) id: PathId,
+    /// The app definition exactly as written, sent as the PUT body.
+    pub(crate) body: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Yaml,
+    /// Decide from the content (stdin, or a file named on the command line with another suffix).
+    Sniff,
+}
+
+/// Reads every source in order (`-` reads `stdin`) and returns the apps they hold.
+///
+/// Errors when a source cannot be read or parsed, or when the sources hold no app at all.
+pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Manifest>> {
+    let mut apps = Vec::new();
+    for source in sources {
+        if source.as_os_str() == "-" {
+            let mut text = String::new();
+            stdin
+                .read_to_string(&mut text)
+                .map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
+            apps.extend(parse("<stdin>", Format::Sniff, &text)?);
+        } else if source.is_dir() {
+            for file in dir_files(source)? {
+                let format = format_of(&file).unwrap_or(Format::Sniff);
+                apps.extend(parse(&file.display().to_string(), format, &read(&file)?)?);
+            }
+        } else {
+            let format = format_of(source).unwrap_or(Format::Sniff);
+            apps.extend(parse(&source.display().to_string(), format, &read(source)?)?);
+        }
+    }
+    if apps.is_empty() {
+        return Err(Error::Usage("no apps found in the given files (use -f FILE|DIR|-)".into()));
+    }
+    Ok(apps)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()? {
+        "json" => Some(Format::Json),
+        "yaml" | "yml" => Some(Format::Yaml),
+        _ => None,
+    }
+}
+
+/// The manifest files directly inside `dir`, sorted by name.
+fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read_err = |source| Error::Read { path: dir.to_path_buf(), source };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.is_file() && format_of(&path).is_some() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
+    let format = match format {
+        Format::Sniff if matches!(text.trim_start().chars().next(), Some('{' | '[')) => Format::Json,
+        Format::Sniff => Format::Yaml,
+        f => f,
+    };
+    let mut apps = Vec::new();
+    match format {
+        Format::Json => {
+            let value: Value =
+                serde_json::from_str(text).map_err(|source| Error::Json { origin: origin.to_string(), source })?;
+            collect(origin.to_string(), value, &mut apps)?;
+        }
+        _ => {
+            // Stop at the first bad document: after a syntax error the document iterator does
+            // not necessarily end.
+            for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+                let doc_origin = format!("{origin} (document {})", i + 1);
+                let value = Value::deserialize(doc)
+                    .map_err(|source| Error::Yaml { origin: doc_origin.clone(), source })?;
+                // An empty document (a trailing `---`, or only comments) holds nothing.
+                if !value.is_null() {
+                    collect(doc_origin, value, &mut apps)?;
+                }
+            }
+        }
+    }
+    Ok(apps)
+}
+
+fn collect(origin: String, value: Value, apps: &mut Vec<Manifest>) -> Result<()> {
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                apps.push(app(format!("{origin} [{i}]"), item)?);
+            }
+            Ok(())
+        }
+        other => {
+            apps.push(app(origin, other)?);
+            Ok(())
+        }
+    }
+}
+
+fn app(origin: String, value: Value) -> Result<Manifest> {
+    let Value::Object(body) = value else {
+        return Err(Error::Manifest { origin, message: "expected an app definition (an object)".into() });
+    };
+    let Some(Value::String(raw_id)) = body.get("id") else {
+        return Err(Error::Manifest { origin, message: "an app needs an \"id\" string".into() });
+    };
+    let id = PathId::parse(raw_id).map_err(|e| Error::Manifest { origin: origin.clone(), message: e.to_string() })?;
+    if id.is_root() {
+        return Err(Error::Manifest { origin, message: format!("id '{raw_id}' does not name an app") });
+    }
+    Ok(Manifest { origin, id, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(apps: &[Manifest]) -> Vec<&str> {
+        apps.iter().map(|a| a.id.as_str()).collect()
+    }
+
+    fn load_str(text: &str) -> Result<Vec<Manifest>> {
+        load(&[PathBuf::from("-")], &mut text.as_bytes())
+    }
+
+    #[test]
+    fn json_object_and_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one.json");
+        std::fs::write(&one, r#"{"id":"web","cmd":"sleep 100","instances":2}"#).unwrap();
+        let many = dir.path().join("many.json");
+        std::fs::write(&many, r#"[{"id":"/a/x","cmd":"x"},{"id":"/a/y","cmd":"y"}]"#).unwrap();
+        let apps = load(&[one, many.clone()], &mut std::io::empty()).unwrap();
+        assert_eq!(ids(&apps), ["/web", "/a/x", "/a/y"]);
+        assert_eq!(apps[0].body["instances"], 2);
+        assert_eq!(apps[2].origin, format!("{} [1]", many.display()));
+    }
+
+    #[test]
+    fn yaml_multi_document_skips_empty_documents() {
+        let text = "id: /one\ncmd: sleep 1\ncpus: 0.1\n---\n# only a comment\n---\nid: two\ncmd: sleep 2\nenv:\n  A: \"1\"\n---\n";
+        let apps = load_str(text).unwrap();
+        assert_eq!(ids(&apps), ["/one", "/two"]);
+        assert_eq!(apps[0].body["cpus"], 0.1);
+        assert_eq!(apps[1].body["env"]["A"], "1");
+        assert_eq!(apps[1].origin, "<stdin> (document 3)");
+    }
+
+    #[test]
+    fn stdin_is_sniffed() {
+        assert_eq!(ids(&load_str("  [{\"id\":\"/j\",\"cmd\":\"c\"}]").unwrap()), ["/j"]);
+        assert_eq!(ids(&load_str("- id: /y1\n- id: /y2\n").unwrap()), ["/y1", "/y2"]);
+    }
+
+    #[test]
+    fn directory_takes_manifest_files_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.yml"), "id: /b\ncmd: b\n").unwrap();
+        std::fs::write(dir.path().join("a.json"), r#"{"id":"/a","cmd":"a"}"#).unwrap();
+        std::fs::write(dir.path().join("c.yaml"), "id: /c\ncmd: c\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a manifest").unwrap();
+        std::fs::create_dir(dir.path().join("sub.json")).unwrap();
+        let apps = load(&[dir.path().to_path_buf()], &mut std::io::empty()).unwrap();
+        assert_eq!(ids(&apps), ["/a", "/b", "/c"]);
+    }
+
+    #[test]
+    fn bad_input_gives_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{\"id\": ").unwrap();
+        let err = load(&[bad], &mut std::io::empty()).unwrap_err();
+        assert!(matches!(err, Error::Json { .. }), "{err:?}");
+        assert_eq!(err.exit_code(), 2);
+
+        let err = load(&[dir.path().join("missing.yaml")], &mut std::io::empty()).unwrap_err();
+        assert!(matches!(err, Error::Read { .. }), "{err:?}");
+
+        assert!(matches!(load_str("id: [unclosed\n").unwrap_err(), Error::Yaml { .. }));
+        assert!(matches!(load_str("cmd: no id\n").unwrap_err(), Error::Manifest { .. }));
+        assert!(matches!(load_str("[1, 2]").unwrap_err(), Error::Manifest { .. }));
+        assert!(matches!(load_str("{\"id\": \"/\"}").unwrap_err(), Error::Manifest { .. }));
+        assert!(matches!(load_str("{\"id\": \"..\"}").unwrap_err(), Error::Manifest { .. }));
+        assert!(matches!(load_str("# nothing\n").unwrap_err(), Error::Usage(_)));
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(load(&[empty.path().to_path_buf()], &mut std::io::empty()), Err(Error::Usage(_))));
+    }
+}
