@@ -1,0 +1,122 @@
+//! Configuration of the embedded local master and its agents.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How the local master runs; `LocalMasterConfig::new(work_dir)` gives Mesos's defaults and one
+/// agent describing this machine.
+#[derive(Debug, Clone)]
+pub struct LocalMasterConfig {
+    /// Root of the agents' sandboxes and checkpoints (`<work_dir>/<agent>/{sandboxes,meta}`).
+    pub work_dir: PathBuf,
+    /// The agents to run; each offers its resources separately.
+    pub agents: Vec<AgentConfig>,
+    /// Interval of HEARTBEAT events (Mesos: 15 s).
+    pub heartbeat_interval: Duration,
+    /// First re-send of an unacknowledged status update (Mesos: 10 s, doubling up to 10 min).
+    pub status_update_retry_interval: Duration,
+}
+
+impl LocalMasterConfig {
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        let work_dir = work_dir.into();
+        let agent = AgentConfig::this_machine(&work_dir);
+        Self {
+            work_dir,
+            agents: vec![agent],
+            heartbeat_interval: Duration::from_secs(15),
+            status_update_retry_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One agent: what it offers and how it describes itself.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub hostname: String,
+    /// Offered with every offer of this agent, for placement constraints.
+    pub attributes: Vec<(String, AttributeValue)>,
+    pub resources: AgentResources,
+    /// The address reported in task statuses (`container_status.network_infos`).
+    pub ip: IpAddr,
+}
+
+/// Unreserved (role `*`) resources of an agent. Memory and disk are in MB, as Mesos counts them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentResources {
+    pub cpus: f64,
+    pub mem: f64,
+    pub disk: f64,
+    /// Not offered when zero.
+    pub gpus: f64,
+    /// Inclusive port ranges.
+    pub ports: Vec<(u64, u64)>,
+}
+
+/// The value of an agent attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeValue {
+    Text(String),
+    Scalar(f64),
+    Ranges(Vec<(u64, u64)>),
+    Set(Vec<String>),
+}
+
+impl AgentConfig {
+    /// This machine as one agent: its hostname, all its CPUs, its total memory, the disk space
+    /// free at `work_dir` (or its closest existing parent), and ports 31000-32000.
+    pub fn this_machine(work_dir: &Path) -> AgentConfig {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        AgentConfig {
+            hostname: os_hostname(),
+            attributes: Vec::new(),
+            resources: AgentResources {
+                cpus,
+                mem: total_memory_mb().unwrap_or(1024.0),
+                disk: free_disk_mb(work_dir).unwrap_or(0.0),
+                gpus: 0.0,
+                ports: vec![(31000, 32000)],
+            },
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+}
+
+/// The kernel's hostname, or "localhost" if it cannot be read.
+pub(crate) fn os_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn total_memory_mb() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kib / 1024.0).floor())
+}
+
+fn free_disk_mb(path: &Path) -> Option<f64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let stat = nix::sys::statvfs::statvfs(existing).ok()?;
+    let bytes = stat.blocks_available() as f64 * stat.fragment_size() as f64;
+    Some((bytes / (1024.0 * 1024.0)).floor())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_machine_reports_real_resources() {
+        let agent = AgentConfig::this_machine(Path::new("/tmp/does/not/exist/yet"));
+        assert!(!agent.hostname.is_empty());
+        assert!(agent.resources.cpus >= 1.0);
+        assert!(agent.resources.mem > 100.0, "{:?}", agent.resources);
+        assert!(agent.resources.disk > 0.0, "{:?}", agent.resources);
+        assert_eq!(agent.resources.ports, vec![(31000, 32000)]);
+    }
+}

@@ -1,0 +1,291 @@
+//! The agent's command executor: runs a TaskInfo's CommandInfo as a real process in its own
+//! process group and sandbox, signals that group, and inspects processes through /proc.
+//!
+//! As Mesos does, `shell=true` (the proto2 default) runs `/bin/sh -c <value>`, and
+//! `shell=false` executes `value` directly with `arguments` as the whole argv (argv[0]
+//! included), so no shell is started unless the CommandInfo asks for one. The task's
+//! environment is a small inherited base (PATH, HOME, ...) plus the CommandInfo's variables
+//! plus the `MESOS_*` variables of a Mesos command executor; the server's other variables do
+//! not leak into tasks.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::v1::{CommandInfo, TaskInfo, container_info, environment};
+
+/// Why a task's process could not be started.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LaunchError {
+    /// The sandbox directory or its stdout/stderr files could not be created.
+    #[error("cannot prepare the sandbox {}: {source}", path.display())]
+    Sandbox {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// fork/exec failed (for instance, the executable does not exist).
+    #[error("cannot start the command: {0}")]
+    Spawn(#[source] io::Error),
+    /// The TaskInfo has no command to run.
+    #[error("the task has no command")]
+    NoCommand,
+}
+
+/// Variables inherited from the server's environment; everything else stays private to it.
+const INHERITED: [&str; 7] = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR"];
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The base environment of every task, read once from the server's environment.
+pub(crate) fn inherited_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> =
+        INHERITED.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect();
+    if !env.iter().any(|(k, _)| k == "PATH") {
+        env.push(("PATH".to_owned(), DEFAULT_PATH.to_owned()));
+    }
+    env
+}
+
+/// Checks that the local agent can run this task as asked, or says what it cannot do.
+pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
+    if task.executor.is_some() {
+        return Err("custom executors are not supported by the local agent; use a CommandInfo".into());
+    }
+    let Some(command) = &task.command else {
+        return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
+    };
+    if command.value().is_empty() {
+        return Err("the task's CommandInfo has no value".into());
+    }
+    if !command.uris.is_empty() {
+        return Err("fetching CommandInfo.uris is not supported by the local agent yet".into());
+    }
+    if let Some(env) = &command.environment {
+        if env.variables.iter().any(|v| v.r#type() == environment::variable::Type::Secret) {
+            return Err("secret environment variables are not supported by the local agent".into());
+        }
+    }
+    if let Some(container) = &task.container {
+        if container.r#type() == container_info::Type::Docker || container.docker.is_some() {
+            return Err("DOCKER containers are not supported by the local agent".into());
+        }
+        if container.mesos.as_ref().is_some_and(|m| m.image.is_some()) {
+            return Err("container images are not supported by the local agent".into());
+        }
+        if !container.volumes.is_empty() {
+            return Err("container volumes are not supported by the local agent yet".into());
+        }
+    }
+    Ok(())
+}
+
+/// Who the task is, for its `MESOS_*` variables.
+pub(crate) struct LaunchContext<'a> {
+    pub framework_id: &'a str,
+    pub agent_id: &'a str,
+    pub checkpoint: bool,
+    pub sandbox: &'a Path,
+    pub base_env: &'a [(String, String)],
+}
+
+/// A started task process (the leader of its own process group).
+pub(crate) struct Launched {
+    pub child: tokio::process::Child,
+    pub pid: u32,
+    pub start_ticks: u64,
+}
+
+/// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
+pub(crate) fn launch(task: &TaskInfo, ctx: &LaunchContext<'_>) -> Result<Launched, LaunchError> {
+    let command = task.command.as_ref().ok_or(LaunchError::NoCommand)?;
+    let sandbox_err = |source| LaunchError::Sandbox { path: ctx.sandbox.to_owned(), source };
+    fs::create_dir_all(ctx.sandbox).map_err(sandbox_err)?;
+    let stdout = File::create(ctx.sandbox.join("stdout")).map_err(sandbox_err)?;
+    let stderr = File::create(ctx.sandbox.join("stderr")).map_err(sandbox_err)?;
+
+    let mut cmd = build_command(command);
+    cmd.env_clear()
+        .envs(task_env(task, command, ctx))
+        .current_dir(ctx.sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        // Its own group, so a kill reaches the task's children and a signal to the server's
+        // group (Ctrl-C) does not reach the task.
+        .process_group(0)
+        .kill_on_drop(false);
+    let child = cmd.spawn().map_err(LaunchError::Spawn)?;
+    let pid = child.id().ok_or_else(|| LaunchError::Spawn(io::Error::other("the process exited before its pid was read")))?;
+    // Right after spawn the process exists (as a zombie at worst), so its start time is there.
+    let start_ticks = proc_stat(pid).map_or(0, |s| s.start_ticks);
+    Ok(Launched { child, pid, start_ticks })
+}
+
+fn build_command(command: &CommandInfo) -> tokio::process::Command {
+    if command.shell() {
+        let mut cmd = tokio::process::Command::new("/bin/sh");
+        cmd.arg0("sh").arg("-c").arg(command.value());
+        cmd
+    } else {
+        let mut cmd = tokio::process::Command::new(command.value());
+        if let Some((argv0, rest)) = command.arguments.split_first() {
+            cmd.arg0(argv0).args(rest);
+        }
+        cmd
+    }
+}
+
+fn task_env(task: &TaskInfo, command: &CommandInfo, ctx: &LaunchContext<'_>) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = ctx.base_env.iter().cloned().collect();
+    if let Some(vars) = &command.environment {
+        for v in &vars.variables {
+            env.insert(v.name.clone(), v.value().to_owned());
+        }
+    }
+    let sandbox = ctx.sandbox.to_string_lossy().into_owned();
+    let task_id = task.task_id.value.clone();
+    // Set last: recovery finds a half-launched task's process by its MESOS_SANDBOX.
+    for (k, v) in [
+        ("MESOS_TASK_ID", task_id.clone()),
+        ("MESOS_EXECUTOR_ID", task_id),
+        ("MESOS_FRAMEWORK_ID", ctx.framework_id.to_owned()),
+        ("MESOS_AGENT_ID", ctx.agent_id.to_owned()),
+        ("MESOS_SLAVE_ID", ctx.agent_id.to_owned()),
+        ("MESOS_SANDBOX", sandbox.clone()),
+        ("MESOS_DIRECTORY", sandbox),
+        ("MESOS_CHECKPOINT", if ctx.checkpoint { "1" } else { "0" }.to_owned()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
+    env
+}
+
+/// Sends `signal` to the process group led by `pid`; false if the group no longer exists.
+pub(crate) fn signal_group(pid: u32, signal: Signal) -> bool {
+    match i32::try_from(pid) {
+        Ok(pgid) if pgid > 1 => killpg(Pid::from_raw(pgid), signal).is_ok(),
+        _ => false,
+    }
+}
+
+/// What /proc says about a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    /// Clock ticks after boot when it started; with the pid, it names one process for good.
+    pub start_ticks: u64,
+    pub zombie: bool,
+    pub pgid: i32,
+}
+
+pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<ProcStat> {
+    // The command name (field 2) may hold spaces and parentheses; fields resume after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        zombie: matches!(*fields.first()?, "Z" | "X" | "x"),
+        pgid: fields.get(2)?.parse().ok()?,
+        start_ticks: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Whether the process `pid` that started at `start_ticks` is still running (not a zombie).
+pub(crate) fn is_alive(pid: u32, start_ticks: u64) -> bool {
+    proc_stat(pid).is_some_and(|s| s.start_ticks == start_ticks && !s.zombie)
+}
+
+/// Finds a live process group leader whose environment has `MESOS_SANDBOX=<sandbox>`: the
+/// process of a task whose launch was interrupted before its pid was checkpointed.
+pub(crate) fn find_by_sandbox(sandbox: &Path) -> Option<(u32, u64)> {
+    let needle = format!("MESOS_SANDBOX={}", sandbox.to_string_lossy());
+    let entries = fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(stat) = proc_stat(pid) else { continue };
+        if stat.zombie || i64::from(stat.pgid) != i64::from(pid) {
+            continue;
+        }
+        let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else { continue };
+        if environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
+            return Some((pid, stat.start_ticks));
+        }
+    }
+    None
+}
+
+/// Mesos's wording for how a command ended.
+pub(crate) fn describe_exit(status: &ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("Command exited with status {code}"),
+        (None, Some(sig)) => format!("Command terminated with signal {}", signal_description(sig)),
+        (None, None) => "Command terminated".to_owned(),
+    }
+}
+
+/// glibc's strsignal() text, which is what Mesos prints ("Terminated", "Killed").
+pub(crate) fn signal_description(sig: i32) -> String {
+    let text = match Signal::try_from(sig) {
+        Ok(Signal::SIGHUP) => "Hangup",
+        Ok(Signal::SIGINT) => "Interrupt",
+        Ok(Signal::SIGQUIT) => "Quit",
+        Ok(Signal::SIGILL) => "Illegal instruction",
+        Ok(Signal::SIGTRAP) => "Trace/breakpoint trap",
+        Ok(Signal::SIGABRT) => "Aborted",
+        Ok(Signal::SIGBUS) => "Bus error",
+        Ok(Signal::SIGFPE) => "Floating point exception",
+        Ok(Signal::SIGKILL) => "Killed",
+        Ok(Signal::SIGUSR1) => "User defined signal 1",
+        Ok(Signal::SIGSEGV) => "Segmentation fault",
+        Ok(Signal::SIGUSR2) => "User defined signal 2",
+        Ok(Signal::SIGPIPE) => "Broken pipe",
+        Ok(Signal::SIGALRM) => "Alarm clock",
+        Ok(Signal::SIGTERM) => "Terminated",
+        _ => return format!("Unknown signal {sig}"),
+    };
+    text.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_awkward_command_names() {
+        let line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
+        let stat = parse_stat(line).unwrap();
+        assert_eq!(stat, ProcStat { start_ticks: 987_654, zombie: false, pgid: 4242 });
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = std::process::id();
+        let stat = proc_stat(me).unwrap();
+        assert!(is_alive(me, stat.start_ticks));
+        assert!(!is_alive(me, stat.start_ticks + 1));
+    }
+
+    #[test]
+    fn exit_descriptions_match_mesos() {
+        assert_eq!(describe_exit(&ExitStatus::from_raw(3 << 8)), "Command exited with status 3");
+        assert_eq!(describe_exit(&ExitStatus::from_raw(9)), "Command terminated with signal Killed");
+        assert_eq!(describe_exit(&ExitStatus::from_raw(15)), "Command terminated with signal Terminated");
+    }
+
+    #[test]
+    fn only_a_small_environment_is_inherited() {
+        let env = inherited_env();
+        assert!(env.iter().any(|(k, _)| k == "PATH"));
+        assert!(env.iter().all(|(k, _)| INHERITED.contains(&k.as_str())));
+    }
+}

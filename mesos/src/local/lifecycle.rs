@@ -1,0 +1,441 @@
+//! The agent's side of a task's life: launch, status updates until acknowledged, kill with a
+//! grace period, exit, and re-adoption of processes found alive after a restart.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::protos::pacer::checkpoint::{TaskLaunching, TaskStarted, record};
+use crate::v1::{FrameworkId, TaskInfo, TaskState, TaskStatus};
+
+use super::executor::{self, LaunchContext};
+use super::master::{Exit, Master, Timer};
+use super::recovery::{Fate, Replayed, probe};
+use super::resources::Resources;
+use super::status::{self, Reason, Source, is_terminal, master_update};
+use super::tasks::{Process, Task, TaskKey};
+
+/// Mesos's default kill grace period.
+const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+/// Status update retries back off up to this (Mesos: 10 min).
+const MAX_RETRY: Duration = Duration::from_secs(600);
+const POLL_ADOPTED: Duration = Duration::from_secs(1);
+const POLL_ADOPTED_KILLING: Duration = Duration::from_millis(100);
+
+impl Master {
+    /// Launches validated tasks on an agent: checkpoint all launches (one sync), then spawn.
+    pub(super) fn launch_tasks(&mut self, framework_id: &str, agent: usize, launches: Vec<(TaskInfo, Resources)>) {
+        if launches.is_empty() {
+            return;
+        }
+        let framework = self.frameworks[framework_id].info.clone();
+        let launches: Vec<(TaskInfo, Resources, String)> =
+            launches.into_iter().map(|(t, r)| (t, r, uuid::Uuid::new_v4().to_string())).collect();
+        // The launches are durable before any process exists, so a crash can never leave a
+        // process the next start does not know about.
+        let durable = (|| {
+            let a = &mut self.agents[agent];
+            a.checkpoint_framework(&framework)?;
+            for (task, _, container_id) in &launches {
+                a.checkpoint(
+                    record::Record::Launching(TaskLaunching {
+                        framework_id: FrameworkId { value: framework_id.to_owned() },
+                        task: task.clone(),
+                        container_id: container_id.clone(),
+                    }),
+                    true,
+                )?;
+            }
+            a.log.sync()
+        })();
+        if let Err(e) = durable {
+            tracing::error!(error = %e, "cannot checkpoint task launches; not launching them");
+            for (task, _, _) in launches {
+                let update = master_update(
+                    &task.task_id.value,
+                    Some(&task.agent_id.value),
+                    TaskState::TaskFailed,
+                    Reason::ContainerLaunchFailed,
+                    format!("Failed to checkpoint the task: {e}"),
+                );
+                self.emit(framework_id, status::update_event(update));
+            }
+            return;
+        }
+        for (info, resources, container_id) in launches {
+            self.launch_one(framework_id, &framework, agent, info, resources, container_id);
+        }
+    }
+
+    fn launch_one(
+        &mut self,
+        framework_id: &str,
+        framework: &crate::v1::FrameworkInfo,
+        agent: usize,
+        info: TaskInfo,
+        resources: Resources,
+        container_id: String,
+    ) {
+        let key = TaskKey::new(framework_id, &info.task_id.value);
+        let a = &mut self.agents[agent];
+        a.used.add(&resources);
+        let sandbox = a.sandbox(&key.task_id);
+        let ctx = LaunchContext {
+            framework_id,
+            agent_id: &a.id,
+            checkpoint: framework.checkpoint(),
+            sandbox: &sandbox,
+            base_env: &self.base_env,
+        };
+        let launched = executor::launch(&info, &ctx);
+        let staging = TaskStatus {
+            task_id: info.task_id.clone(),
+            state: TaskState::TaskStaging as i32,
+            agent_id: Some(info.agent_id.clone()),
+            timestamp: Some(status::now_seconds()),
+            ..Default::default()
+        };
+        let task = Task {
+            key: key.clone(),
+            info,
+            agent,
+            container_id,
+            resources,
+            latest: staging,
+            last_acked: None,
+            pending: Default::default(),
+            retry: self.retry_interval,
+            retry_generation: 0,
+            process: None,
+            kill_requested: false,
+            ended: false,
+        };
+        self.tasks.insert(key.clone(), task);
+        match launched {
+            Ok(launched) => {
+                let pid = launched.pid;
+                let process = Process { pid, start_ticks: launched.start_ticks, adopted: false };
+                self.set_started(&key, process);
+                self.push_executor_update(&key, TaskState::TaskStarting, None);
+                self.push_executor_update(&key, TaskState::TaskRunning, None);
+                let mut child = launched.child;
+                let exit_key = key;
+                self.exits.spawn(async move { Exit { key: exit_key, pid, status: child.wait().await } });
+            }
+            Err(e) => {
+                tracing::warn!(task_id = %key.task_id, error = %e, "task launch failed");
+                self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ContainerLaunchFailed), format!("Failed to launch the task: {e}"));
+            }
+        }
+    }
+
+    fn set_started(&mut self, key: &TaskKey, process: Process) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        task.process = Some(process);
+        let started = TaskStarted { task: key.record(), pid: process.pid, start_ticks: process.start_ticks };
+        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Started(started), true) {
+            tracing::error!(error = %e, "cannot checkpoint a started task");
+        }
+    }
+
+    fn push_executor_update(&mut self, key: &TaskKey, state: TaskState, message: Option<String>) {
+        let Some(task) = self.tasks.get(key) else { return };
+        let update = task.origin(&self.agents[task.agent]).update(state, Source::Executor, None, message);
+        self.push_update(key, update);
+    }
+
+    /// Appends an agent-generated update to the task's stream; sends it if it is the head.
+    fn push_update(&mut self, key: &TaskKey, update: TaskStatus) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        let record = record::Record::Update(crate::protos::pacer::checkpoint::TaskUpdate {
+            framework_id: FrameworkId { value: key.framework_id.clone() },
+            status: update.clone(),
+        });
+        if let Err(e) = self.agents[task.agent].checkpoint(record, true) {
+            tracing::error!(error = %e, "cannot checkpoint a status update");
+        }
+        task.latest = update.clone();
+        task.pending.push_back(update);
+        if task.pending.len() == 1 {
+            self.send_head(key);
+        }
+    }
+
+    fn send_head(&mut self, key: &TaskKey) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(head) = task.pending.front().cloned() else { return };
+        task.retry_generation += 1;
+        let timer = Timer::RetryUpdate { key: key.clone(), generation: task.retry_generation };
+        let delay = task.retry;
+        self.emit(&key.framework_id, status::update_event(head));
+        self.after(delay, timer);
+    }
+
+    /// Sends every unacknowledged head again (a framework just (re)subscribed).
+    pub(super) fn resend_pending(&mut self, framework_id: &str) {
+        let mut keys: Vec<TaskKey> = self
+            .tasks
+            .iter()
+            .filter(|(k, t)| k.framework_id == framework_id && !t.pending.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        for key in keys {
+            self.send_head(&key);
+        }
+    }
+
+    pub(super) fn retry_update(&mut self, key: &TaskKey, generation: u64) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        if task.retry_generation != generation || task.pending.is_empty() {
+            return;
+        }
+        task.retry = (task.retry * 2).min(MAX_RETRY);
+        self.send_head(key);
+    }
+
+    pub(super) fn acknowledge(&mut self, key: &TaskKey, uuid: &[u8]) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        if task.pending.front().is_none_or(|head| head.uuid() != uuid) {
+            tracing::debug!(task_id = %key.task_id, "acknowledgement of an update not in flight; ignored");
+            return;
+        }
+        let acked = task.pending.pop_front().expect("checked above");
+        task.retry = self.retry_interval;
+        let agent = task.agent;
+        let finished = task.pending.is_empty() && is_terminal(acked.state());
+        task.last_acked = Some(acked);
+        let ack = crate::protos::pacer::checkpoint::TaskAck { task: key.record(), uuid: uuid.to_vec() };
+        if let Err(e) = self.agents[agent].checkpoint(record::Record::Ack(ack), false) {
+            tracing::error!(error = %e, "cannot checkpoint an acknowledgement");
+        }
+        if finished {
+            self.forget(key);
+        } else {
+            self.send_head(key);
+        }
+    }
+
+    /// Drops a task for good (its terminal update was acknowledged, or its framework is gone).
+    fn forget(&mut self, key: &TaskKey) {
+        let Some(task) = self.tasks.remove(key) else { return };
+        self.adopted.remove(key);
+        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false) {
+            tracing::error!(error = %e, "cannot checkpoint a task's removal");
+        }
+    }
+
+    /// SIGTERM to the task's process group now, SIGKILL after the grace period.
+    pub(super) fn kill_task(&mut self, key: &TaskKey, grace_nanos: Option<i64>, killing_state: bool) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        if task.ended || task.kill_requested {
+            return;
+        }
+        task.kill_requested = true;
+        let grace = grace_nanos
+            .or_else(|| task.info.kill_policy.as_ref().and_then(|p| p.grace_period.as_ref()).map(|d| d.nanoseconds))
+            .map_or(DEFAULT_GRACE, |n| Duration::from_nanos(n.max(0) as u64));
+        let process = task.process;
+        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false) {
+            tracing::error!(error = %e, "cannot checkpoint a kill request");
+        }
+        if killing_state {
+            self.push_executor_update(key, TaskState::TaskKilling, None);
+        }
+        if let Some(p) = process {
+            executor::signal_group(p.pid, Signal::SIGTERM);
+            self.after(grace, Timer::EscalateKill { key: key.clone(), pid: p.pid });
+            if p.adopted {
+                self.schedule_poll(true);
+            }
+        }
+    }
+
+    pub(super) fn escalate_kill(&mut self, key: &TaskKey, pid: u32) {
+        let Some(task) = self.tasks.get(key) else { return };
+        if !task.ended && task.process.is_some_and(|p| p.pid == pid) {
+            tracing::info!(task_id = %key.task_id, pid, "grace period over; sending SIGKILL");
+            executor::signal_group(pid, Signal::SIGKILL);
+        }
+    }
+
+    /// The task's framework is gone: no more updates; kill what still runs.
+    pub(super) fn abandon_task(&mut self, key: &TaskKey) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        task.pending.clear();
+        if task.ended {
+            self.forget(key);
+        } else {
+            self.kill_task(key, None, false);
+        }
+    }
+
+    pub(super) fn on_exit(&mut self, exit: Exit) {
+        let Some(task) = self.tasks.get(&exit.key) else { return };
+        if task.process.is_none_or(|p| p.pid != exit.pid) {
+            return;
+        }
+        // The leader is gone; take any children it left in its group with it.
+        executor::signal_group(exit.pid, Signal::SIGKILL);
+        let (state, message) = match &exit.status {
+            Ok(status) => {
+                let state = if task.kill_requested {
+                    TaskState::TaskKilled
+                } else if status.success() {
+                    TaskState::TaskFinished
+                } else {
+                    TaskState::TaskFailed
+                };
+                (state, executor::describe_exit(status))
+            }
+            Err(e) => (TaskState::TaskFailed, format!("Failed to wait for the command: {e}")),
+        };
+        self.task_ended(&exit.key, state, Source::Executor, None, message);
+    }
+
+    /// Checks re-adopted processes, which are not our children, for their end.
+    pub(super) fn poll_adopted(&mut self) {
+        let mut keys: Vec<TaskKey> = self.adopted.iter().cloned().collect();
+        keys.sort();
+        for key in keys {
+            let Some(task) = self.tasks.get(&key) else { continue };
+            let Some(p) = task.process else { continue };
+            if executor::is_alive(p.pid, p.start_ticks) {
+                continue;
+            }
+            executor::signal_group(p.pid, Signal::SIGKILL);
+            if task.kill_requested {
+                let message = "Command terminated after a kill request; its exit status is unknown since the agent restarted";
+                self.task_ended(&key, TaskState::TaskKilled, Source::Agent, None, message.to_owned());
+            } else {
+                let message = format!(
+                    "Task process {} exited after the agent restarted and re-adopted it; its exit status is unknown",
+                    p.pid
+                );
+                self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ExecutorTerminated), message);
+            }
+        }
+        let killing = self.adopted.iter().any(|k| self.tasks.get(k).is_some_and(|t| t.kill_requested));
+        self.schedule_poll(killing);
+    }
+
+    fn schedule_poll(&mut self, soon: bool) {
+        if self.poll_scheduled || self.adopted.is_empty() {
+            return;
+        }
+        self.poll_scheduled = true;
+        self.after(if soon { POLL_ADOPTED_KILLING } else { POLL_ADOPTED }, Timer::PollAdopted);
+    }
+
+    /// The task reached a terminal state: release its resources and report it.
+    fn task_ended(&mut self, key: &TaskKey, state: TaskState, source: Source, reason: Option<Reason>, message: String) {
+        let Some(task) = self.tasks.get_mut(key) else { return };
+        if task.ended {
+            return;
+        }
+        task.ended = true;
+        let agent = task.agent;
+        let update = task.origin(&self.agents[agent]).update(state, source, reason, Some(message));
+        task.process = None;
+        self.agents[agent].used.subtract(&task.resources);
+        self.adopted.remove(key);
+        self.allocation_needed = true;
+        tracing::debug!(task_id = %key.task_id, state = state.as_str_name(), "task ended");
+        if self.frameworks.contains_key(&key.framework_id) {
+            self.push_update(key, update);
+        } else {
+            self.forget(key);
+        }
+    }
+
+    /// Takes over the tasks checkpointed by an earlier run of agent `agent`.
+    pub(super) fn recover(&mut self, agent: usize, replayed: Replayed) {
+        self.removed_frameworks.extend(replayed.removed_frameworks);
+        for (framework_id, info) in replayed.frameworks {
+            if self.frameworks.contains_key(&framework_id) || self.removed_frameworks.contains(&framework_id) {
+                continue;
+            }
+            let timeout = super::framework::failover_timeout(&info);
+            tracing::info!(framework_id, ?timeout, "recovered framework; waiting for it to re-subscribe");
+            self.frameworks.insert(framework_id.clone(), super::framework::Framework::new(info));
+            self.after(timeout, Timer::FailoverTimeout { framework_id, epoch: 0 });
+        }
+        for rt in replayed.tasks {
+            let key = rt.key.clone();
+            let sandbox = self.agents[agent].sandbox(&key.task_id);
+            let known = self.frameworks.contains_key(&key.framework_id);
+            let terminal = rt.latest().is_some_and(|s| is_terminal(s.state()));
+            if terminal && (!known || rt.pending().is_empty()) {
+                continue;
+            }
+            let fate = if terminal { Fate::Gone } else { probe(&rt, &sandbox) };
+            if !known {
+                if let Fate::Alive { pid, .. } = fate {
+                    tracing::warn!(task_id = %key.task_id, pid, "killing a task whose framework is gone");
+                    executor::signal_group(pid, Signal::SIGKILL);
+                }
+                continue;
+            }
+            let resources = Resources::from_protos(&rt.info.resources).unwrap_or_default();
+            let latest = rt.latest().cloned().unwrap_or_else(|| TaskStatus {
+                task_id: rt.info.task_id.clone(),
+                state: TaskState::TaskStaging as i32,
+                agent_id: Some(rt.info.agent_id.clone()),
+                ..Default::default()
+            });
+            let task = Task {
+                key: key.clone(),
+                info: rt.info.clone(),
+                agent,
+                container_id: rt.container_id.clone(),
+                resources: resources.clone(),
+                latest,
+                last_acked: rt.last_acked().cloned(),
+                pending: rt.pending().into(),
+                retry: self.retry_interval,
+                retry_generation: 0,
+                process: None,
+                kill_requested: false,
+                ended: terminal,
+            };
+            self.tasks.insert(key.clone(), task);
+            if terminal {
+                continue;
+            }
+            self.agents[agent].used.add(&resources);
+            match fate {
+                Fate::Alive { pid, start_ticks, found_by_scan } => {
+                    tracing::info!(task_id = %key.task_id, pid, "re-adopted a running task");
+                    let process = Process { pid, start_ticks, adopted: true };
+                    if found_by_scan {
+                        self.set_started(&key, process);
+                    } else if let Some(t) = self.tasks.get_mut(&key) {
+                        t.process = Some(process);
+                    }
+                    self.adopted.insert(key.clone());
+                    if rt.statuses.is_empty() {
+                        self.push_executor_update(&key, TaskState::TaskStarting, None);
+                        self.push_executor_update(&key, TaskState::TaskRunning, None);
+                    }
+                    if rt.kill_requested {
+                        self.kill_task(&key, None, false);
+                    }
+                }
+                Fate::Gone => {
+                    let (state, message) = if rt.kill_requested {
+                        (TaskState::TaskKilled, "Task process ended while the agent was down, after a kill request".to_owned())
+                    } else {
+                        let pid = rt.started.map_or(0, |(pid, _)| pid);
+                        (TaskState::TaskFailed, format!("Task process {pid} ended while the agent was down; its exit status is unknown"))
+                    };
+                    self.task_ended(&key, state, Source::Agent, Some(Reason::ExecutorTerminated), message);
+                }
+                Fate::NeverStarted => {
+                    let message = "The agent stopped while launching the task, and its process was never started".to_owned();
+                    self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ExecutorTerminated), message);
+                }
+            }
+        }
+        self.schedule_poll(false);
+    }
+}

@@ -1,0 +1,293 @@
+//! The local master's event loop: one tokio task owns all master and agent state and handles
+//! scheduler calls, process exits and timers in batches.
+//!
+//! After each batch it makes offers if anything changed, syncs the agents' checkpoint logs
+//! once, and only then releases the batch's events to the frameworks, so a framework never
+//! hears of a launch or a status that a crash could forget.
+
+use std::collections::{HashMap, HashSet};
+use std::future::poll_fn;
+use std::io;
+use std::net::Ipv4Addr;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::time::DelayQueue;
+use uuid::Uuid;
+
+use crate::transport::{Connection, TransportError};
+use crate::v1::scheduler::{Call, Event};
+use crate::v1::{Address, FrameworkInfo, MasterInfo};
+
+use super::agent::{self, Agent};
+use super::config::{LocalMasterConfig, os_hostname};
+use super::executor;
+use super::framework::Framework;
+use super::offers::{Allocator, Candidate};
+use super::recovery;
+use super::tasks::{Task, TaskKey};
+use super::LocalError;
+
+/// Calls handled per batch before the checkpoint sync and event release.
+const MAX_BATCH: usize = 1024;
+/// A log is compacted when it holds this many records more than the live state needs.
+const COMPACT_AFTER: u64 = 50_000;
+
+/// What the master's handles send to its loop.
+pub(crate) enum Command {
+    Subscribe { info: FrameworkInfo, reply: oneshot::Sender<Result<Connection, TransportError>> },
+    Call { framework_id: String, stream_id: Uuid, call: Call, reply: oneshot::Sender<Result<(), TransportError>> },
+    /// A scheduler dropped its event receiver.
+    StreamClosed { framework_id: String, stream_id: Uuid },
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// Deadlines the loop waits for.
+pub(super) enum Timer {
+    RetryUpdate { key: TaskKey, generation: u64 },
+    EscalateKill { key: TaskKey, pid: u32 },
+    FailoverTimeout { framework_id: String, epoch: u64 },
+    FiltersExpired,
+    PollAdopted,
+}
+
+/// A child process of ours ended.
+pub(super) struct Exit {
+    pub key: TaskKey,
+    pub pid: u32,
+    pub status: io::Result<ExitStatus>,
+}
+
+pub(crate) struct Master {
+    pub(super) id: String,
+    pub(super) info: MasterInfo,
+    pub(super) heartbeat: Duration,
+    pub(super) retry_interval: Duration,
+    /// For handing to subscriptions (their pumps report closed streams here).
+    pub(super) tx: mpsc::Sender<Command>,
+    pub(super) frameworks: HashMap<String, Framework>,
+    pub(super) removed_frameworks: HashSet<String>,
+    pub(super) next_framework: u64,
+    pub(super) agents: Vec<Agent>,
+    pub(super) tasks: HashMap<TaskKey, Task>,
+    /// Running tasks whose process we did not spawn (recovered), polled for exit.
+    pub(super) adopted: HashSet<TaskKey>,
+    pub(super) allocator: Allocator,
+    pub(super) timers: DelayQueue<Timer>,
+    pub(super) exits: JoinSet<Exit>,
+    /// Events of the current batch, released after the checkpoint sync.
+    pub(super) outbox: Vec<(String, Event)>,
+    pub(super) base_env: Vec<(String, String)>,
+    pub(super) allocation_needed: bool,
+    pub(super) poll_scheduled: bool,
+}
+
+impl Master {
+    /// Opens the agents' directories and recovers their checkpointed tasks.
+    pub(crate) fn start(config: &LocalMasterConfig) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
+        if config.agents.is_empty() {
+            return Err(LocalError::Config("at least one agent is needed".into()));
+        }
+        if config.heartbeat_interval.is_zero() || config.status_update_retry_interval.is_zero() {
+            return Err(LocalError::Config("heartbeat and retry intervals must be positive".into()));
+        }
+        let id = Uuid::new_v4().to_string();
+        let hostname = os_hostname();
+        let info = MasterInfo {
+            id: id.clone(),
+            ip: u32::from_le_bytes(Ipv4Addr::LOCALHOST.octets()),
+            port: 5050,
+            pid: Some("master@127.0.0.1:5050".to_owned()),
+            hostname: Some(hostname.clone()),
+            version: Some("1.12.0".to_owned()),
+            address: Some(Address { hostname: Some(hostname), ip: Some("127.0.0.1".to_owned()), port: 5050 }),
+            ..Default::default()
+        };
+        let (tx, rx) = mpsc::channel(4096);
+        let mut master = Master {
+            allocator: Allocator::new(id.clone()),
+            id,
+            info,
+            heartbeat: config.heartbeat_interval,
+            retry_interval: config.status_update_retry_interval,
+            tx,
+            frameworks: HashMap::new(),
+            removed_frameworks: HashSet::new(),
+            next_framework: 0,
+            agents: Vec::new(),
+            tasks: HashMap::new(),
+            adopted: HashSet::new(),
+            timers: DelayQueue::new(),
+            exits: JoinSet::new(),
+            outbox: Vec::new(),
+            base_env: executor::inherited_env(),
+            allocation_needed: false,
+            poll_scheduled: false,
+        };
+        let names = agent::dir_names(&config.agents);
+        let mut replays = Vec::new();
+        for (index, (agent_config, name)) in config.agents.iter().zip(names).enumerate() {
+            let fresh = || format!("{}-S{index}", Uuid::new_v4());
+            let (agent, records) = Agent::open(index, agent_config, config.work_dir.join(name), fresh)?;
+            master.agents.push(agent);
+            replays.push(recovery::replay(records));
+        }
+        for (index, replayed) in replays.into_iter().enumerate() {
+            master.recover(index, replayed);
+        }
+        for index in 0..master.agents.len() {
+            master.compact(index)?;
+        }
+        Ok((master, rx))
+    }
+
+    /// Runs until shut down (or until the task running it is aborted, like a crash).
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        loop {
+            let mut shutdown = None;
+            tokio::select! {
+                command = inbox.recv() => match command {
+                    Some(Command::Shutdown { reply }) => shutdown = Some(reply),
+                    Some(command) => self.handle(command),
+                    None => return,
+                },
+                Some(exit) = self.exits.join_next() => {
+                    if let Ok(exit) = exit {
+                        self.on_exit(exit);
+                    }
+                }
+                Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)) => self.on_timer(expired.into_inner()),
+            }
+            // Whatever else is already queued joins this batch and shares its sync.
+            for _ in 0..MAX_BATCH {
+                if shutdown.is_some() {
+                    break;
+                }
+                match inbox.try_recv() {
+                    Ok(Command::Shutdown { reply }) => shutdown = Some(reply),
+                    Ok(command) => self.handle(command),
+                    Err(_) => break,
+                }
+            }
+            self.end_batch();
+            if let Some(reply) = shutdown {
+                // Dropping the state closes every event stream; task processes keep running
+                // (their Child handles are dropped without killing) for the next start to adopt.
+                drop(self);
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Subscribe { info, reply } => {
+                let result = self.subscribe(info);
+                let _ = reply.send(result);
+            }
+            Command::Call { framework_id, stream_id, call, reply } => {
+                let result = self.call(&framework_id, stream_id, call);
+                let _ = reply.send(result);
+            }
+            Command::StreamClosed { framework_id, stream_id } => self.stream_closed(&framework_id, stream_id),
+            Command::Shutdown { reply } => {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::RetryUpdate { key, generation } => self.retry_update(&key, generation),
+            Timer::EscalateKill { key, pid } => self.escalate_kill(&key, pid),
+            Timer::FailoverTimeout { framework_id, epoch } => self.failover_expired(&framework_id, epoch),
+            Timer::FiltersExpired => {
+                self.allocator.prune_filters(Instant::now());
+                self.allocation_needed = true;
+            }
+            Timer::PollAdopted => {
+                self.poll_scheduled = false;
+                self.poll_adopted();
+            }
+        }
+    }
+
+    fn end_batch(&mut self) {
+        if std::mem::take(&mut self.allocation_needed) {
+            self.allocate();
+        }
+        for agent in &mut self.agents {
+            if let Err(e) = agent.log.sync() {
+                tracing::error!(error = %e, agent = %agent.id, "cannot sync the checkpoint log");
+            }
+        }
+        for (framework_id, event) in self.outbox.drain(..) {
+            if let Some(framework) = self.frameworks.get(&framework_id) {
+                framework.send(event);
+            }
+        }
+        for index in 0..self.agents.len() {
+            let live = self.tasks.values().filter(|t| t.agent == index).count() as u64;
+            if self.agents[index].log.appended() > COMPACT_AFTER + 8 * live {
+                if let Err(e) = self.compact(index) {
+                    tracing::error!(error = %e, "cannot compact the checkpoint log");
+                }
+            }
+        }
+    }
+
+    fn allocate(&mut self) {
+        let mut ids: Vec<&String> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.conn.is_some() && !f.suppressed)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        let candidates: Vec<Candidate<'_>> = ids
+            .into_iter()
+            .map(|id| Candidate { framework_id: id, allocation_role: self.frameworks[id].allocation_role() })
+            .collect();
+        let made = self.allocator.allocate(&candidates, &self.agents, Instant::now());
+        let mut by_framework: HashMap<String, Vec<crate::v1::Offer>> = HashMap::new();
+        for (fid, offer) in made {
+            by_framework.entry(fid).or_default().push(offer);
+        }
+        for (fid, offers) in by_framework {
+            self.outbox.push((fid, super::status::offers_event(offers)));
+        }
+    }
+
+    /// Rewrites agent `index`'s log as a snapshot of its live tasks.
+    fn compact(&mut self, index: usize) -> Result<(), LocalError> {
+        let mut keys: Vec<&TaskKey> = self.tasks.iter().filter(|(_, t)| t.agent == index).map(|(k, _)| k).collect();
+        keys.sort();
+        let mut records = Vec::new();
+        let mut written = HashSet::new();
+        for key in keys {
+            if written.insert(key.framework_id.clone()) {
+                if let Some(f) = self.frameworks.get(&key.framework_id) {
+                    records.push(crate::protos::pacer::checkpoint::Record {
+                        record: Some(crate::protos::pacer::checkpoint::record::Record::Framework(f.info.clone())),
+                    });
+                }
+            }
+            records.extend(self.tasks[key].snapshot());
+        }
+        self.agents[index].compact(records)?;
+        Ok(())
+    }
+
+    pub(super) fn after(&mut self, delay: Duration, timer: Timer) {
+        self.timers.insert(timer, delay);
+    }
+
+    /// Queues an event for release at the end of the batch.
+    pub(super) fn emit(&mut self, framework_id: &str, event: Event) {
+        self.outbox.push((framework_id.to_owned(), event));
+    }
+}

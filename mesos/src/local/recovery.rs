@@ -1,0 +1,234 @@
+//! Rebuilding an agent's tasks from its checkpoint log and from the processes still alive.
+//!
+//! [`replay`] folds the log into per-task state (pure, unit-tested); [`probe`] asks /proc what
+//! became of each task's process: still running with the same start time (re-adopt it), gone
+//! (report it failed), or never recorded because the agent died between checkpointing the
+//! launch and recording the pid (look for it by its MESOS_SANDBOX).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::protos::pacer::checkpoint::{Record, record};
+use crate::v1::{FrameworkInfo, TaskInfo, TaskStatus};
+
+use super::executor;
+use super::tasks::TaskKey;
+
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    pub frameworks: HashMap<String, FrameworkInfo>,
+    pub removed_frameworks: HashSet<String>,
+    /// In launch order.
+    pub tasks: Vec<RecoveredTask>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RecoveredTask {
+    pub key: TaskKey,
+    pub info: TaskInfo,
+    pub container_id: String,
+    /// (pid, start ticks) once the process was recorded.
+    pub started: Option<(u32, u64)>,
+    pub kill_requested: bool,
+    /// Every update generated, in order.
+    pub statuses: Vec<TaskStatus>,
+    pub acked: HashSet<Vec<u8>>,
+}
+
+impl RecoveredTask {
+    pub(crate) fn latest(&self) -> Option<&TaskStatus> {
+        self.statuses.last()
+    }
+
+    pub(crate) fn last_acked(&self) -> Option<&TaskStatus> {
+        self.statuses.iter().rev().find(|s| self.acked.contains(s.uuid()))
+    }
+
+    pub(crate) fn pending(&self) -> Vec<TaskStatus> {
+        self.statuses.iter().filter(|s| !self.acked.contains(s.uuid())).cloned().collect()
+    }
+}
+
+/// Folds checkpoint records, oldest first, into the state they describe.
+pub(crate) fn replay(records: Vec<Record>) -> Replayed {
+    let mut out = Replayed::default();
+    let mut tasks: HashMap<TaskKey, RecoveredTask> = HashMap::new();
+    let mut order: Vec<TaskKey> = Vec::new();
+    for r in records {
+        let Some(r) = r.record else { continue };
+        match r {
+            record::Record::Framework(info) => {
+                if let Some(id) = &info.id {
+                    out.removed_frameworks.remove(&id.value);
+                    out.frameworks.insert(id.value.clone(), info);
+                }
+            }
+            record::Record::FrameworkRemoved(id) => {
+                out.frameworks.remove(&id.value);
+                out.removed_frameworks.insert(id.value);
+            }
+            record::Record::Launching(l) => {
+                let key = TaskKey::new(&l.framework_id.value, &l.task.task_id.value);
+                order.retain(|k| k != &key);
+                order.push(key.clone());
+                tasks.insert(
+                    key.clone(),
+                    RecoveredTask {
+                        key,
+                        info: l.task,
+                        container_id: l.container_id,
+                        started: None,
+                        kill_requested: false,
+                        statuses: Vec::new(),
+                        acked: HashSet::new(),
+                    },
+                );
+            }
+            record::Record::Started(s) => {
+                if let Some(t) = tasks.get_mut(&key_of(&s.task)) {
+                    t.started = Some((s.pid, s.start_ticks));
+                }
+            }
+            record::Record::KillRequested(k) => {
+                if let Some(t) = tasks.get_mut(&key_of(&k)) {
+                    t.kill_requested = true;
+                }
+            }
+            record::Record::Update(u) => {
+                if let Some(t) = tasks.get_mut(&TaskKey::new(&u.framework_id.value, &u.status.task_id.value)) {
+                    t.statuses.push(u.status);
+                }
+            }
+            record::Record::Ack(a) => {
+                if let Some(t) = tasks.get_mut(&key_of(&a.task)) {
+                    t.acked.insert(a.uuid);
+                }
+            }
+            record::Record::Removed(k) => {
+                let key = key_of(&k);
+                tasks.remove(&key);
+                order.retain(|o| o != &key);
+            }
+        }
+    }
+    out.tasks = order.into_iter().filter_map(|k| tasks.remove(&k)).collect();
+    out
+}
+
+fn key_of(k: &crate::protos::pacer::checkpoint::TaskKey) -> TaskKey {
+    TaskKey::new(&k.framework_id.value, &k.task_id.value)
+}
+
+/// What became of a recovered task's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Still running; `found_by_scan` when its pid was never checkpointed.
+    Alive { pid: u32, start_ticks: u64, found_by_scan: bool },
+    /// Its recorded process is gone.
+    Gone,
+    /// The launch was checkpointed but no process of it exists.
+    NeverStarted,
+}
+
+pub(crate) fn probe(task: &RecoveredTask, sandbox: &Path) -> Fate {
+    match task.started {
+        Some((pid, start_ticks)) if executor::is_alive(pid, start_ticks) => {
+            Fate::Alive { pid, start_ticks, found_by_scan: false }
+        }
+        Some(_) => Fate::Gone,
+        None => match executor::find_by_sandbox(sandbox) {
+            Some((pid, start_ticks)) => Fate::Alive { pid, start_ticks, found_by_scan: true },
+            None => Fate::NeverStarted,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protos::pacer::checkpoint::{TaskAck, TaskLaunching, TaskStarted, TaskUpdate};
+    use crate::v1::{FrameworkId, TaskId, TaskState};
+
+    fn rec(r: record::Record) -> Record {
+        Record { record: Some(r) }
+    }
+
+    fn launching(task: &str) -> Record {
+        rec(record::Record::Launching(TaskLaunching {
+            framework_id: FrameworkId { value: "fw".into() },
+            task: TaskInfo { task_id: TaskId { value: task.into() }, ..Default::default() },
+            container_id: format!("c-{task}"),
+        }))
+    }
+
+    fn update(task: &str, state: TaskState, uuid: u8) -> Record {
+        rec(record::Record::Update(TaskUpdate {
+            framework_id: FrameworkId { value: "fw".into() },
+            status: TaskStatus {
+                task_id: TaskId { value: task.into() },
+                state: state as i32,
+                uuid: Some(vec![uuid]),
+                ..Default::default()
+            },
+        }))
+    }
+
+    fn ack(task: &str, uuid: u8) -> Record {
+        rec(record::Record::Ack(TaskAck { task: TaskKey::new("fw", task).record(), uuid: vec![uuid] }))
+    }
+
+    #[test]
+    fn replay_keeps_pending_updates_and_drops_removed_tasks() {
+        let framework = FrameworkInfo { id: Some(FrameworkId { value: "fw".into() }), ..Default::default() };
+        let records = vec![
+            rec(record::Record::Framework(framework.clone())),
+            launching("a"),
+            launching("b"),
+            rec(record::Record::Started(TaskStarted { task: TaskKey::new("fw", "a").record(), pid: 42, start_ticks: 7 })),
+            update("a", TaskState::TaskStarting, 1),
+            update("a", TaskState::TaskRunning, 2),
+            ack("a", 1),
+            update("b", TaskState::TaskFailed, 3),
+            ack("b", 3),
+            rec(record::Record::Removed(TaskKey::new("fw", "b").record())),
+            rec(record::Record::KillRequested(TaskKey::new("fw", "a").record())),
+        ];
+        let replayed = replay(records);
+        assert_eq!(replayed.frameworks.get("fw"), Some(&framework));
+        assert_eq!(replayed.tasks.len(), 1);
+        let a = &replayed.tasks[0];
+        assert_eq!(a.started, Some((42, 7)));
+        assert!(a.kill_requested);
+        assert_eq!(a.latest().unwrap().state(), TaskState::TaskRunning);
+        assert_eq!(a.last_acked().unwrap().state(), TaskState::TaskStarting);
+        assert_eq!(a.pending().len(), 1);
+        assert_eq!(a.pending()[0].uuid(), &[2]);
+    }
+
+    #[test]
+    fn a_removed_framework_stays_removed_until_it_is_written_again() {
+        let id = FrameworkId { value: "fw".into() };
+        let framework = FrameworkInfo { id: Some(id.clone()), ..Default::default() };
+        let replayed = replay(vec![
+            rec(record::Record::Framework(framework)),
+            rec(record::Record::FrameworkRemoved(id)),
+            launching("late"),
+        ]);
+        assert!(replayed.frameworks.is_empty());
+        assert!(replayed.removed_frameworks.contains("fw"));
+        assert_eq!(replayed.tasks.len(), 1);
+    }
+
+    #[test]
+    fn probing_a_dead_pid_reports_it_gone() {
+        let mut task = replay(vec![launching("x")]).tasks.remove(0);
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(probe(&task, dir.path()), Fate::NeverStarted);
+        let me = std::process::id();
+        let ticks = executor::proc_stat(me).unwrap().start_ticks;
+        task.started = Some((me, ticks));
+        assert!(matches!(probe(&task, dir.path()), Fate::Alive { found_by_scan: false, .. }));
+        task.started = Some((me, ticks + 1));
+        assert_eq!(probe(&task, dir.path()), Fate::Gone);
+    }
+}
