@@ -15,6 +15,9 @@ use crate::{PathId, Timestamp};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppDefinition {
+    /// As written on input (possibly relative to the enclosing group) until `normalize_app`
+    /// resolves it; absolute in every stored or normalised app.
+    #[serde(deserialize_with = "crate::path_id::as_written::one")]
     pub id: PathId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<String>,
@@ -64,7 +67,8 @@ pub struct AppDefinition {
     pub check: Option<Value>,
     #[serde(default)]
     pub readiness_checks: Vec<ReadinessCheck>,
-    #[serde(default)]
+    /// Resolved against the enclosing group by normalisation, like `id`.
+    #[serde(default, deserialize_with = "crate::path_id::as_written::many")]
     pub dependencies: Vec<PathId>,
     #[serde(default)]
     pub upgrade_strategy: UpgradeStrategy,
@@ -314,7 +318,8 @@ pub struct FetchUri {
     pub executable: bool,
     #[serde(default)]
     pub cache: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Marathon's API calls it `destPath` (its internal name `outputFile` is accepted too).
+    #[serde(rename = "destPath", alias = "outputFile", default, skip_serializing_if = "Option::is_none")]
     pub output_file: Option<String>,
 }
 
@@ -323,6 +328,40 @@ pub struct FetchUri {
 pub struct VersionInfo {
     pub last_scaling_at: Timestamp,
     pub last_config_change_at: Timestamp,
+}
+
+/// Network modes as Marathon spells them.
+pub const NETWORK_HOST: &str = "host";
+pub const NETWORK_CONTAINER: &str = "container";
+pub const NETWORK_BRIDGE: &str = "container/bridge";
+
+/// The label that makes an app single-instance: at most one instance, upgrades kill first.
+pub const LABEL_SINGLE_INSTANCE: &str = "MARATHON_SINGLE_INSTANCE_APP";
+
+impl AppDefinition {
+    /// True when the app has persistent volumes (Marathon calls such apps resident).
+    pub fn is_resident(&self) -> bool {
+        self.container.as_ref().is_some_and(|c| c.volumes.iter().any(|v| v.get("persistent").is_some()))
+    }
+
+    /// True unless a non-host network is declared (no networks at all means host networking).
+    pub fn uses_host_networking(&self) -> bool {
+        self.networks.as_ref().is_none_or(|nets| nets.iter().all(|n| n.mode == NETWORK_HOST))
+    }
+
+    /// True when the `MARATHON_SINGLE_INSTANCE_APP` label is `true`.
+    pub fn is_single_instance(&self) -> bool {
+        self.labels.get(LABEL_SINGLE_INSTANCE).is_some_and(|v| v == "true")
+    }
+
+    /// Names of the app's ports in `$PORT0..` order: the container's port mappings when it
+    /// declares them, else the port definitions (unnamed ports give `None`).
+    pub fn port_names(&self) -> Vec<Option<&str>> {
+        match self.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
+            Some(mappings) => mappings.iter().map(|m| m.name.as_deref()).collect(),
+            None => self.port_definitions.iter().flatten().map(|p| p.name.as_deref()).collect(),
+        }
+    }
 }
 
 mod defaults {
@@ -359,8 +398,9 @@ mod defaults {
     pub(super) fn slash() -> String {
         "/".into()
     }
+    /// Marathon's RAML default: a network entry without a mode is a container network.
     pub(super) fn network_mode() -> String {
-        "host".into()
+        "container".into()
     }
     pub(super) fn container_type() -> String {
         "DOCKER".into()

@@ -4,11 +4,25 @@
 //! This crate does no I/O: it knows nothing about tokio, HTTP, storage or Mesos.
 
 mod app;
+pub mod normalize;
 mod path_id;
+pub mod plan;
 mod records;
+pub mod schema;
 mod timestamp;
+pub mod update;
+pub mod upgrade;
+pub mod validate;
+pub mod violation;
 
 pub use app::*;
+pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};
+pub use plan::app_change_steps;
 pub use records::*;
+pub use schema::app_json_schema;
 pub use timestamp::Timestamp;
+pub use update::{is_scale_only, merge_app_update, same_spec};
+pub use upgrade::{RestartStrategy, restart_strategy};
+pub use validate::{Constraint, ConstraintError, ConstraintOperator, validate_app, validate_constraints};
+pub use violation::{Violation, group_violations};

@@ -87,17 +87,50 @@ impl PathId {
         if self.is_root() {
             errors.push("Path must contain at least one path element".to_string());
         }
-        for seg in self.segments() {
-            if !valid_segment(seg) {
-                errors.push(format!(
-                    "must fully match regular expression '^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$' (segment '{seg}')"
-                ));
-            }
-        }
+        errors.extend(self.segment_errors());
         if RESERVED_LAST.contains(&self.name()) {
             errors.push(format!("must not end with '{}'", self.name()));
         }
         errors
+    }
+
+    /// Why each segment is not a valid name (any path, groups and root included).
+    pub fn segment_errors(&self) -> Vec<String> {
+        self.segments()
+            .filter(|seg| !valid_segment(seg))
+            .map(|seg| {
+                format!(
+                    "must fully match regular expression '^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$' (segment '{seg}')"
+                )
+            })
+            .collect()
+    }
+
+    /// An id exactly as written in a definition (relative, or with `.`/`..`), not yet resolved
+    /// against its group. Only normalisation should see such ids: it resolves them.
+    pub fn unresolved(s: &str) -> Self {
+        Self(s.to_string())
+    }
+
+    /// True when the id is absolute and canonical (what `parse` would give).
+    pub fn is_resolved(&self) -> bool {
+        PathId::parse(&self.0).is_ok_and(|p| p.0 == self.0)
+    }
+}
+
+/// Serde helpers for ids inside definitions: they keep the id as written, because a relative
+/// id means "relative to the enclosing group", which only normalisation knows.
+pub(crate) mod as_written {
+    use serde::{Deserialize, Deserializer};
+
+    use super::PathId;
+
+    pub(crate) fn one<'de, D: Deserializer<'de>>(d: D) -> Result<PathId, D::Error> {
+        String::deserialize(d).map(|s| PathId::unresolved(&s))
+    }
+
+    pub(crate) fn many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathId>, D::Error> {
+        Vec::<String>::deserialize(d).map(|v| v.iter().map(|s| PathId::unresolved(s)).collect())
     }
 }
 
@@ -181,5 +214,19 @@ mod tests {
         assert!(!PathId::parse("/a/-x").unwrap().app_id_errors().is_empty());
         assert!(!PathId::parse("/a/tasks").unwrap().app_id_errors().is_empty());
         assert!(!PathId::root().app_id_errors().is_empty());
+        assert!(PathId::root().segment_errors().is_empty());
+    }
+
+    #[test]
+    fn unresolved_ids_keep_their_text() {
+        let raw = PathId::unresolved("../x");
+        assert_eq!(raw.as_str(), "../x");
+        assert!(!raw.is_resolved());
+        assert!(!PathId::unresolved("/a/./b").is_resolved());
+        assert!(!PathId::unresolved("/a/").is_resolved());
+        assert!(PathId::unresolved("/a/b").is_resolved());
+        assert!(PathId::root().is_resolved());
+        let base = PathId::parse("/g/h").unwrap();
+        assert_eq!(base.resolve(raw.as_str()).unwrap().as_str(), "/g/x");
     }
 }
