@@ -1,1 +1,185 @@
 //! Pacer's Marathon-compatible REST API (axum).
+//!
+//! The API only writes desired state (app definitions, kill flags, deployment records) and
+//! reads state, all through the [`store`]; the controllers watch the store and act. Status
+//! codes, JSON shapes, error bodies and headers follow Marathon, so its clients work unchanged.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let store = store::Store::open(store::StoreConfig::default()).await?;
+//! let app = apis::router(apis::ApiState { store, config: apis::ApiConfig::default() });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+mod apps;
+mod deployments;
+mod desired;
+mod error;
+mod info;
+mod json;
+mod labels;
+mod metrics;
+mod paths;
+mod queue;
+mod render;
+mod tasks;
+mod text;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use store::Store;
+
+pub use error::{ApiError, Detail};
+
+/// What the router serves from.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub config: ApiConfig,
+}
+
+impl ApiState {
+    pub fn new(store: Store, config: ApiConfig) -> Self {
+        ApiState { store, config }
+    }
+}
+
+/// What the API reports about this server (`/v2/info`, `/v2/leader`, the leader header) and
+/// the knobs of its write logic.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The leader's `host:port`, as `/v2/leader` and `X-Marathon-Leader` show it.
+    pub leader: String,
+    /// This server's advertised hostname; tasks on it are reported at 127.0.0.1.
+    pub hostname: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    /// The Mesos master: `local` for the embedded one, or `http://host:5050`.
+    pub master: String,
+    pub framework_name: String,
+    pub mesos_role: String,
+    pub mesos_user: String,
+    pub failover_timeout_secs: u64,
+    pub checkpoint: bool,
+    pub ha: bool,
+    pub executor: String,
+    /// `--enable_features` values.
+    pub features: Vec<String>,
+    /// Service ports are assigned from `[local_port_min, local_port_max)`.
+    pub local_port_min: u32,
+    pub local_port_max: u32,
+    /// How many versions of each app are kept (Marathon's `--zk_max_versions`).
+    pub max_versions: usize,
+    /// Pacer's version as `/v2/info` reports it.
+    pub version: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            leader: "localhost:8080".into(),
+            hostname: "localhost".into(),
+            http_port: 8080,
+            https_port: 8443,
+            master: "local".into(),
+            framework_name: "marathon".into(),
+            mesos_role: "*".into(),
+            mesos_user: "root".into(),
+            failover_timeout_secs: 604_800,
+            checkpoint: true,
+            ha: true,
+            executor: "//cmd".into(),
+            features: vec![],
+            local_port_min: 10_000,
+            local_port_max: 20_000,
+            max_versions: 50,
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Why an [`ApiConfig`] cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The service port range is empty.
+    #[error("local_port_min ({0}) must be below local_port_max ({1})")]
+    EmptyPortRange(u32, u32),
+    /// At least the current version of an app must be kept.
+    #[error("max_versions must be at least 1")]
+    NoVersions,
+}
+
+impl ApiConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.local_port_min >= self.local_port_max {
+            return Err(ConfigError::EmptyPortRange(self.local_port_min, self.local_port_max));
+        }
+        if self.max_versions == 0 {
+            return Err(ConfigError::NoVersions);
+        }
+        Ok(())
+    }
+}
+
+/// What every handler shares: the store, the config, the mutex that serialises API writes,
+/// and the request counters.
+#[derive(Clone)]
+pub(crate) struct Ctx(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub config: ApiConfig,
+    pub write_lock: tokio::sync::Mutex<()>,
+    pub metrics: metrics::Metrics,
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Batch bodies of thousands of apps are legitimate (one `PUT /v2/apps` per environment).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Builds the whole API.
+pub fn router(state: ApiState) -> Router {
+    let ctx = Ctx(Arc::new(Inner {
+        store: state.store,
+        config: state.config,
+        write_lock: tokio::sync::Mutex::new(()),
+        metrics: metrics::Metrics::default(),
+    }));
+    Router::new()
+        .route("/", get(info::root))
+        .route("/ping", get(info::ping))
+        .route("/metrics", get(metrics::get))
+        .route("/ui", get(info::root))
+        .route("/ui/", get(info::ui_index))
+        .route("/ui/{*path}", get(info::ui_asset))
+        .route("/v2/info", get(info::info))
+        .route("/v2/leader", get(info::leader))
+        .route("/v2/apps", get(apps::read::list).post(apps::write::create).put(apps::write::put_batch).patch(apps::write::patch_batch))
+        .route(
+            "/v2/apps/{*path}",
+            get(apps::get).put(apps::put).patch(apps::patch).delete(apps::delete).post(apps::post),
+        )
+        .route("/v2/tasks", get(tasks::list))
+        .route("/v2/tasks/delete", post(tasks::delete))
+        .route("/v2/deployments", get(deployments::list))
+        .route("/v2/deployments/{id}", delete(deployments::cancel))
+        .route("/v2/queue", get(queue::list))
+        .fallback(info::not_found)
+        .method_not_allowed_fallback(info::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Added last, so outermost: it sees every response, fallbacks and rejections included.
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::headers_and_counts))
+        .with_state(ctx)
+}

@@ -1,0 +1,106 @@
+//! Turns API requests into atomic writes of desired state: app definitions with their
+//! versions, the version history, instance kill flags, and the deployment record that tells
+//! the controllers what changed. Nothing here launches or kills anything.
+//!
+//! Every mutation runs under one async mutex (read, check, write) and its write carries
+//! preconditions on every app and instance key it read, so a concurrent writer elsewhere
+//! (another server, a controller) makes it retry instead of losing an update.
+
+mod kill;
+mod plan;
+mod ports;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemas::{AppDefinition, Instance, PathId, Timestamp};
+use store::{State, WriteOutcome, WriteRequest};
+
+use crate::Ctx;
+use crate::error::{ApiError, Result};
+
+pub(crate) use kill::{KillMode, Killed, kill, parse_task_id};
+pub(crate) use ports::service_ports;
+
+/// How often a write that lost a race is recomputed before the API gives up with a 503.
+const MAX_ATTEMPTS: usize = 16;
+
+/// What one request wants done to one app.
+#[derive(Clone, Debug)]
+pub(crate) enum Change {
+    /// Create the app or update it to this definition (normalised and validated; service
+    /// ports may still be 0). `restart` forces a new config version even if nothing changed.
+    Put { app: AppDefinition, restart: bool },
+    Delete,
+}
+
+/// Everything one request changes, written atomically with one deployment.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mutation {
+    pub changes: Vec<(PathId, Change)>,
+    /// Instances to rewrite (kill flags), each guarded by the revision it was read at.
+    pub instances: Vec<InstanceUpdate>,
+    /// Deployments this write replaces (a rollback replaces the deployment it reverts).
+    pub cancel: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct InstanceUpdate {
+    pub revision: u64,
+    pub instance: Instance,
+}
+
+/// The result of a mutation, for the response.
+#[derive(Clone, Debug)]
+pub(crate) struct Outcome {
+    pub deployment_id: String,
+    pub version: Timestamp,
+    /// The stored definition of each app of the change afterwards (`None`: deleted).
+    pub targets: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+}
+
+/// Applies the mutation `build` computes from the current state, with a deployment.
+/// `build` runs again on the fresh state whenever the write loses a race.
+pub(crate) async fn deploy(
+    ctx: &Ctx,
+    force: bool,
+    mut build: impl FnMut(&State) -> Result<Mutation>,
+) -> Result<Outcome> {
+    let _serialised = ctx.write_lock.lock().await;
+    for _ in 0..MAX_ATTEMPTS {
+        let now = Timestamp::now();
+        let planned = ctx.store.read(|s| build(s).and_then(|m| plan::plan(s, m, force, now, &ctx.config)))?;
+        match ctx.store.write(planned.request).await? {
+            WriteOutcome::Applied { .. } => return Ok(planned.outcome),
+            WriteOutcome::Conflict { failed } => tracing::debug!(?failed, "write lost a race; recomputing"),
+        }
+    }
+    Err(contention())
+}
+
+/// Rewrites instances without a deployment (kills that keep the instance count).
+pub(crate) async fn update_instances<R>(
+    ctx: &Ctx,
+    mut build: impl FnMut(&State) -> Result<(Vec<InstanceUpdate>, R)>,
+) -> Result<R> {
+    let _serialised = ctx.write_lock.lock().await;
+    for _ in 0..MAX_ATTEMPTS {
+        let (updates, result) = ctx.store.read(&mut build)?;
+        let mut request = WriteRequest::default();
+        for u in updates {
+            plan::push_instance(&mut request, u);
+        }
+        if request.ops.is_empty() {
+            return Ok(result);
+        }
+        match ctx.store.write(request).await? {
+            WriteOutcome::Applied { .. } => return Ok(result),
+            WriteOutcome::Conflict { failed } => tracing::debug!(?failed, "instance changed meanwhile; retrying"),
+        }
+    }
+    Err(contention())
+}
+
+fn contention() -> ApiError {
+    ApiError::Unavailable("the store kept changing under this request; try again".into())
+}

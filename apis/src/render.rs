@@ -1,0 +1,300 @@
+//! Marathon's response shapes built from Pacer's records: AppInfo (an app with its counts,
+//! tasks, deployments and last failure), Task, and deployments.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use schemas::{AppDefinition, Deployment, Instance, TaskRecord, TaskState, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::desired::service_ports;
+use crate::json::Params;
+
+/// Which optional parts of an AppInfo to include (`embed=app.tasks` etc.).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Embed {
+    pub tasks: bool,
+    pub counts: bool,
+    pub deployments: bool,
+    pub readiness: bool,
+    pub last_task_failure: bool,
+    pub task_stats: bool,
+}
+
+impl Embed {
+    /// Reads repeated `embed=` values; `apps.`, `app.` and `group.apps.` prefixes are all
+    /// accepted because Marathon's clients mix them up (marathon-python sends `app.tasks` to
+    /// `/v2/apps`).
+    pub(crate) fn from_params(params: &Params) -> Embed {
+        let mut e = Embed::default();
+        for raw in params.all("embed") {
+            let name = ["group.apps.", "apps.", "app."].iter().find_map(|p| raw.strip_prefix(p)).unwrap_or(raw);
+            match name {
+                "tasks" => e.tasks = true,
+                "counts" => e.counts = true,
+                "deployments" => e.deployments = true,
+                "readiness" => e.readiness = true,
+                "lastTaskFailure" => e.last_task_failure = true,
+                "taskStats" => e.task_stats = true,
+                // Deprecated shorthand kept by Marathon for old clients.
+                "failures" => {
+                    e.tasks = true;
+                    e.last_task_failure = true;
+                    e.counts = true;
+                    e.deployments = true;
+                }
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+/// Task counts as Marathon defines them; health is only counted from health results, which
+/// Pacer does not record yet, so both health counts stay 0 until it does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub staged: usize,
+    pub running: usize,
+    pub healthy: usize,
+    pub unhealthy: usize,
+}
+
+impl Counts {
+    pub(crate) fn of<'a>(tasks: impl Iterator<Item = &'a TaskRecord>) -> Counts {
+        let mut c = Counts::default();
+        for t in tasks {
+            match t.state {
+                TaskState::TASK_PROVISIONED | TaskState::TASK_STAGING | TaskState::TASK_STARTING => c.staged += 1,
+                TaskState::TASK_RUNNING => c.running += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    fn json(&self) -> Value {
+        json!({"staged": self.staged, "running": self.running, "healthy": self.healthy, "unhealthy": self.unhealthy})
+    }
+}
+
+/// What rendering needs to know about this server.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Env<'a> {
+    /// This machine's hostname: tasks on it are reachable at 127.0.0.1.
+    pub hostname: &'a str,
+    pub now: Timestamp,
+}
+
+/// Marathon's Task JSON for the current task of `inst`.
+pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinition>, env: Env<'_>) -> Value {
+    let mut t = json!({
+        "id": task.task_id,
+        "appId": inst.app_id,
+        "host": task.host,
+        "ipAddresses": ip_addresses(&task.host, env.hostname),
+        "ports": task.ports,
+        "servicePorts": app.map(service_ports).unwrap_or_default(),
+        "slaveId": task.agent_id,
+        "state": task.state.as_str(),
+        "stagedAt": task.staged_at,
+        "version": inst.run_spec_version,
+        "healthCheckResults": [],
+        "localVolumes": [],
+        "role": app.and_then(|a| a.role.clone()).unwrap_or_else(|| "*".into()),
+    });
+    if let Some(started) = task.started_at {
+        t["startedAt"] = json!(started);
+    }
+    t
+}
+
+/// The addresses a task can be reached at. Only an address Pacer knows without a DNS lookup
+/// is given: a literal IP as host, or loopback for this machine's own agents.
+fn ip_addresses(host: &str, local_hostname: &str) -> Vec<Value> {
+    let ip = match host.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) if host == "localhost" || host == local_hostname => IpAddr::from([127, 0, 0, 1]),
+        Err(_) => return vec![],
+    };
+    let protocol = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
+    vec![json!({"ipAddress": ip.to_string(), "protocol": protocol})]
+}
+
+/// Every task of `instances` (instances that have one) as Task JSON.
+pub(crate) fn tasks(instances: &[Arc<Instance>], app: Option<&AppDefinition>, env: Env<'_>) -> Vec<Value> {
+    instances.iter().filter_map(|i| i.task.as_ref().map(|t| task(i, t, app, env))).collect()
+}
+
+/// The inputs of one AppInfo.
+pub(crate) struct AppParts<'a> {
+    pub app: &'a AppDefinition,
+    pub instances: &'a [Arc<Instance>],
+    pub deployments: &'a [String],
+}
+
+/// Marathon's AppInfo: the canonical definition plus what `embed` asks for.
+pub(crate) fn app_info(parts: &AppParts<'_>, embed: Embed, env: Env<'_>) -> Value {
+    let mut obj = match serde_json::to_value(parts.app) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let tasks = || parts.instances.iter().filter_map(|i| i.task.as_ref());
+    if embed.counts {
+        let c = Counts::of(tasks());
+        obj.insert("tasksStaged".into(), json!(c.staged));
+        obj.insert("tasksRunning".into(), json!(c.running));
+        obj.insert("tasksHealthy".into(), json!(c.healthy));
+        obj.insert("tasksUnhealthy".into(), json!(c.unhealthy));
+    }
+    if embed.deployments {
+        let ids: Vec<Value> = parts.deployments.iter().map(|id| json!({"id": id})).collect();
+        obj.insert("deployments".into(), Value::Array(ids));
+    }
+    if embed.readiness {
+        // Readiness results exist only while a deployment polls them; none are recorded yet.
+        obj.insert("readinessCheckResults".into(), json!([]));
+    }
+    if embed.tasks {
+        obj.insert("tasks".into(), Value::Array(self::tasks(parts.instances, Some(parts.app), env)));
+    }
+    if embed.last_task_failure
+        && let Some(f) = last_task_failure(parts.instances)
+    {
+        obj.insert("lastTaskFailure".into(), f);
+    }
+    if embed.task_stats {
+        obj.insert("taskStats".into(), task_stats(parts.app, parts.instances, env.now));
+    }
+    Value::Object(obj)
+}
+
+/// States whose task counts as failed for `lastTaskFailure` (a kill or a clean exit is not
+/// a failure there).
+fn is_failed(state: TaskState) -> bool {
+    use TaskState::*;
+    matches!(state, TASK_FAILED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN)
+}
+
+/// The most recent failed task still visible on an instance (an instance keeps its last task
+/// until it is relaunched, so older failures are not known).
+pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
+    let (inst, t) = instances
+        .iter()
+        .filter_map(|i| i.task.as_ref().filter(|t| is_failed(t.state)).map(|t| (i, t)))
+        .max_by_key(|(_, t)| t.updated_at)?;
+    Some(json!({
+        "appId": inst.app_id,
+        "host": t.host,
+        "message": t.message.clone().unwrap_or_default(),
+        "state": t.state.as_str(),
+        "taskId": t.task_id,
+        "instanceId": inst.instance_id,
+        "timestamp": t.updated_at,
+        "version": inst.run_spec_version,
+        "slaveId": t.agent_id,
+    }))
+}
+
+/// Marathon's `taskStats`: counts and lifetimes of the app's tasks by how they relate to
+/// the latest scaling and config change. Empty categories are left out, as Marathon does.
+fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) -> Value {
+    let with_task: Vec<(&Instance, &TaskRecord)> =
+        instances.iter().filter_map(|i| i.task.as_ref().map(|t| (i.as_ref(), t))).collect();
+    let config = app.config_version();
+    let scaled = app.version_info.map(|v| v.last_scaling_at).unwrap_or(config);
+    let mut out = Map::new();
+    let categories: [(&str, Box<dyn Fn(&Instance, &TaskRecord) -> bool>); 4] = [
+        ("startedAfterLastScaling", Box::new(move |_, t| t.staged_at >= scaled)),
+        ("withLatestConfig", Box::new(move |i, _| i.run_spec_version >= config)),
+        ("withOutdatedConfig", Box::new(move |i, _| i.run_spec_version < config)),
+        ("totalSummary", Box::new(|_, _| true)),
+    ];
+    for (name, pick) in categories {
+        let picked: Vec<&TaskRecord> = with_task.iter().filter(|(i, t)| pick(i, t)).map(|(_, t)| *t).collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let mut stats = json!({"counts": Counts::of(picked.iter().copied()).json()});
+        let mut lives: Vec<f64> = picked
+            .iter()
+            .filter(|t| !t.state.is_terminal())
+            .filter_map(|t| t.started_at)
+            .map(|s| (now.millis() - s.millis()).max(0) as f64 / 1000.0)
+            .collect();
+        if !lives.is_empty() {
+            lives.sort_by(f64::total_cmp);
+            let avg = lives.iter().sum::<f64>() / lives.len() as f64;
+            let mid = lives.len() / 2;
+            let median = if lives.len() % 2 == 0 { (lives[mid - 1] + lives[mid]) / 2.0 } else { lives[mid] };
+            stats["lifeTime"] = json!({"averageSeconds": avg, "medianSeconds": median});
+        }
+        out.insert(name.into(), json!({"stats": stats}));
+    }
+    Value::Object(out)
+}
+
+/// A deployment as `GET /v2/deployments` lists it (`currentStep` is 1-based).
+pub(crate) fn deployment(d: &Deployment) -> Value {
+    let total = d.steps.len();
+    let current = d.steps.get(d.current_step);
+    let current_actions: Vec<Value> = current
+        .map(|s| {
+            s.actions
+                .iter()
+                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []}))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "id": d.id,
+        "version": d.version,
+        "affectedApps": d.affected_apps,
+        "affectedPods": [],
+        "steps": d.steps,
+        "currentActions": current_actions,
+        "currentStep": if total == 0 { 0 } else { (d.current_step + 1).min(total) },
+        "totalSteps": total,
+    })
+}
+
+/// The body of every response that started a deployment.
+pub(crate) fn deployment_result(id: &str, version: Timestamp) -> Value {
+    json!({"deploymentId": id, "version": version})
+}
+
+impl<'a> Env<'a> {
+    pub(crate) fn new(config: &'a crate::ApiConfig) -> Self {
+        Env { hostname: &config.hostname, now: Timestamp::now() }
+    }
+}
+
+/// A deployment's response: its body, the `Marathon-Deployment-Id` header, and `Location`
+/// of a created app.
+pub(crate) fn deployment_response(
+    status: axum::http::StatusCode,
+    outcome: &crate::desired::Outcome,
+    created: Option<&schemas::PathId>,
+) -> axum::response::Response {
+    let body = deployment_result(&outcome.deployment_id, outcome.version);
+    with_deployment_headers(status, body, outcome, created)
+}
+
+/// `body` with the headers of a response that started a deployment.
+pub(crate) fn with_deployment_headers(
+    status: axum::http::StatusCode,
+    body: Value,
+    outcome: &crate::desired::Outcome,
+    created: Option<&schemas::PathId>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut res = (status, axum::Json(body)).into_response();
+    let headers = res.headers_mut();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&outcome.deployment_id) {
+        headers.insert("marathon-deployment-id", v);
+    }
+    if let Some(v) = created.and_then(|id| axum::http::HeaderValue::from_str(id.as_str()).ok()) {
+        headers.insert(axum::http::header::LOCATION, v);
+    }
+    res
+}
