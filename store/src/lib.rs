@@ -3,20 +3,62 @@
 //! Writers send [`WriteRequest`]s; a write returns once it is durable and applied. Readers look
 //! at the applied [`State`] in memory through [`Store::read`]; watchers get every applied
 //! [`ChangeSet`] from [`Store::subscribe`].
+//!
+//! Wiring: writes are grouped by [`batch`] into raft entries; [`log_store`] keeps the raft log
+//! and [`state_machine`] the applied state and its snapshots, both in a [`kv`] backend (sled on
+//! disk, or memory); [`network`] is the (empty) network of a one-member cluster.
 
+pub mod batch;
 pub mod keys;
+pub mod kv;
+pub mod log_store;
+pub mod network;
 mod state;
+pub mod state_machine;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use parking_lot::RwLock;
-use tokio::sync::broadcast;
+use openraft::error::Fatal;
+use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use batch::Batch;
 pub use state::{ChangeSet, Entry, Op, Precondition, State, WriteOutcome, WriteRequest};
 
-/// How many change sets a slow watcher may fall behind before it must re-list.
-const WATCH_BUFFER: usize = 16 * 1024;
+use crate::kv::{KvBackend, MemKv, SledKv};
+use crate::log_store::LogStore;
+use crate::network::NoPeersFactory;
+use crate::state_machine::{Applied, StateMachine};
+
+openraft::declare_raft_types!(
+    /// Pacer's raft types: each log entry carries a [`Batch`] of writes.
+    pub TypeConfig:
+        D = Batch,
+        R = Vec<WriteOutcome>,
+        NodeId = u64,
+        Node = BasicNode,
+        SnapshotData = std::io::Cursor<Vec<u8>>,
+);
+
+/// This node's raft id while the cluster has one member.
+pub const NODE_ID: u64 = 1;
+
+/// Raft entries between automatic snapshots. An entry holds a batch of writes, so this is
+/// at least as many writes; replaying this much on restart takes well under a second.
+pub const SNAPSHOT_EVERY: u64 = 5_000;
+
+/// Entries kept behind a snapshot, so a follower a little behind catches up from the log
+/// rather than by a whole snapshot.
+pub const LOGS_KEPT_AFTER_SNAPSHOT: u64 = 1_000;
+
+/// How long [`Store::open`] waits for this node to lead.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+/// How long [`Store::shutdown`] waits for raft's tasks to let go of the backend.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Default)]
 pub struct StoreConfig {
@@ -32,9 +74,33 @@ pub enum Error {
     /// The store is shutting down or has failed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The raft configuration is invalid.
+    #[error("invalid raft config: {0}")]
+    Config(Box<openraft::ConfigError>),
+    /// The key-value backend (sled) could not be opened or flushed.
+    #[error("storage backend: {0}")]
+    Backend(#[from] kv::Error),
+    /// Raft's persisted data (log, vote or snapshot) could not be read or written.
+    #[error("raft storage: {0}")]
+    Storage(Box<openraft::StorageError<u64>>),
+    /// This node did not become the leader within the wait after opening.
+    #[error("no leader after {0:?}")]
+    NoLeader(Duration),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<openraft::ConfigError> for Error {
+    fn from(e: openraft::ConfigError) -> Self {
+        Error::Config(Box::new(e))
+    }
+}
+
+impl From<openraft::StorageError<u64>> for Error {
+    fn from(e: openraft::StorageError<u64>) -> Self {
+        Error::Storage(Box::new(e))
+    }
+}
 
 /// A handle to the store; cheap to clone.
 #[derive(Clone)]
@@ -43,42 +109,130 @@ pub struct Store {
 }
 
 struct Inner {
-    state: RwLock<State>,
-    changes: broadcast::Sender<Arc<ChangeSet>>,
+    raft: Raft<TypeConfig>,
+    applied: Arc<Applied>,
+    kv: Arc<dyn KvBackend>,
+    writes: mpsc::Sender<(WriteRequest, batch::Reply)>,
+}
+
+/// Raft settings for a one-member cluster that snapshots every [`SNAPSHOT_EVERY`] entries.
+pub fn raft_config() -> Result<openraft::Config> {
+    let config = openraft::Config {
+        cluster_name: "pacer".into(),
+        heartbeat_interval: 250,
+        election_timeout_min: 1_000,
+        election_timeout_max: 2_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY),
+        max_in_snapshot_log_to_keep: LOGS_KEPT_AFTER_SNAPSHOT,
+        ..Default::default()
+    };
+    Ok(config.validate()?)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(e.to_string())
+}
+
+fn fatal(e: Fatal<u64>) -> Error {
+    match e {
+        Fatal::StorageError(e) => e.into(),
+        other => unavailable(other),
+    }
 }
 
 impl Store {
-    pub async fn open(_config: StoreConfig) -> Result<Store> {
-        let (changes, _) = broadcast::channel(WATCH_BUFFER);
-        Ok(Store { inner: Arc::new(Inner { state: RwLock::new(State::default()), changes }) })
+    /// Opens the store at `config.data_dir` (creating it), and waits until this node leads
+    /// and has applied every entry in its log.
+    pub async fn open(config: StoreConfig) -> Result<Store> {
+        let kv: Arc<dyn KvBackend> = match &config.data_dir {
+            Some(dir) => Arc::new(SledKv::open(&dir.join("raft"))?),
+            None => Arc::new(MemKv::default()),
+        };
+        let sm = StateMachine::open(kv.clone())?;
+        let applied = sm.applied();
+        let raft = Raft::new(NODE_ID, Arc::new(raft_config()?), NoPeersFactory, LogStore::new(kv.clone()), sm)
+            .await
+            .map_err(fatal)?;
+
+        if !raft.is_initialized().await.map_err(fatal)? {
+            let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
+            raft.initialize(members).await.map_err(unavailable)?;
+        }
+        raft.wait(Some(LEADER_WAIT))
+            .state(ServerState::Leader, "store open")
+            .await
+            .map_err(|_| Error::NoLeader(LEADER_WAIT))?;
+        // Leading is not enough for read-your-writes: entries from before a restart must be
+        // applied before anyone reads.
+        raft.ensure_linearizable().await.map_err(unavailable)?;
+
+        let writes = batch::spawn(raft.clone());
+        Ok(Store { inner: Arc::new(Inner { raft, applied, kv, writes }) })
     }
 
     /// Applies `req` atomically, returning once it is durable and visible to readers.
+    ///
+    /// If the returned future is dropped early the write may or may not be applied.
     pub async fn write(&self, req: WriteRequest) -> Result<WriteOutcome> {
-        let (outcome, changes) = self.inner.state.write().apply(req);
-        if let Some(changes) = changes {
-            // No receivers is fine: nobody is watching yet.
-            let _ = self.inner.changes.send(changes);
-        }
-        Ok(outcome)
+        let (tx, rx) = oneshot::channel();
+        self.inner.writes.send((req, tx)).await.map_err(|_| unavailable("the write queue is closed"))?;
+        rx.await.map_err(|_| unavailable("the write was dropped"))?
     }
 
     /// Puts and deletes without preconditions.
     pub async fn write_ops(&self, ops: Vec<Op>) -> Result<u64> {
         match self.write(WriteRequest { preconditions: vec![], ops }).await? {
             WriteOutcome::Applied { revision } => Ok(revision),
-            WriteOutcome::Conflict { .. } => unreachable!("a write without preconditions cannot conflict"),
+            WriteOutcome::Conflict { failed } => Err(unavailable(format!("unconditional write conflicted on {failed:?}"))),
         }
     }
 
     /// Reads the applied state. Keep `f` short: writers wait while it runs.
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-        f(&self.inner.state.read())
+        self.inner.applied.read(f)
     }
 
     /// Every change applied from now on. Subscribe before reading to miss nothing; a
     /// receiver that lags gets `RecvError::Lagged` and must re-read the state.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
-        self.inner.changes.subscribe()
+        self.inner.applied.subscribe()
+    }
+
+    /// Whether this node is currently the raft leader (and so accepts writes).
+    pub fn is_leader(&self) -> bool {
+        let metrics = self.inner.raft.metrics();
+        let m = metrics.borrow();
+        m.state == ServerState::Leader && m.current_leader == Some(NODE_ID)
+    }
+
+    /// Snapshots the applied state now and purges the log it covers; returns when both are
+    /// done. The snapshot policy does this on its own; this is for operators and tests.
+    pub async fn compact(&self) -> Result<()> {
+        let raft = &self.inner.raft;
+        let applied = raft.metrics().borrow().last_applied;
+        let Some(applied) = applied else { return Ok(()) };
+        raft.trigger().snapshot().await.map_err(fatal)?;
+        let wait = raft.wait(Some(LEADER_WAIT));
+        wait.snapshot(applied, "compact: snapshot").await.map_err(unavailable)?;
+        raft.trigger().purge_log(applied.index).await.map_err(fatal)?;
+        wait.purged(Some(applied), "compact: purge").await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Stops raft and flushes the backend. Writes after this fail with
+    /// [`Error::Unavailable`]; the data directory can be reopened once every handle is dropped.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!("raft did not shut down cleanly: {e}");
+        }
+        // Raft's state-machine task ends shortly after the core; wait so that dropping this
+        // handle really closes the database.
+        let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+        while Arc::strong_count(&self.inner.kv) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if let Err(e) = kv::flush(&self.inner.kv).await {
+            tracing::warn!("final flush failed: {e}");
+        }
     }
 }

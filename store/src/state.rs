@@ -139,6 +139,18 @@ impl State {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The ops that turn `self` into `target`: how watchers learn of a state replaced whole
+    /// (a snapshot installed from the leader).
+    pub fn ops_to(&self, target: &State) -> Vec<Op> {
+        let puts = target
+            .entries
+            .iter()
+            .filter(|(k, e)| self.entries.get(*k) != Some(*e))
+            .map(|(k, e)| Op::put(k.clone(), e.record.clone()));
+        let deletes = self.entries.keys().filter(|k| !target.entries.contains_key(*k)).map(|k| Op::delete(k.clone()));
+        puts.chain(deletes).collect()
+    }
 }
 
 #[cfg(test)]
@@ -187,5 +199,17 @@ mod tests {
         s.apply(WriteRequest { preconditions: vec![], ops });
         let keys: Vec<_> = s.scan("app/").map(|(k, _)| k).collect();
         assert_eq!(keys, vec!["app//a", "app//a/b", "app//b"]);
+    }
+
+    #[test]
+    fn ops_to_reaches_the_target_state() {
+        let mut old = State::default();
+        old.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("a", fw("1")), Op::put("b", fw("2"))] });
+        let mut new = old.clone();
+        new.apply(WriteRequest { preconditions: vec![], ops: vec![Op::delete("a"), Op::put("c", fw("3"))] });
+        new.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("b", fw("4"))] });
+        let ops = old.ops_to(&new);
+        assert_eq!(ops, vec![Op::put("b", fw("4")), Op::put("c", fw("3")), Op::delete("a")]);
+        assert!(new.ops_to(&new).is_empty());
     }
 }
