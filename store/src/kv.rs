@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -16,6 +16,9 @@ pub enum Error {
     /// The sled database failed (I/O, corruption, or it could not be opened).
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
+    /// Another handle (in this process or another) holds the database's lock.
+    #[error("{0} is in use by another store")]
+    Locked(PathBuf),
     /// A blocking flush task did not finish (the runtime is shutting down).
     #[error("flush task failed: {0}")]
     FlushTask(String),
@@ -81,7 +84,13 @@ impl SledKv {
     pub fn open(dir: &Path) -> Result<Self> {
         // Durability comes from explicit flushes; the background flusher only bounds how much
         // unacknowledged data a crash can lose, so keep sled's default period.
-        let db = sled::Config::new().path(dir).open()?;
+        // sled 0.34 reports a held lock only as this message (kind `Other`).
+        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+                Error::Locked(dir.to_path_buf())
+            }
+            other => Error::Sled(other),
+        })?;
         Ok(SledKv { db })
     }
 }
@@ -201,6 +210,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         exercise(&SledKv::open(dir.path()).unwrap());
         let kv = SledKv::open(dir.path()).unwrap();
+        let second = SledKv::open(dir.path());
+        assert!(matches!(second, Err(Error::Locked(_))), "{:?}", second.err());
         assert_eq!(kv.get(b"a/3").unwrap(), Some(b"w".to_vec()));
         assert_eq!(kv.get(b"a/1").unwrap(), None);
     }

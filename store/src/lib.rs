@@ -17,7 +17,7 @@ mod state;
 pub mod state_machine;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +57,8 @@ pub const LOGS_KEPT_AFTER_SNAPSHOT: u64 = 1_000;
 /// How long [`Store::open`] waits for this node to lead.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
 
-/// How long [`Store::shutdown`] waits for raft's tasks to let go of the backend.
+/// How long [`Store::shutdown`] waits for raft's tasks to let go of the backend, and
+/// [`Store::open`] for a store dropped without shutdown to close the database.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Default)]
@@ -103,6 +104,9 @@ impl From<openraft::StorageError<u64>> for Error {
 }
 
 /// A handle to the store; cheap to clone.
+///
+/// Call [`Store::shutdown`] before dropping the last handle. Dropping without it is safe
+/// (acknowledged writes are already durable) but raft's tasks stop in the background.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -140,12 +144,26 @@ fn fatal(e: Fatal<u64>) -> Error {
     }
 }
 
+/// Opens sled, waiting a little if it is locked: a store dropped without [`Store::shutdown`]
+/// closes the database only once raft's tasks have wound down.
+async fn open_sled(dir: &Path) -> Result<SledKv> {
+    let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+    loop {
+        match SledKv::open(dir) {
+            Err(kv::Error::Locked(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl Store {
     /// Opens the store at `config.data_dir` (creating it), and waits until this node leads
     /// and has applied every entry in its log.
     pub async fn open(config: StoreConfig) -> Result<Store> {
         let kv: Arc<dyn KvBackend> = match &config.data_dir {
-            Some(dir) => Arc::new(SledKv::open(&dir.join("raft"))?),
+            Some(dir) => Arc::new(open_sled(&dir.join("raft")).await?),
             None => Arc::new(MemKv::default()),
         };
         let sm = StateMachine::open(kv.clone())?;
@@ -183,7 +201,9 @@ impl Store {
     pub async fn write_ops(&self, ops: Vec<Op>) -> Result<u64> {
         match self.write(WriteRequest { preconditions: vec![], ops }).await? {
             WriteOutcome::Applied { revision } => Ok(revision),
-            WriteOutcome::Conflict { failed } => Err(unavailable(format!("unconditional write conflicted on {failed:?}"))),
+            WriteOutcome::Conflict { failed } => {
+                Err(unavailable(format!("unconditional write conflicted on {failed:?}")))
+            }
         }
     }
 

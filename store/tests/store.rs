@@ -146,3 +146,15 @@ async fn a_restart_after_snapshot_and_purge_restores_everything() -> Result<()> 
     store.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn dropping_the_store_without_shutdown_releases_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = open(Some(dir.path())).await?;
+    write_mix(&store, "d", 50).await?;
+    let before = snapshot(&store);
+    drop(store);
+    let store = open(Some(dir.path())).await?;
+    assert_eq!(snapshot(&store), before);
+    Ok(())
+}
