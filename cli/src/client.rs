@@ -28,10 +28,11 @@ impl Client {
         if url.scheme() != "http" {
             return Err(Error::Usage(format!("--server {server}: only http:// servers are supported")));
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|source| Error::Http { method: "CONNECT", url: server.to_string(), source })?;
+        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|source| Error::Http {
+            method: "CONNECT",
+            url: server.to_string(),
+            source,
+        })?;
         Ok(Client { base: server.trim_end_matches('/').to_string(), http })
     }
 
@@ -60,7 +61,12 @@ impl Client {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(http_err)?;
         if !(200..300).contains(&status) {
-            return Err(Error::Server { method: name, path: path.to_string(), status, body: ServerError::parse(&bytes) });
+            return Err(Error::Server {
+                method: name,
+                path: path.to_string(),
+                status,
+                body: ServerError::parse(&bytes),
+            });
         }
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null

@@ -1,26 +1,18 @@
 //! Whether a manifest already matches the live app, so that `apply` can skip the PUT.
 //!
 //! `apply` replaces the app (`partialUpdate=false`), so fields left out of a manifest mean
-//! Marathon's defaults. Both sides are therefore read through `schemas::AppDefinition`, which
-//! fills those defaults, and compared field by field, except that:
-//! - read-only fields (`version`, `versionInfo`) and the status fields of an AppInfo
-//!   (`tasksRunning`, `deployments`, ...) are ignored;
-//! - values the server picks when the manifest leaves them open are accepted: a service port
-//!   of `0` matches any assigned port, an absent `role` matches `*`, absent `portDefinitions`
-//!   and `networks` match Marathon's defaults, an absent `residency` matches any;
-//! - a manifest using deprecated fields (`ports`, `uris`, `ipAddress`, `container.docker.network`
-//!   or `.portMappings`) is never called unchanged: the server's normalisation of them is not
-//!   repeated here.
+//! Marathon's defaults. Both sides are therefore put in Marathon's normal form by the schemas
+//! crate (`normalize_app`: defaults filled, deprecated fields folded into their successors)
+//! and compared with `same_spec`, which ignores `version` and `versionInfo`. The status fields
+//! of an AppInfo (`tasksRunning`, `deployments`, ...) are dropped first, and a service port
+//! the manifest leaves at `0` takes the port the server assigned.
 //!
 //! Every doubt answers "changed": a needless PUT of an identical definition is harmless (the
 //! server keeps the running tasks), a skipped change is not.
 
-use std::collections::BTreeSet;
+use schemas::{AppDefinition, PathId, normalize_app, same_spec};
+use serde_json::{Map, Value};
 
-use schemas::{AppDefinition, PathId};
-use serde_json::{Map, Value, json};
-
-const READ_ONLY: &[&str] = &["version", "versionInfo"];
 const APP_INFO_STATUS: &[&str] = &[
     "tasksStaged",
     "tasksRunning",
@@ -33,98 +25,57 @@ const APP_INFO_STATUS: &[&str] = &[
     "taskStats",
     "tasksStats",
 ];
-const DEPRECATED: &[&str] = &["ports", "uris", "ipAddress"];
 
 /// True when applying `desired` to the app `live` (an AppInfo from `GET /v2/apps/{id}`)
 /// would change nothing.
 pub(crate) fn unchanged(id: &PathId, desired: &Map<String, Value>, live: &Value) -> bool {
     let Some(live) = live.as_object() else { return false };
-    if uses_deprecated(desired) {
-        return false;
-    }
-    let (Some(want), Some(have)) = (canonical(id, desired), canonical(id, live)) else {
+    let (Some(mut want), Some(have)) = (normal(id, desired.clone()), normal(id, live.clone())) else {
         return false;
     };
-    let keys: BTreeSet<&String> = want.keys().chain(have.keys()).collect();
-    keys.into_iter().all(|k| field_matches(k, &want, have.get(k)))
+    adopt_service_ports(&mut want, &have);
+    same_spec(&want, &have)
 }
 
-fn uses_deprecated(app: &Map<String, Value>) -> bool {
-    DEPRECATED.iter().any(|k| app.contains_key(*k))
-        || app
-            .get("container")
-            .and_then(|c| c.get("docker"))
-            .is_some_and(|d| d.get("network").is_some() || d.get("portMappings").is_some())
-}
-
-/// The app with every default filled and the server's bookkeeping removed.
-fn canonical(id: &PathId, app: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let mut app = app.clone();
-    for key in READ_ONLY.iter().chain(APP_INFO_STATUS) {
+fn normal(id: &PathId, mut app: Map<String, Value>) -> Option<AppDefinition> {
+    for key in APP_INFO_STATUS {
         app.remove(*key);
     }
-    let def: AppDefinition = serde_json::from_value(Value::Object(app)).ok()?;
-    let Ok(Value::Object(mut out)) = serde_json::to_value(def) else { return None };
-    out.insert("id".into(), Value::String(id.to_string()));
-    Some(out)
+    app.insert("id".into(), Value::String(id.to_string()));
+    let app: AppDefinition = serde_json::from_value(Value::Object(app)).ok()?;
+    normalize_app(app, &PathId::root()).ok()
 }
 
-fn field_matches(key: &str, want_app: &Map<String, Value>, have: Option<&Value>) -> bool {
-    match (want_app.get(key), have) {
-        (None, None) => true,
-        (Some(w), Some(h)) => match key {
-            "portDefinitions" => list_matches(w, h, "port"),
-            "container" => container_matches(w, h),
-            _ => w == h,
-        },
-        (None, Some(h)) => match key {
-            "role" => h == "*",
-            "portDefinitions" => {
-                list_matches(&json!([{"port": 0, "protocol": "tcp", "name": "default", "labels": {}}]), h, "port")
-                    || (h == &json!([]) && has_non_host_network(want_app))
+/// Service port 0 asks the server to pick one: whatever it picked is what was asked for.
+fn adopt_service_ports(want: &mut AppDefinition, have: &AppDefinition) {
+    if let (Some(w), Some(h)) = (&mut want.port_definitions, &have.port_definitions)
+        && w.len() == h.len()
+    {
+        for (w, h) in w.iter_mut().zip(h) {
+            if w.port == 0 {
+                w.port = h.port;
             }
-            "networks" => h == &json!([{"mode": "host"}]),
-            "residency" => true,
-            _ => false,
-        },
-        (Some(_), None) => false,
+        }
     }
-}
-
-fn has_non_host_network(app: &Map<String, Value>) -> bool {
-    app.get("networks")
-        .and_then(Value::as_array)
-        .is_some_and(|ns| ns.iter().any(|n| n.get("mode").and_then(Value::as_str) != Some("host")))
-}
-
-/// Containers match when equal, except that port mappings asking for service port 0 accept
-/// whatever service port the server assigned.
-fn container_matches(want: &Value, have: &Value) -> bool {
-    let (Some(w), Some(h)) = (want.as_object(), have.as_object()) else { return want == have };
-    let keys: BTreeSet<&String> = w.keys().chain(h.keys()).collect();
-    keys.into_iter().all(|k| match (w.get(k), h.get(k)) {
-        (Some(wv), Some(hv)) if k == "portMappings" => list_matches(wv, hv, "servicePort"),
-        (wv, hv) => wv == hv,
-    })
-}
-
-/// Two lists of objects match element by element; `wildcard` set to 0 in `want` matches any
-/// value in `have`.
-fn list_matches(want: &Value, have: &Value, wildcard: &str) -> bool {
-    let (Some(w), Some(h)) = (want.as_array(), have.as_array()) else { return want == have };
-    w.len() == h.len()
-        && w.iter().zip(h).all(|(w, h)| {
-            let (Some(w), Some(h)) = (w.as_object(), h.as_object()) else { return w == h };
-            let keys: BTreeSet<&String> = w.keys().chain(h.keys()).collect();
-            keys.into_iter().all(|k| {
-                let any = k == wildcard && w.get(k).and_then(Value::as_u64) == Some(0);
-                any || w.get(k) == h.get(k)
-            })
-        })
+    let mappings = |c: Option<&schemas::Container>| c.and_then(|c| c.port_mappings.clone());
+    if let (Some(mut w), Some(h)) = (mappings(want.container.as_ref()), mappings(have.container.as_ref()))
+        && w.len() == h.len()
+    {
+        for (w, h) in w.iter_mut().zip(&h) {
+            if w.service_port == 0 {
+                w.service_port = h.service_port;
+            }
+        }
+        if let Some(c) = &mut want.container {
+            c.port_mappings = Some(w);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -189,10 +140,19 @@ mod tests {
     }
 
     #[test]
+    fn deprecated_fields_compare_by_what_they_mean() {
+        let mut live = live_hello();
+        live["fetch"] = json!([{"uri": "http://x/a.tgz", "extract": true, "executable": false, "cache": false}]);
+        let desired =
+            obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "uris": ["http://x/a.tgz"]}));
+        assert!(unchanged(&id(), &desired, &live));
+        let other = obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "uris": ["http://x/b.tgz"]}));
+        assert!(!unchanged(&id(), &other, &live));
+    }
+
+    #[test]
     fn doubt_means_changed() {
         let live = live_hello();
-        let deprecated = obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "ports": [0]}));
-        assert!(!unchanged(&id(), &deprecated, &live));
         let unparsable = obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": "lots"}));
         assert!(!unchanged(&id(), &unparsable, &live));
         let desired = obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32}));

@@ -73,11 +73,9 @@ impl Error {
     /// 1 for everything the server refused or that went wrong talking to it.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_)
-            | Error::Read { .. }
-            | Error::Json { .. }
-            | Error::Yaml { .. }
-            | Error::Manifest { .. } => 2,
+            Error::Usage(_) | Error::Read { .. } | Error::Json { .. } | Error::Yaml { .. } | Error::Manifest { .. } => {
+                2
+            }
             Error::Http { .. }
             | Error::Server { .. }
             | Error::NotFound(_)

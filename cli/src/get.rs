@@ -98,14 +98,12 @@ async fn fetch(client: &Client, resource: Resource, id: Option<&str>) -> Result<
         }
         (Resource::Deployments, None) => list(client, "/v2/deployments", None).await.map(Found::List),
         // Marathon has no GET for a single deployment: pick it out of the list.
-        (Resource::Deployments, Some(id)) => {
-            list(client, "/v2/deployments", None)
-                .await?
-                .into_iter()
-                .find(|d| d.get("id").and_then(Value::as_str) == Some(id))
-                .map(Found::One)
-                .ok_or_else(|| Error::NotFound(format!("deployment '{id}' does not exist")))
-        }
+        (Resource::Deployments, Some(id)) => list(client, "/v2/deployments", None)
+            .await?
+            .into_iter()
+            .find(|d| d.get("id").and_then(Value::as_str) == Some(id))
+            .map(Found::One)
+            .ok_or_else(|| Error::NotFound(format!("deployment '{id}' does not exist"))),
     }
 }
 

@@ -41,9 +41,7 @@ pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Mani
     for source in sources {
         if source.as_os_str() == "-" {
             let mut text = String::new();
-            stdin
-                .read_to_string(&mut text)
-                .map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
+            stdin.read_to_string(&mut text).map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
             apps.extend(parse("<stdin>", Format::Sniff, &text)?);
         } else if source.is_dir() {
             for file in dir_files(source)? {
@@ -105,8 +103,8 @@ fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
             // not necessarily end.
             for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
                 let doc_origin = format!("{origin} (document {})", i + 1);
-                let value = Value::deserialize(doc)
-                    .map_err(|source| Error::Yaml { origin: doc_origin.clone(), source })?;
+                let value =
+                    Value::deserialize(doc).map_err(|source| Error::Yaml { origin: doc_origin.clone(), source })?;
                 // An empty document (a trailing `---`, or only comments) holds nothing.
                 if !value.is_null() {
                     collect(doc_origin, value, &mut apps)?;

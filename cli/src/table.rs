@@ -150,7 +150,10 @@ ID                   INSTANCES   CPUS   MEM   VERSION                    DEPLOYI
         assert_eq!(t.rows[0][3], "31000,31001");
         assert_eq!(t.rows[1][3], "");
         assert_eq!(t.rows[1][5], "-");
-        assert!(t.to_string().starts_with("ID                        APP      HOST        PORTS         STATE          STARTED\n"));
+        assert!(
+            t.to_string()
+                .starts_with("ID                        APP      HOST        PORTS         STATE          STARTED\n")
+        );
     }
 
     #[test]
