@@ -16,13 +16,13 @@ use crate::optimistic::{WriteError, write_planned};
 use crate::runtime::Action;
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeploymentError {
+pub(crate) enum DeploymentError {
     #[error(transparent)]
     Write(#[from] WriteError),
 }
 
 /// Reconciles one deployment.
-pub async fn reconcile(ctx: Arc<Context>, id: String) -> Result<Action, DeploymentError> {
+pub(crate) async fn reconcile(ctx: Arc<Context>, id: String) -> Result<Action, DeploymentError> {
     write_planned(&ctx.store, |state| advance(state, &id).map(|req| (req, ()))).await?;
     Ok(Action::await_change())
 }
@@ -65,7 +65,7 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
 
 /// True when `app` runs exactly its instance count, all of its current config and healthy,
 /// and no decommissioned instance still has a live task.
-pub fn converged(state: &State, app: &AppDefinition) -> bool {
+pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
     let config = app.config_version();
     let mut running = 0u32;
     for (_, e) in state.scan(&keys::instances_of(&app.id)) {

@@ -18,7 +18,7 @@ pub enum WriteError {
 
 /// Plans a write from the current state with `plan` and applies it; re-plans on conflict.
 /// `plan` returns `None` when there is nothing to write. Returns what the applied plan said.
-pub async fn write_planned<T>(
+pub(crate) async fn write_planned<T>(
     store: &Store,
     mut plan: impl FnMut(&State) -> Option<(WriteRequest, T)>,
 ) -> Result<Option<T>, WriteError> {

@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Sends triggers until cancelled. Starts (and restarts after falling behind) with a full list.
-pub async fn run(
+pub(crate) async fn run(
     store: Store,
     apps: mpsc::UnboundedSender<PathId>,
     deployments: mpsc::UnboundedSender<String>,

@@ -15,13 +15,13 @@ use crate::driver::DriverError;
 use crate::optimistic::{WriteError, write_planned};
 use crate::runtime::Action;
 
-pub use plan::{Observed, Plan, is_healthy, plan};
+pub(crate) use plan::{Observed, Plan, is_healthy, plan};
 
 /// Even with no change, look again this often (Marathon's periodic scale check).
 const RESYNC: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error(transparent)]
@@ -29,7 +29,7 @@ pub enum AppError {
 }
 
 /// Reconciles one app.
-pub async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Action, AppError> {
+pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Action, AppError> {
     let now = Timestamp::now();
     let planned = write_planned(&ctx.store, |state| {
         let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {

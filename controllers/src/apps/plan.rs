@@ -11,14 +11,14 @@ use schemas::{AppDefinition, Goal, Instance, KillSelection, TaskState, Timestamp
 
 /// An instance as read from the store, with the revision that guards writing it back.
 #[derive(Clone, Debug)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub key: String,
     pub revision: u64,
     pub instance: Instance,
 }
 
 #[derive(Debug, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// New instances to record (they then wait for a launch).
     pub create: Vec<Instance>,
     /// Instances whose goal becomes Decommissioned.
@@ -32,18 +32,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.create.is_empty() && self.decommission.is_empty() && self.expunge.is_empty() && self.kill.is_empty()
     }
 }
 
 /// Whether an instance counts as healthy for deployments and upgrades.
-pub fn is_healthy(i: &Instance) -> bool {
+pub(crate) fn is_healthy(i: &Instance) -> bool {
     !i.kill_requested && i.state() == Some(TaskState::TASK_RUNNING)
 }
 
 /// Plans `app` (None: the app was deleted) over its `instances`.
-pub fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
+pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
     let Some(app) = app else {
         for o in instances {
@@ -85,7 +85,9 @@ pub fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestam
         }
     } else {
         let healthy = old.iter().chain(&keep).filter(|o| is_healthy(&o.instance)).count() as u32;
-        let current = (old.len() + keep.len()) as u32;
+        // New instances count towards "too many" only once healthy: ones still starting are
+        // what the restart is waiting for, not extras.
+        let current = (old.len() + keep.iter().filter(|o| is_healthy(&o.instance)).count()) as u32;
         let strategy = restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
         // Old instances that are not healthy add nothing to capacity: replace them at once.
         // Healthy ones go as far as the minimum health capacity allows.

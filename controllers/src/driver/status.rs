@@ -4,7 +4,7 @@ use mesos::v1::TaskStatus;
 use schemas::{Instance, PathId, TaskState, Timestamp};
 
 /// Mesos's numeric task state as Pacer's record spells it.
-pub fn task_state(state: i32) -> TaskState {
+pub(crate) fn task_state(state: i32) -> TaskState {
     use TaskState::*;
     match state {
         6 => TASK_STAGING,
@@ -38,7 +38,7 @@ pub fn app_id_of_instance(instance_id: &str) -> Option<PathId> {
 
 /// What an update means for the instance that owns its task.
 #[derive(Debug, PartialEq)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// The instance's current task changed state.
     Changed { became_running: bool, failed: bool },
     /// Nothing new (a duplicate or reconciliation echo).
@@ -48,7 +48,7 @@ pub enum Applied {
 }
 
 /// Applies `status` to `instance` if it is about the instance's current task.
-pub fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
+pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
     let Some(task) = instance.task.as_mut() else { return Applied::Stale };
     if task.task_id != status.task_id.value {
         return Applied::Stale;

@@ -2,7 +2,7 @@
 //! environment Marathon gives (PORT0.., PORTS, HOST, MARATHON_APP_*, ...).
 
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo, Value,
+    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo,
     environment::Variable, value,
 };
 use schemas::{AppDefinition, EnvValue};
@@ -52,7 +52,7 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
 }
 
 /// The resources a task of `app` takes, as Mesos resources of the default role.
-pub fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource> {
+pub(crate) fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource> {
     let mut res = vec![scalar("cpus", app.cpus), scalar("mem", app.mem)];
     if app.disk > 0.0 {
         res.push(scalar("disk", app.disk));
@@ -160,10 +160,6 @@ fn sanitize_label_key(k: &str) -> String {
     out
 }
 
-/// A scalar value as Mesos attributes and resources carry it.
-pub fn scalar_value(v: &Value) -> Option<f64> {
-    v.scalar.as_ref().map(|s| s.value)
-}
 
 #[cfg(test)]
 mod tests {

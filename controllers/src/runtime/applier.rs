@@ -95,11 +95,6 @@ impl Applier {
     }
 }
 
-/// Exponential backoff for failing reconciles: 100 ms doubling up to 30 s.
-pub fn error_backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(9))).min(Duration::from_secs(30))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -168,12 +163,5 @@ mod tests {
         assert_eq!(times, vec![(7, Duration::ZERO), (7, Duration::from_secs(5)), (7, Duration::from_secs(6))]);
         drop(tx);
         handle.await.unwrap();
-    }
-
-    #[test]
-    fn error_backoff_grows_and_caps() {
-        assert_eq!(error_backoff(0), Duration::from_millis(100));
-        assert_eq!(error_backoff(3), Duration::from_millis(800));
-        assert_eq!(error_backoff(30), Duration::from_secs(30));
     }
 }
