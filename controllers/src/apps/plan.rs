@@ -31,12 +31,6 @@ pub(crate) struct Plan {
     pub launch: Vec<String>,
 }
 
-impl Plan {
-    pub(crate) fn is_idle(&self) -> bool {
-        self.create.is_empty() && self.decommission.is_empty() && self.expunge.is_empty() && self.kill.is_empty()
-    }
-}
-
 /// Whether an instance counts as healthy for deployments and upgrades.
 pub(crate) fn is_healthy(i: &Instance) -> bool {
     !i.kill_requested && i.state() == Some(TaskState::TASK_RUNNING)

@@ -5,7 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
-use std::time::Duration;
+
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -99,6 +99,8 @@ impl Applier {
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use std::time::Duration;
 
     use parking_lot::Mutex;
 
