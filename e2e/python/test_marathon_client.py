@@ -68,8 +68,15 @@ def test_info_ping_and_a_waiting_deployment(pacer):
     assert len(deployments) == 1
     deployment = deployments[0]
     assert deployment.affected_apps == ["/big"]
-    assert deployment.current_step == 1 and deployment.total_steps == 1
-    assert deployment.steps and deployment.steps[0].actions[0].app == "/big"
+    # A new app is started at scale 0, then scaled (Marathon's DeploymentPlan): the first step
+    # is done at once and the deployment waits in the second.
+    assert [[(a.action, a.app) for a in step.actions] for step in deployment.steps] == [
+        [("StartApplication", "/big")], [("ScaleApplication", "/big")]]
+    assert deployment.total_steps == 2
+    wait_until(lambda: [d.current_step for d in client.list_deployments()] == [2], 10,
+               "the deployment to wait in its scale step (currentStep 2)")
+    assert [(a.action, a.app) for a in client.list_deployments()[0].current_actions] == [
+        ("ScaleApplication", "/big")]
     assert pacer.task_processes("/big") == []
 
 
