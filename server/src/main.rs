@@ -41,13 +41,8 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Top::Client(cmd) => match cli::run(args.global, cmd).await {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("pacer: {e}");
-                    ExitCode::from(2)
-                }
-            },
+            // cli's exit codes: 1 when the server refused, 2 for usage and file errors.
+            Top::Client(cmd) => cli::run(args.global, cmd).await.unwrap_or_else(|e| e.report()),
         }
     })
 }

@@ -2,15 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use mesos::local::{AgentConfig, LocalMaster, LocalMasterConfig};
+use mesos::local::{LocalMaster, LocalMasterConfig};
 use store::{Store, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args, Debug)]
-pub struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// Address the HTTP API listens on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "PACER_LISTEN")]
     listen: SocketAddr,
@@ -28,24 +27,21 @@ pub struct ServerArgs {
     hostname: Option<String>,
 }
 
-pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing();
     if args.master != "local" {
         bail!("--master {}: only the embedded local master is supported so far", args.master);
     }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let hostname = args.hostname.clone().unwrap_or_else(mesos::local::machine_hostname);
+    let work_dir = args.data_dir.join("mesos");
+    let master_config = LocalMasterConfig::new(&work_dir);
+    let hostname = args.hostname.clone().unwrap_or_else(|| master_config.agents[0].hostname.clone());
 
     let store = Store::open(StoreConfig { data_dir: Some(args.data_dir.join("store")) })
         .await
         .context("opening the store")?;
 
-    let work_dir = args.data_dir.join("mesos");
-    let master = LocalMaster::start(LocalMasterConfig {
-        agents: vec![AgentConfig::this_machine(&work_dir)],
-        work_dir,
-        heartbeat_interval: Duration::from_secs(15),
-    })
+    let master = LocalMaster::start(master_config)
     .await
     .context("starting the local Mesos master")?;
 
@@ -60,6 +56,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let api_config = apis::ApiConfig {
         leader: format!("{hostname}:{}", args.listen.port()),
+        hostname: hostname.clone(),
         http_port: args.listen.port(),
         master: args.master.clone(),
         framework_name: args.framework_name.clone(),
@@ -95,6 +92,6 @@ async fn shutdown_signal() {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PACER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("PACER_LOG").unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
