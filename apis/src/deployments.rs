@@ -43,7 +43,7 @@ pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, par
         let mut m = Mutation { cancel: vec![id.clone()], ..Mutation::default() };
         for (app, original) in &d.original {
             match original {
-                Some(def) => m.changes.push((app.clone(), Change::Put { app: (**def).clone(), restart: false })),
+                Some(def) => m.changes.push((app.clone(), Change::put((**def).clone()))),
                 None if view::app(s, app).is_some() => m.changes.push((app.clone(), Change::Delete)),
                 None => {}
             }

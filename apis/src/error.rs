@@ -145,9 +145,7 @@ fn play_code(msg: &str) -> Option<String> {
     }
     let got = msg.strip_prefix("invalid type: ").or_else(|| msg.strip_prefix("invalid value: "))?;
     let (got, expected) = got.rsplit_once(", expected ")?;
-    let integer = ["u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize"]
-        .iter()
-        .any(|t| expected == *t)
+    let integer = ["u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize"].contains(&expected)
         || expected.contains("integer");
     let code = if integer {
         if got.starts_with("floating point") {

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use schemas::{AppDefinition, Deployment, Instance, TaskRecord, TaskState, Timestamp};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::desired::service_ports;
@@ -127,46 +128,63 @@ pub(crate) fn tasks(instances: &[Arc<Instance>], app: Option<&AppDefinition>, en
 }
 
 /// The inputs of one AppInfo.
+#[derive(Clone, Copy)]
 pub(crate) struct AppParts<'a> {
     pub app: &'a AppDefinition,
     pub instances: &'a [Arc<Instance>],
     pub deployments: &'a [String],
 }
 
-/// Marathon's AppInfo: the canonical definition plus what `embed` asks for.
-pub(crate) fn app_info(parts: &AppParts<'_>, embed: Embed, env: Env<'_>) -> Value {
-    let mut obj = match serde_json::to_value(parts.app) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
+/// Marathon's AppInfo: the canonical definition plus what `embed` asks for. Serialised
+/// straight from the definition (no intermediate JSON tree): `GET /v2/apps` renders thousands.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AppInfo<'a> {
+    #[serde(flatten)]
+    app: &'a AppDefinition,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    counts: Option<TaskCounts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployments: Option<Vec<DeploymentRef<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readiness_check_results: Option<[Value; 0]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_task_failure: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_stats: Option<Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskCounts {
+    tasks_staged: usize,
+    tasks_running: usize,
+    tasks_healthy: usize,
+    tasks_unhealthy: usize,
+}
+
+#[derive(Serialize)]
+pub(crate) struct DeploymentRef<'a> {
+    id: &'a str,
+}
+
+pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> AppInfo<'a> {
     let tasks = || parts.instances.iter().filter_map(|i| i.task.as_ref());
-    if embed.counts {
-        let c = Counts::of(tasks());
-        obj.insert("tasksStaged".into(), json!(c.staged));
-        obj.insert("tasksRunning".into(), json!(c.running));
-        obj.insert("tasksHealthy".into(), json!(c.healthy));
-        obj.insert("tasksUnhealthy".into(), json!(c.unhealthy));
-    }
-    if embed.deployments {
-        let ids: Vec<Value> = parts.deployments.iter().map(|id| json!({"id": id})).collect();
-        obj.insert("deployments".into(), Value::Array(ids));
-    }
-    if embed.readiness {
+    AppInfo {
+        app: parts.app,
+        counts: embed.counts.then(|| {
+            let c = Counts::of(tasks());
+            TaskCounts { tasks_staged: c.staged, tasks_running: c.running, tasks_healthy: c.healthy, tasks_unhealthy: c.unhealthy }
+        }),
+        deployments: embed.deployments.then(|| parts.deployments.iter().map(|id| DeploymentRef { id }).collect()),
         // Readiness results exist only while a deployment polls them; none are recorded yet.
-        obj.insert("readinessCheckResults".into(), json!([]));
+        readiness_check_results: embed.readiness.then_some([]),
+        tasks: embed.tasks.then(|| self::tasks(parts.instances, Some(parts.app), env)),
+        last_task_failure: if embed.last_task_failure { last_task_failure(parts.instances) } else { None },
+        task_stats: embed.task_stats.then(|| task_stats(parts.app, parts.instances, env.now)),
     }
-    if embed.tasks {
-        obj.insert("tasks".into(), Value::Array(self::tasks(parts.instances, Some(parts.app), env)));
-    }
-    if embed.last_task_failure
-        && let Some(f) = last_task_failure(parts.instances)
-    {
-        obj.insert("lastTaskFailure".into(), f);
-    }
-    if embed.task_stats {
-        obj.insert("taskStats".into(), task_stats(parts.app, parts.instances, env.now));
-    }
-    Value::Object(obj)
 }
 
 /// States whose task counts as failed for `lastTaskFailure` (a kill or a clean exit is not
@@ -189,7 +207,6 @@ pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
         "message": t.message.clone().unwrap_or_default(),
         "state": t.state.as_str(),
         "taskId": t.task_id,
-        "instanceId": inst.instance_id,
         "timestamp": t.updated_at,
         "version": inst.run_spec_version,
         "slaveId": t.agent_id,
@@ -204,7 +221,8 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
     let config = app.config_version();
     let scaled = app.version_info.map(|v| v.last_scaling_at).unwrap_or(config);
     let mut out = Map::new();
-    let categories: [(&str, Box<dyn Fn(&Instance, &TaskRecord) -> bool>); 4] = [
+    type Pick = Box<dyn Fn(&Instance, &TaskRecord) -> bool>;
+    let categories: [(&str, Pick); 4] = [
         ("startedAfterLastScaling", Box::new(move |_, t| t.staged_at >= scaled)),
         ("withLatestConfig", Box::new(move |i, _| i.run_spec_version >= config)),
         ("withOutdatedConfig", Box::new(move |i, _| i.run_spec_version < config)),
@@ -226,7 +244,7 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
             lives.sort_by(f64::total_cmp);
             let avg = lives.iter().sum::<f64>() / lives.len() as f64;
             let mid = lives.len() / 2;
-            let median = if lives.len() % 2 == 0 { (lives[mid - 1] + lives[mid]) / 2.0 } else { lives[mid] };
+            let median = if lives.len().is_multiple_of(2) { (lives[mid - 1] + lives[mid]) / 2.0 } else { lives[mid] };
             stats["lifeTime"] = json!({"averageSeconds": avg, "medianSeconds": median});
         }
         out.insert(name.into(), json!({"stats": stats}));
@@ -283,7 +301,7 @@ pub(crate) fn deployment_response(
 /// `body` with the headers of a response that started a deployment.
 pub(crate) fn with_deployment_headers(
     status: axum::http::StatusCode,
-    body: Value,
+    body: impl Serialize,
     outcome: &crate::desired::Outcome,
     created: Option<&schemas::PathId>,
 ) -> axum::response::Response {

@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use schemas::{AppDefinition, Instance, PathId};
-use serde_json::{Value, json};
+use serde::Serialize;
 use store::State as StoreState;
 
 use crate::error::{ApiError, Result};
 use crate::json::Params;
 use crate::labels::Selector;
-use crate::render::{self, AppParts, Embed, Env};
+use crate::render::{self, AppInfo, AppParts, Embed, Env};
 use crate::{Ctx, view};
 
 /// An app with what its AppInfo needs, cloned out of the store.
@@ -34,7 +34,7 @@ fn gather(state: &StoreState, apps: Vec<Arc<AppDefinition>>) -> Vec<Gathered> {
         .collect()
 }
 
-fn render(gathered: &[Gathered], embed: Embed, env: Env<'_>) -> Vec<Value> {
+fn render<'a>(gathered: &'a [Gathered], embed: Embed, env: Env<'_>) -> Vec<AppInfo<'a>> {
     gathered
         .iter()
         .map(|g| {
@@ -42,6 +42,22 @@ fn render(gathered: &[Gathered], embed: Embed, env: Env<'_>) -> Vec<Value> {
             render::app_info(&parts, embed, env)
         })
         .collect()
+}
+
+#[derive(Serialize)]
+struct AppsBody<'a> {
+    apps: Vec<AppInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct AppBody<'a> {
+    app: AppInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct GroupBody<'a> {
+    #[serde(rename = "*")]
+    apps: Vec<AppInfo<'a>>,
 }
 
 /// The embeds of list endpoints: counts and deployments are always included.
@@ -76,10 +92,10 @@ impl Filter {
 }
 
 /// `GET /v2/apps`.
-pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Result<Json<Value>> {
+pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Result<Response> {
     let filter = Filter::from_params(&params)?;
     let gathered = ctx.store.read(|s| gather(s, view::apps(s).filter(|a| filter.matches(a)).collect()));
-    Ok(Json(json!({"apps": render(&gathered, list_embed(&params), Env::new(&ctx.config))})))
+    Ok(Json(AppsBody { apps: render(&gathered, list_embed(&params), Env::new(&ctx.config)) }).into_response())
 }
 
 /// `GET /v2/apps/{id}`: tasks, counts, deployments and the last failure always included.
@@ -87,13 +103,14 @@ pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> 
     let gathered = ctx.store.read(|s| view::app(s, id).map(|(app, _)| gather(s, vec![app])));
     let gathered = gathered.ok_or_else(|| ApiError::app_not_found(id))?;
     let embed = Embed { counts: true, deployments: true, tasks: true, last_task_failure: true, ..Embed::from_params(params) };
-    let app = render(&gathered, embed, Env::new(&ctx.config)).pop().unwrap_or_default();
-    Ok(Json(json!({"app": app})).into_response())
+    let g = gathered.first().ok_or_else(|| ApiError::app_not_found(id))?;
+    let parts = AppParts { app: &g.app, instances: &g.instances, deployments: &g.deployments };
+    Ok(Json(AppBody { app: render::app_info(&parts, embed, Env::new(&ctx.config)) }).into_response())
 }
 
 /// `GET /v2/apps/{group}/*`: every app at or below the group.
 pub(crate) fn group(ctx: &Ctx, group: &PathId, params: &Params) -> Result<Response> {
     let gathered = ctx.store.read(|s| view::is_group(s, group).then(|| gather(s, view::apps_within(s, group))));
     let gathered = gathered.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
-    Ok(Json(json!({"*": render(&gathered, list_embed(params), Env::new(&ctx.config))})).into_response())
+    Ok(Json(GroupBody { apps: render(&gathered, list_embed(params), Env::new(&ctx.config)) }).into_response())
 }

@@ -60,7 +60,7 @@ fn updated(current: Option<&AppDefinition>, id: &PathId, body: Value, partial: b
 }
 
 fn put_change(id: &PathId, app: AppDefinition) -> Mutation {
-    Mutation { changes: vec![(id.clone(), Change::Put { app, restart: false })], ..Mutation::default() }
+    Mutation { changes: vec![(id.clone(), Change::put(app))], ..Mutation::default() }
 }
 
 /// `POST /v2/apps`: 201 with the full AppInfo of the new app.
@@ -159,7 +159,7 @@ pub(crate) async fn restart(ctx: &Ctx, id: PathId, params: &Params) -> Result<Re
     let outcome = desired::deploy(ctx, params.flag("force", false), |s| {
         let (current, _) = view::app(s, &id).ok_or_else(|| ApiError::app_not_found(&id))?;
         let app = (*current).clone();
-        Ok(Mutation { changes: vec![(id.clone(), Change::Put { app, restart: true })], ..Mutation::default() })
+        Ok(Mutation { changes: vec![(id.clone(), Change::restart(app))], ..Mutation::default() })
     })
     .await?;
     Ok(render::deployment_response(StatusCode::OK, &outcome, None))
@@ -201,7 +201,7 @@ pub(crate) async fn put_batch(State(ctx): State<Ctx>, params: Params, JsonBody(b
         for (i, (id, item)) in items.iter().enumerate() {
             let current = view::app(s, id).map(|(a, _)| a);
             let app = updated(current.as_deref(), id, item.clone(), partial).map_err(|e| at(i, e))?;
-            m.changes.push((id.clone(), Change::Put { app, restart: false }));
+            m.changes.push((id.clone(), Change::put(app)));
         }
         Ok(m)
     })
@@ -217,7 +217,7 @@ pub(crate) async fn patch_batch(State(ctx): State<Ctx>, params: Params, JsonBody
         for (i, (id, item)) in items.iter().enumerate() {
             let (current, _) = view::app(s, id).ok_or_else(|| ApiError::app_not_found(id))?;
             let app = merged(&current, item.clone()).map_err(|e| at(i, e))?;
-            m.changes.push((id.clone(), Change::Put { app, restart: false }));
+            m.changes.push((id.clone(), Change::put(app)));
         }
         Ok(m)
     })

@@ -82,7 +82,7 @@ fn scale_down(state: &State, picked: Vec<(Arc<Instance>, u64)>) -> Result<Mutati
         let (current, _) = view::app(state, &id).ok_or_else(|| ApiError::app_not_found(&id))?;
         let mut app = (*current).clone();
         app.instances = app.instances.saturating_sub(killed);
-        m.changes.push((id, Change::Put { app, restart: false }));
+        m.changes.push((id, Change::put(app)));
     }
     m.instances = picked.iter().map(|(i, rev)| flip(i, *rev, KillMode::Scale { force: false })).collect();
     Ok(m)

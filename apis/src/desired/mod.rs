@@ -30,8 +30,18 @@ const MAX_ATTEMPTS: usize = 16;
 pub(crate) enum Change {
     /// Create the app or update it to this definition (normalised and validated; service
     /// ports may still be 0). `restart` forces a new config version even if nothing changed.
-    Put { app: AppDefinition, restart: bool },
+    Put { app: Box<AppDefinition>, restart: bool },
     Delete,
+}
+
+impl Change {
+    pub(crate) fn put(app: AppDefinition) -> Change {
+        Change::Put { app: Box::new(app), restart: false }
+    }
+
+    pub(crate) fn restart(app: AppDefinition) -> Change {
+        Change::Put { app: Box::new(app), restart: true }
+    }
 }
 
 /// Everything one request changes, written atomically with one deployment.

@@ -66,7 +66,7 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     }
 
     let puts = m.changes.iter().filter_map(|(_, c)| match c {
-        Change::Put { app, .. } => Some(app),
+        Change::Put { app, .. } => Some(app.as_ref()),
         Change::Delete => None,
     });
     let mut pool = PortPool::for_change(state, &changing, puts, cfg.local_port_min..cfg.local_port_max);
@@ -157,7 +157,7 @@ fn classify(
     }
     let Some(current) = old.as_deref() else {
         check_no_clash(state, &id, changing)?;
-        return Ok(Step { id, old, new: Some(app), kind: Kind::Create });
+        return Ok(Step { id, old, new: Some(*app), kind: Kind::Create });
     };
     // Compare specs only: the version fields of the request are not part of the spec.
     app.version = current.version;
@@ -171,7 +171,7 @@ fn classify(
     } else {
         Kind::Config
     };
-    Ok(Step { id, old, new: Some(app), kind })
+    Ok(Step { id, old, new: Some(*app), kind })
 }
 
 /// An app id may not also be a group: no app above or below it may exist.
