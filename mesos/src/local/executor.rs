@@ -8,17 +8,23 @@
 //! plus the `MESOS_*` variables of a Mesos command executor; the server's other variables do
 //! not leak into tasks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use tokio::sync::mpsc;
+
 use crate::v1::{CommandInfo, TaskInfo, container_info, environment};
+
+use super::tasks::TaskKey;
 
 /// Why a task's process could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +91,14 @@ pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
     Ok(())
 }
 
-/// Who the task is, for its `MESOS_*` variables.
-pub(crate) struct LaunchContext<'a> {
-    pub framework_id: &'a str,
-    pub agent_id: &'a str,
+/// One task to start: everything the launch needs, owned, so it can run off the master's loop.
+pub(crate) struct LaunchJob {
+    pub key: TaskKey,
+    pub task: TaskInfo,
+    pub agent_id: String,
     pub checkpoint: bool,
-    pub sandbox: &'a Path,
-    pub base_env: &'a [(String, String)],
+    pub sandbox: PathBuf,
+    pub base_env: Arc<Vec<(String, String)>>,
 }
 
 /// A started task process (the leader of its own process group).
@@ -101,18 +108,53 @@ pub(crate) struct Launched {
     pub start_ticks: u64,
 }
 
-/// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
-pub(crate) fn launch(task: &TaskInfo, ctx: &LaunchContext<'_>) -> Result<Launched, LaunchError> {
-    let command = task.command.as_ref().ok_or(LaunchError::NoCommand)?;
-    let sandbox_err = |source| LaunchError::Sandbox { path: ctx.sandbox.to_owned(), source };
-    fs::create_dir_all(ctx.sandbox).map_err(sandbox_err)?;
-    let stdout = File::create(ctx.sandbox.join("stdout")).map_err(sandbox_err)?;
-    let stderr = File::create(ctx.sandbox.join("stderr")).map_err(sandbox_err)?;
+/// The result of one [`LaunchJob`], sent back to the master's loop.
+pub(crate) struct LaunchOutcome {
+    pub key: TaskKey,
+    pub result: Result<Launched, LaunchError>,
+}
 
-    let mut cmd = build_command(command);
+/// Launches `jobs` on a few blocking threads (creating sandboxes and forking cost kernel
+/// time, which a second core halves), streaming each outcome to `outcomes` as it happens.
+/// If the master is gone the remaining jobs are not started; they were checkpointed, so the
+/// next start reports them.
+pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<LaunchOutcome>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = jobs.len().div_ceil(16).clamp(1, cores.min(4));
+    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+    for _ in 0..workers {
+        let queue = Arc::clone(&queue);
+        let outcomes = outcomes.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut programs = HashMap::new();
+            loop {
+                let job = match queue.lock() {
+                    Ok(mut queue) => queue.pop_front(),
+                    Err(_) => None,
+                };
+                let Some(job) = job else { break };
+                let result = launch(&job, &mut programs);
+                if outcomes.send(LaunchOutcome { key: job.key, result }).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
+fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<Launched, LaunchError> {
+    let command = job.task.command.as_ref().ok_or(LaunchError::NoCommand)?;
+    let sandbox_err = |source| LaunchError::Sandbox { path: job.sandbox.clone(), source };
+    fs::create_dir_all(&job.sandbox).map_err(sandbox_err)?;
+    let stdout = File::create(job.sandbox.join("stdout")).map_err(sandbox_err)?;
+    let stderr = File::create(job.sandbox.join("stderr")).map_err(sandbox_err)?;
+
+    let env = task_env(job, command);
+    let mut cmd = build_command(command, env.get("PATH").map(String::as_str), programs);
     cmd.env_clear()
-        .envs(task_env(task, command, ctx))
-        .current_dir(ctx.sandbox)
+        .envs(env)
+        .current_dir(&job.sandbox)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
@@ -127,39 +169,61 @@ pub(crate) fn launch(task: &TaskInfo, ctx: &LaunchContext<'_>) -> Result<Launche
     Ok(Launched { child, pid, start_ticks })
 }
 
-fn build_command(command: &CommandInfo) -> tokio::process::Command {
+fn build_command(command: &CommandInfo, path: Option<&str>, programs: &mut HashMap<String, PathBuf>) -> tokio::process::Command {
     if command.shell() {
         let mut cmd = tokio::process::Command::new("/bin/sh");
         cmd.arg0("sh").arg("-c").arg(command.value());
         cmd
     } else {
-        let mut cmd = tokio::process::Command::new(command.value());
-        if let Some((argv0, rest)) = command.arguments.split_first() {
-            cmd.arg0(argv0).args(rest);
+        // Resolving the program here (as execvp would) lets std use posix_spawn, much
+        // cheaper than fork+exec for a busy server.
+        let program = programs
+            .entry(command.value().to_owned())
+            .or_insert_with(|| resolve_program(command.value(), path.unwrap_or(DEFAULT_PATH)));
+        let mut cmd = tokio::process::Command::new(&*program);
+        match command.arguments.split_first() {
+            Some((argv0, rest)) => {
+                cmd.arg0(argv0).args(rest);
+            }
+            None => {
+                cmd.arg0(command.value());
+            }
         }
         cmd
     }
 }
 
-fn task_env(task: &TaskInfo, command: &CommandInfo, ctx: &LaunchContext<'_>) -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = ctx.base_env.iter().cloned().collect();
+/// The executable `name` names on `path`, or `name` itself (spawning then reports the error).
+fn resolve_program(name: &str, path: &str) -> PathBuf {
+    if name.contains('/') {
+        return PathBuf::from(name);
+    }
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = job.base_env.iter().cloned().collect();
     if let Some(vars) = &command.environment {
         for v in &vars.variables {
             env.insert(v.name.clone(), v.value().to_owned());
         }
     }
-    let sandbox = ctx.sandbox.to_string_lossy().into_owned();
-    let task_id = task.task_id.value.clone();
+    let sandbox = job.sandbox.to_string_lossy().into_owned();
+    let task_id = job.task.task_id.value.clone();
     // Set last: recovery finds a half-launched task's process by its MESOS_SANDBOX.
     for (k, v) in [
         ("MESOS_TASK_ID", task_id.clone()),
         ("MESOS_EXECUTOR_ID", task_id),
-        ("MESOS_FRAMEWORK_ID", ctx.framework_id.to_owned()),
-        ("MESOS_AGENT_ID", ctx.agent_id.to_owned()),
-        ("MESOS_SLAVE_ID", ctx.agent_id.to_owned()),
+        ("MESOS_FRAMEWORK_ID", job.key.framework_id.clone()),
+        ("MESOS_AGENT_ID", job.agent_id.clone()),
+        ("MESOS_SLAVE_ID", job.agent_id.clone()),
         ("MESOS_SANDBOX", sandbox.clone()),
         ("MESOS_DIRECTORY", sandbox),
-        ("MESOS_CHECKPOINT", if ctx.checkpoint { "1" } else { "0" }.to_owned()),
+        ("MESOS_CHECKPOINT", if job.checkpoint { "1" } else { "0" }.to_owned()),
     ] {
         env.insert(k.to_owned(), v);
     }
@@ -257,6 +321,8 @@ pub(crate) fn signal_description(sig: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::process::CommandExt;
+
     use super::*;
 
     #[test]
@@ -280,6 +346,32 @@ mod tests {
         assert_eq!(describe_exit(&ExitStatus::from_raw(3 << 8)), "Command exited with status 3");
         assert_eq!(describe_exit(&ExitStatus::from_raw(9)), "Command terminated with signal Killed");
         assert_eq!(describe_exit(&ExitStatus::from_raw(15)), "Command terminated with signal Terminated");
+    }
+
+    #[test]
+    fn programs_are_resolved_on_the_task_path() {
+        let sleep = resolve_program("sleep", "/nonexistent:/usr/bin:/bin");
+        assert!(sleep.is_absolute() && sleep.ends_with("sleep"), "{sleep:?}");
+        assert_eq!(resolve_program("./run.sh", "/bin"), PathBuf::from("./run.sh"));
+        assert_eq!(resolve_program("no-such-program-here", "/bin"), PathBuf::from("no-such-program-here"));
+    }
+
+    #[test]
+    fn a_process_is_found_by_its_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("MESOS_SANDBOX", dir.path())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let found = find_by_sandbox(dir.path());
+        let _ = child.kill();
+        let _ = child.wait();
+        let (pid, ticks) = found.expect("the process is found");
+        assert_eq!(pid, child.id());
+        assert!(ticks > 0);
+        assert!(find_by_sandbox(&dir.path().join("other")).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The agent's side of a task's life: launch, status updates until acknowledged, kill with a
 //! grace period, exit, and re-adoption of processes found alive after a restart.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -8,7 +9,7 @@ use nix::sys::signal::Signal;
 use crate::protos::pacer::checkpoint::{TaskLaunching, TaskStarted, record};
 use crate::v1::{FrameworkId, TaskInfo, TaskState, TaskStatus};
 
-use super::executor::{self, LaunchContext};
+use super::executor::{self, LaunchJob, LaunchOutcome};
 use super::master::{Exit, Master, Timer};
 use super::recovery::{Fate, Replayed, probe};
 use super::resources::Resources;
@@ -23,7 +24,8 @@ const POLL_ADOPTED: Duration = Duration::from_secs(1);
 const POLL_ADOPTED_KILLING: Duration = Duration::from_millis(100);
 
 impl Master {
-    /// Launches validated tasks on an agent: checkpoint all launches (one sync), then spawn.
+    /// Launches validated tasks on an agent: checkpoint all launches (one sync), then hand them
+    /// to the launcher threads; each outcome comes back through [`Master::on_launched`].
     pub(super) fn launch_tasks(&mut self, framework_id: &str, agent: usize, launches: Vec<(TaskInfo, Resources)>) {
         if launches.is_empty() {
             return;
@@ -62,65 +64,76 @@ impl Master {
             }
             return;
         }
+        let checkpoint = framework.checkpoint();
+        let mut jobs = Vec::with_capacity(launches.len());
         for (info, resources, container_id) in launches {
-            self.launch_one(framework_id, &framework, agent, info, resources, container_id);
+            let key = TaskKey::new(framework_id, &info.task_id.value);
+            let a = &mut self.agents[agent];
+            a.used.add(&resources);
+            jobs.push(LaunchJob {
+                key: key.clone(),
+                task: info.clone(),
+                agent_id: a.id.clone(),
+                checkpoint,
+                sandbox: a.sandbox(&key.task_id),
+                base_env: Arc::clone(&self.base_env),
+            });
+            let staging = TaskStatus {
+                task_id: info.task_id.clone(),
+                state: TaskState::TaskStaging as i32,
+                agent_id: Some(info.agent_id.clone()),
+                timestamp: Some(status::now_seconds()),
+                ..Default::default()
+            };
+            let task = Task {
+                key: key.clone(),
+                info,
+                agent,
+                container_id,
+                resources,
+                latest: staging,
+                last_acked: None,
+                pending: Default::default(),
+                retry: self.retry_interval,
+                retry_generation: 0,
+                process: None,
+                kill_requested: false,
+                ended: false,
+            };
+            self.tasks.insert(key, task);
         }
+        executor::launch_all(jobs, self.launched_tx.clone());
     }
 
-    fn launch_one(
-        &mut self,
-        framework_id: &str,
-        framework: &crate::v1::FrameworkInfo,
-        agent: usize,
-        info: TaskInfo,
-        resources: Resources,
-        container_id: String,
-    ) {
-        let key = TaskKey::new(framework_id, &info.task_id.value);
-        let a = &mut self.agents[agent];
-        a.used.add(&resources);
-        let sandbox = a.sandbox(&key.task_id);
-        let ctx = LaunchContext {
-            framework_id,
-            agent_id: &a.id,
-            checkpoint: framework.checkpoint(),
-            sandbox: &sandbox,
-            base_env: &self.base_env,
+    /// A launch job finished: the task runs (STARTING, RUNNING) or failed to start.
+    pub(super) fn on_launched(&mut self, outcome: LaunchOutcome) {
+        let key = outcome.key;
+        let Some(task) = self.tasks.get(&key) else {
+            // Cannot happen (tasks are only forgotten once ended), but never leave a process.
+            if let Ok(launched) = outcome.result {
+                executor::signal_group(launched.pid, Signal::SIGKILL);
+            }
+            return;
         };
-        let launched = executor::launch(&info, &ctx);
-        let staging = TaskStatus {
-            task_id: info.task_id.clone(),
-            state: TaskState::TaskStaging as i32,
-            agent_id: Some(info.agent_id.clone()),
-            timestamp: Some(status::now_seconds()),
-            ..Default::default()
-        };
-        let task = Task {
-            key: key.clone(),
-            info,
-            agent,
-            container_id,
-            resources,
-            latest: staging,
-            last_acked: None,
-            pending: Default::default(),
-            retry: self.retry_interval,
-            retry_generation: 0,
-            process: None,
-            kill_requested: false,
-            ended: false,
-        };
-        self.tasks.insert(key.clone(), task);
-        match launched {
+        let kill_requested = task.kill_requested;
+        match outcome.result {
             Ok(launched) => {
                 let pid = launched.pid;
                 let process = Process { pid, start_ticks: launched.start_ticks, adopted: false };
                 self.set_started(&key, process);
-                self.push_executor_update(&key, TaskState::TaskStarting, None);
-                self.push_executor_update(&key, TaskState::TaskRunning, None);
+                if self.frameworks.contains_key(&key.framework_id) {
+                    self.push_executor_update(&key, TaskState::TaskStarting, None);
+                    self.push_executor_update(&key, TaskState::TaskRunning, None);
+                }
                 let mut child = launched.child;
-                let exit_key = key;
+                let exit_key = key.clone();
                 self.exits.spawn(async move { Exit { key: exit_key, pid, status: child.wait().await } });
+                if kill_requested {
+                    // Killed (or its framework removed) while it was being launched.
+                    let grace = self.tasks.get(&key).map_or(DEFAULT_GRACE, |t| grace_period(&t.info, None));
+                    executor::signal_group(pid, Signal::SIGTERM);
+                    self.after(grace, Timer::EscalateKill { key, pid });
+                }
             }
             Err(e) => {
                 tracing::warn!(task_id = %key.task_id, error = %e, "task launch failed");
@@ -232,9 +245,7 @@ impl Master {
             return;
         }
         task.kill_requested = true;
-        let grace = grace_nanos
-            .or_else(|| task.info.kill_policy.as_ref().and_then(|p| p.grace_period.as_ref()).map(|d| d.nanoseconds))
-            .map_or(DEFAULT_GRACE, |n| Duration::from_nanos(n.max(0) as u64));
+        let grace = grace_period(&task.info, grace_nanos);
         let process = task.process;
         if let Err(e) = self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false) {
             tracing::error!(error = %e, "cannot checkpoint a kill request");
@@ -438,4 +449,11 @@ impl Master {
         }
         self.schedule_poll(false);
     }
+}
+
+/// The KILL call's grace period, else the task's kill policy, else Mesos's default.
+fn grace_period(task: &TaskInfo, from_call: Option<i64>) -> Duration {
+    from_call
+        .or_else(|| task.kill_policy.as_ref().and_then(|p| p.grace_period.as_ref()).map(|d| d.nanoseconds))
+        .map_or(DEFAULT_GRACE, |n| Duration::from_nanos(n.max(0) as u64))
 }

@@ -10,6 +10,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::Ipv4Addr;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +25,7 @@ use crate::v1::{Address, FrameworkInfo, MasterInfo};
 
 use super::agent::{self, Agent};
 use super::config::{LocalMasterConfig, os_hostname};
-use super::executor;
+use super::executor::{self, LaunchOutcome};
 use super::framework::Framework;
 use super::offers::{Allocator, Candidate};
 use super::recovery;
@@ -80,7 +81,10 @@ pub(crate) struct Master {
     pub(super) exits: JoinSet<Exit>,
     /// Events of the current batch, released after the checkpoint sync.
     pub(super) outbox: Vec<(String, Event)>,
-    pub(super) base_env: Vec<(String, String)>,
+    pub(super) base_env: Arc<Vec<(String, String)>>,
+    /// Launch outcomes from the launcher threads.
+    pub(super) launched_tx: mpsc::UnboundedSender<LaunchOutcome>,
+    pub(super) launched_rx: mpsc::UnboundedReceiver<LaunchOutcome>,
     pub(super) allocation_needed: bool,
     pub(super) poll_scheduled: bool,
 }
@@ -107,6 +111,7 @@ impl Master {
             ..Default::default()
         };
         let (tx, rx) = mpsc::channel(4096);
+        let (launched_tx, launched_rx) = mpsc::unbounded_channel();
         let mut master = Master {
             allocator: Allocator::new(id.clone()),
             id,
@@ -123,7 +128,9 @@ impl Master {
             timers: DelayQueue::new(),
             exits: JoinSet::new(),
             outbox: Vec::new(),
-            base_env: executor::inherited_env(),
+            base_env: Arc::new(executor::inherited_env()),
+            launched_tx,
+            launched_rx,
             allocation_needed: false,
             poll_scheduled: false,
         };
@@ -154,6 +161,7 @@ impl Master {
                     Some(command) => self.handle(command),
                     None => return,
                 },
+                Some(outcome) = self.launched_rx.recv() => self.on_launched(outcome),
                 Some(exit) = self.exits.join_next() => {
                     if let Ok(exit) = exit {
                         self.on_exit(exit);
@@ -231,6 +239,9 @@ impl Master {
             }
         }
         for index in 0..self.agents.len() {
+            if self.agents[index].log.appended() <= COMPACT_AFTER {
+                continue;
+            }
             let live = self.tasks.values().filter(|t| t.agent == index).count() as u64;
             if self.agents[index].log.appended() > COMPACT_AFTER + 8 * live {
                 if let Err(e) = self.compact(index) {
