@@ -482,3 +482,65 @@ async fn examples_are_accepted() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(api.app("/foo").unwrap().instances, 2);
 }
+
+#[tokio::test]
+async fn responses_match_the_example_shapes() {
+    let api = Api::new().await;
+    api.create(json!({"id": "/myapp", "cmd": "env && sleep 60", "instances": 3})).await;
+    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_list.json")).unwrap();
+    let ours = api.get("/v2/apps").await.json()["apps"][0].clone();
+    let deprecated = ["ports", "uris"];
+    for (key, value) in example["apps"][0].as_object().unwrap() {
+        if !value.is_null() && !deprecated.contains(&key.as_str()) {
+            assert!(ours.get(key).is_some(), "missing {key}");
+        }
+    }
+    let r = api.patch("/v2/apps/myapp", json!({"instances": 1})).await;
+    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments_result.json")).unwrap();
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&r.json()), keys(&example));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_id_have_one_winner() {
+    let api = std::sync::Arc::new(Api::new().await);
+    let tries: Vec<_> = (0..8)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move { api.post("/v2/apps", sleeper("/race")).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tries {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
+    assert_eq!(api.deployment_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_are_all_applied() {
+    let api = std::sync::Arc::new(Api::new().await);
+    api.create(json!({"id": "/a", "cmd": "x", "portDefinitions": []})).await;
+    let apps: Vec<_> = (0..8)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let r = api.call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"labels": {format!("k{i}"): "v"}}))).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            })
+        })
+        .collect();
+    for t in apps {
+        t.await.unwrap();
+    }
+    // Each change became its own version on top of the one before it: none was lost.
+    assert_eq!(api.app("/a").unwrap().labels.len(), 1, "a partial update replaces top-level fields");
+    let versions = api.get("/v2/apps/a/versions").await.json()["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 9);
+}

@@ -309,6 +309,61 @@ fn combine(per_app: Vec<Vec<DeploymentStep>>, depth: impl Fn(&PathId) -> usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use schemas::{Instance, TaskRecord, TaskState};
+    use store::WriteOutcome;
+
+    fn app(id: &str) -> AppDefinition {
+        let raw: AppDefinition = serde_json::from_value(serde_json::json!({"id": id, "cmd": "x"})).unwrap();
+        schemas::normalize_app(raw, &PathId::root()).unwrap()
+    }
+
+    fn apply(state: &mut State, req: WriteRequest) -> WriteOutcome {
+        state.apply(req).0
+    }
+
+    #[test]
+    fn writes_are_guarded_by_what_they_read() {
+        let cfg = ApiConfig::default();
+        let mut state = State::default();
+        let create = Mutation { changes: vec![(PathId::parse("/a").unwrap(), Change::put(app("/a")))], ..Default::default() };
+        let planned = plan(&state, create.clone(), false, Timestamp::now(), &cfg).unwrap();
+        assert!(planned.request.preconditions.contains(&Precondition::Absent("app//a".into())));
+        // Someone else created it meanwhile: the create must not apply.
+        let other = plan(&state, create, false, Timestamp::now(), &cfg).unwrap();
+        assert!(matches!(apply(&mut state, other.request), WriteOutcome::Applied { .. }));
+        assert!(matches!(apply(&mut state, planned.request), WriteOutcome::Conflict { .. }));
+
+        // A kill planned on an instance that changes before the write does not apply.
+        let stored = view::app(&state, &PathId::parse("/a").unwrap()).unwrap().0;
+        let mut inst = Instance::new(&stored, Timestamp::now());
+        inst.task = Some(TaskRecord {
+            task_id: inst.next_task_id(),
+            agent_id: "a".into(),
+            host: "h".into(),
+            ports: vec![],
+            state: TaskState::TASK_RUNNING,
+            staged_at: Timestamp::now(),
+            started_at: None,
+            updated_at: Timestamp::now(),
+            message: None,
+        });
+        let key = keys::instance(&inst.app_id, &inst.instance_id);
+        apply(&mut state, WriteRequest { preconditions: vec![], ops: vec![Op::put(key.clone(), Record::Instance(Arc::new(inst.clone())))] });
+        let rev = state.get(&key).unwrap().mod_revision;
+        let mut killed = inst.clone();
+        killed.goal = schemas::Goal::Decommissioned;
+        let mut smaller = (*stored).clone();
+        smaller.instances = 0;
+        let m = Mutation {
+            changes: vec![(stored.id.clone(), Change::put(smaller))],
+            instances: vec![InstanceUpdate { revision: rev, instance: killed }],
+            cancel: vec![],
+        };
+        let planned = plan(&state, m, true, Timestamp::now(), &cfg).unwrap();
+        apply(&mut state, WriteRequest { preconditions: vec![], ops: vec![Op::put(key, Record::Instance(Arc::new(inst)))] });
+        assert!(matches!(apply(&mut state, planned.request), WriteOutcome::Conflict { .. }));
+        assert_eq!(view::app(&state, &stored.id).unwrap().0.instances, 1, "nothing of the kill applied");
+    }
 
     fn action(kind: ActionKind, app: &str) -> DeploymentAction {
         DeploymentAction { action: kind, app: PathId::parse(app).unwrap() }
