@@ -177,13 +177,25 @@ mod tests {
 
     #[test]
     fn serde_messages_map_to_play_codes() {
-        assert_eq!(play_code("invalid type: floating point `0.1`, expected u32").as_deref(), Some("error.expected.int"));
+        assert_eq!(
+            play_code("invalid type: floating point `0.1`, expected u32").as_deref(),
+            Some("error.expected.int")
+        );
         assert_eq!(play_code("invalid value: integer `-1`, expected u32").as_deref(), Some("error.min"));
         assert_eq!(play_code("invalid type: string \"x\", expected f64").as_deref(), Some("error.expected.jsnumber"));
-        assert_eq!(play_code("invalid type: integer `1`, expected a string").as_deref(), Some("error.expected.jsstring"));
-        assert_eq!(play_code("invalid type: string \"x\", expected a boolean").as_deref(), Some("error.expected.jsboolean"));
+        assert_eq!(
+            play_code("invalid type: integer `1`, expected a string").as_deref(),
+            Some("error.expected.jsstring")
+        );
+        assert_eq!(
+            play_code("invalid type: string \"x\", expected a boolean").as_deref(),
+            Some("error.expected.jsboolean")
+        );
         assert_eq!(play_code("invalid type: map, expected a sequence").as_deref(), Some("error.expected.jsarray"));
-        assert_eq!(play_code("invalid type: sequence, expected struct AppDefinition").as_deref(), Some("error.expected.jsobject"));
+        assert_eq!(
+            play_code("invalid type: sequence, expected struct AppDefinition").as_deref(),
+            Some("error.expected.jsobject")
+        );
         assert_eq!(play_code("something else"), None);
     }
 

@@ -108,8 +108,8 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field_by_pointer() {
-        let err = from_value::<Outer>(serde_json::json!({"items": [{"port": 1}, {"port": "x"}], "name": "n"}))
-            .unwrap_err();
+        let err =
+            from_value::<Outer>(serde_json::json!({"items": [{"port": 1}, {"port": "x"}], "name": "n"})).unwrap_err();
         let ApiError::JsonShape(d) = err else { panic!("{err:?}") };
         assert_eq!(d[0].path, "/items/1/port");
         assert_eq!(d[0].errors, vec!["error.expected.jsnumber"]);

@@ -142,7 +142,8 @@ mod tests {
     #[test]
     fn parses_and_matches_every_form() {
         let l = labels(&[("env", "prod"), ("tier", "web"), ("a b", "x")]);
-        let yes = ["env", "env==prod", "env!=dev", "env in (dev, prod)", "tier notin (db)", "env==prod,tier", "a\\ b==x"];
+        let yes =
+            ["env", "env==prod", "env!=dev", "env in (dev, prod)", "tier notin (db)", "env==prod,tier", "a\\ b==x"];
         for s in yes {
             assert!(Selector::parse(s).unwrap_or_else(|| panic!("{s}")).matches(&l), "{s}");
         }

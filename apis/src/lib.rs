@@ -166,7 +166,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/ui/{*path}", get(info::ui_asset))
         .route("/v2/info", get(info::info))
         .route("/v2/leader", get(info::leader))
-        .route("/v2/apps", get(apps::read::list).post(apps::write::create).put(apps::write::put_batch).patch(apps::write::patch_batch))
+        .route(
+            "/v2/apps",
+            get(apps::read::list).post(apps::write::create).put(apps::write::put_batch).patch(apps::write::patch_batch),
+        )
         .route(
             "/v2/apps/{*path}",
             get(apps::get).put(apps::put).patch(apps::patch).delete(apps::delete).post(apps::post),

@@ -71,7 +71,9 @@ pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
             {
                 match i.state() {
                     Some(TaskState::TASK_RUNNING) => running += 1,
-                    Some(TaskState::TASK_STAGING | TaskState::TASK_STARTING | TaskState::TASK_PROVISIONED) => staged += 1,
+                    Some(TaskState::TASK_STAGING | TaskState::TASK_STARTING | TaskState::TASK_PROVISIONED) => {
+                        staged += 1
+                    }
                     _ => {}
                 }
             }
@@ -81,8 +83,10 @@ pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
     let m = &ctx.metrics;
     let mut counters = serde_json::Map::new();
     counters.insert("marathon.http.requests.count".into(), counter(m.requests.load(Ordering::Relaxed)));
-    counters.insert("marathon.http.requests.size.counter.bytes".into(), counter(m.request_bytes.load(Ordering::Relaxed)));
-    counters.insert("marathon.http.responses.size.counter.bytes".into(), counter(m.response_bytes.load(Ordering::Relaxed)));
+    counters
+        .insert("marathon.http.requests.size.counter.bytes".into(), counter(m.request_bytes.load(Ordering::Relaxed)));
+    counters
+        .insert("marathon.http.responses.size.counter.bytes".into(), counter(m.response_bytes.load(Ordering::Relaxed)));
     for (i, n) in m.responses.iter().enumerate() {
         counters.insert(format!("marathon.http.responses.{}xx.count", i + 1), counter(n.load(Ordering::Relaxed)));
     }

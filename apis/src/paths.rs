@@ -63,9 +63,15 @@ mod tests {
         assert_eq!(p(Method::GET, "a/*/tasks"), AppPath::GroupTasks(id("/a")));
         assert_eq!(p(Method::POST, "a/b/restart"), AppPath::Restart(id("/a/b")));
         assert_eq!(p(Method::GET, "a/tasks"), AppPath::Tasks(id("/a")));
-        assert_eq!(p(Method::DELETE, "a/b/tasks/a_b.instance-1._app.1"), AppPath::Task(id("/a/b"), "a_b.instance-1._app.1".into()));
+        assert_eq!(
+            p(Method::DELETE, "a/b/tasks/a_b.instance-1._app.1"),
+            AppPath::Task(id("/a/b"), "a_b.instance-1._app.1".into())
+        );
         assert_eq!(p(Method::GET, "a/versions"), AppPath::Versions(id("/a")));
-        assert_eq!(p(Method::GET, "a/versions/2020-01-01T00:00:00.000Z"), AppPath::Version(id("/a"), "2020-01-01T00:00:00.000Z".into()));
+        assert_eq!(
+            p(Method::GET, "a/versions/2020-01-01T00:00:00.000Z"),
+            AppPath::Version(id("/a"), "2020-01-01T00:00:00.000Z".into())
+        );
     }
 
     #[test]

@@ -176,7 +176,12 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
         app: parts.app,
         counts: embed.counts.then(|| {
             let c = Counts::of(tasks());
-            TaskCounts { tasks_staged: c.staged, tasks_running: c.running, tasks_healthy: c.healthy, tasks_unhealthy: c.unhealthy }
+            TaskCounts {
+                tasks_staged: c.staged,
+                tasks_running: c.running,
+                tasks_healthy: c.healthy,
+                tasks_unhealthy: c.unhealthy,
+            }
         }),
         deployments: embed.deployments.then(|| parts.deployments.iter().map(|id| DeploymentRef { id }).collect()),
         // Readiness results exist only while a deployment polls them; none are recorded yet.
@@ -191,7 +196,10 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
 /// a failure there).
 fn is_failed(state: TaskState) -> bool {
     use TaskState::*;
-    matches!(state, TASK_FAILED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN)
+    matches!(
+        state,
+        TASK_FAILED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN
+    )
 }
 
 /// The most recent failed task still visible on an instance (an instance keeps its last task
@@ -258,10 +266,7 @@ pub(crate) fn deployment(d: &Deployment) -> Value {
     let current = d.steps.get(d.current_step);
     let current_actions: Vec<Value> = current
         .map(|s| {
-            s.actions
-                .iter()
-                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []}))
-                .collect()
+            s.actions.iter().map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []})).collect()
         })
         .unwrap_or_default();
     json!({

@@ -42,10 +42,13 @@ pub(crate) async fn list(State(ctx): State<Ctx>, params: Params, headers: Header
         for i in instances {
             by_app.entry(i.app_id.clone()).or_default().push(i);
         }
-        let mut listed: Vec<_> = apps.into_values().map(|a| {
-            let inst = by_app.remove(&a.id).unwrap_or_default();
-            (a, inst)
-        }).collect();
+        let mut listed: Vec<_> = apps
+            .into_values()
+            .map(|a| {
+                let inst = by_app.remove(&a.id).unwrap_or_default();
+                (a, inst)
+            })
+            .collect();
         listed.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text::haproxy(&listed)).into_response();
     }
@@ -81,7 +84,8 @@ pub(crate) async fn delete(State(ctx): State<Ctx>, params: Params, JsonBody(body
         .iter()
         .map(|id| parse_task_id(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid task id '{id}'"))))
         .collect::<Result<BTreeSet<_>>>()?;
-    let mode = KillMode::from_flags(params.flag("scale", false), params.flag("wipe", false), params.flag("force", false))?;
+    let mode =
+        KillMode::from_flags(params.flag("scale", false), params.flag("wipe", false), params.flag("force", false))?;
     let killed = desired::kill(&ctx, mode, |s| {
         Ok(parsed
             .iter()
@@ -94,12 +98,18 @@ pub(crate) async fn delete(State(ctx): State<Ctx>, params: Params, JsonBody(body
         Killed::Deployment(outcome) => render::deployment_response(StatusCode::OK, &outcome, None),
         Killed::Tasks(instances) => {
             let apps = ctx.store.read(|s| {
-                instances.iter().filter_map(|i| view::app(s, &i.app_id)).map(|(a, _)| (a.id.clone(), a)).collect::<HashMap<_, _>>()
+                instances
+                    .iter()
+                    .filter_map(|i| view::app(s, &i.app_id))
+                    .map(|(a, _)| (a.id.clone(), a))
+                    .collect::<HashMap<_, _>>()
             });
             let env = Env::new(&ctx.config);
             let tasks: Vec<_> = instances
                 .iter()
-                .filter_map(|i| i.task.as_ref().map(|t| render::task(i, t, apps.get(&i.app_id).map(|a| a.as_ref()), env)))
+                .filter_map(|i| {
+                    i.task.as_ref().map(|t| render::task(i, t, apps.get(&i.app_id).map(|a| a.as_ref()), env))
+                })
                 .collect();
             Json(json!({"tasks": tasks})).into_response()
         }

@@ -45,10 +45,7 @@ pub(crate) fn preferred(headers: &HeaderMap, offered: &[Media]) -> Option<Media>
 fn parse_range(s: &str) -> Option<(&str, &str, f32)> {
     let mut parts = s.split(';').map(str::trim);
     let (t, sub) = parts.next()?.split_once('/')?;
-    let q = parts
-        .filter_map(|p| p.strip_prefix("q="))
-        .find_map(|q| q.parse::<f32>().ok())
-        .unwrap_or(1.0);
+    let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
     Some((t, sub, q))
 }
 
@@ -80,11 +77,8 @@ pub(crate) fn haproxy(apps: &[(Arc<AppDefinition>, Vec<Arc<Instance>>)]) -> Stri
     let mut out = String::new();
     for (app, instances) in apps {
         let id = app.id.safe_id();
-        let running: Vec<_> = instances
-            .iter()
-            .filter_map(|i| i.task.as_ref())
-            .filter(|t| t.state == TaskState::TASK_RUNNING)
-            .collect();
+        let running: Vec<_> =
+            instances.iter().filter_map(|i| i.task.as_ref()).filter(|t| t.state == TaskState::TASK_RUNNING).collect();
         let ports = service_ports(app);
         if ports.is_empty() {
             let _ = write!(out, "{id}\t \t");

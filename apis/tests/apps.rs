@@ -113,7 +113,10 @@ async fn invalid_definitions_are_422_with_details() {
 async fn type_errors_name_the_field() {
     let api = Api::new().await;
     let r = api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0.1})).await;
-    assert_eq!(r.json(), json!({"message": "Invalid JSON", "details": [{"path": "/instances", "errors": ["error.expected.int"]}]}));
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid JSON", "details": [{"path": "/instances", "errors": ["error.expected.int"]}]})
+    );
     let r = api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "portDefinitions": [{"port": "x"}]})).await;
     assert_eq!(r.json()["details"][0]["path"], "/portDefinitions/0/port");
     let r = api.post("/v2/apps", json!({"cmd": "x"})).await;
@@ -224,8 +227,7 @@ async fn put_creates_a_missing_app() {
 async fn versions_keep_old_definitions() {
     // §14.1 #13
     let api = Api::new().await;
-    let v1 = api.create(json!({"id": "/a", "cmd": "x", "disk": 1}))
-        .await["version"].as_str().unwrap().to_string();
+    let v1 = api.create(json!({"id": "/a", "cmd": "x", "disk": 1})).await["version"].as_str().unwrap().to_string();
     api.put("/v2/apps/a", json!({"disk": 2})).await;
     let v2 = api.app("/a").unwrap().version.unwrap().to_string();
     assert_eq!(api.get(&format!("/v2/apps/a/versions/{v1}")).await.json()["disk"], 1.0);
@@ -325,7 +327,15 @@ async fn running_deployments_lock_their_apps() {
     let r = api.call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"cmd": "v2"}))).await;
     assert_eq!(r.status, StatusCode::OK);
     let second = r.json()["deploymentId"].as_str().unwrap().to_string();
-    let ids: Vec<String> = api.get("/v2/deployments").await.json().as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = api
+        .get("/v2/deployments")
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, vec![second], "the forced change replaced the running deployment");
 
     // Other apps are not locked, and DELETE forces by default.
@@ -383,7 +393,8 @@ async fn partial_update_false_resets_to_defaults() {
 #[tokio::test]
 async fn batch_put_and_patch() {
     let api = Api::new().await;
-    let body: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_create.json")).unwrap();
+    let body: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_create.json")).unwrap();
     let r = api.put("/v2/apps", body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let dep = r.json()["deploymentId"].as_str().unwrap().to_string();
@@ -397,7 +408,8 @@ async fn batch_put_and_patch() {
     assert_eq!(flat[2], vec![(ActionKind::ScaleApplication, "/test/sleep60".to_string())]);
     api.finish_deployments().await;
 
-    let patch: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_patch.json")).unwrap();
+    let patch: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_patch.json")).unwrap();
     let r = api.patch("/v2/apps", patch).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(api.app("/test/sleep60").unwrap().cpus, 0.3);
@@ -439,7 +451,8 @@ async fn apps_and_groups_cannot_share_ids() {
 #[tokio::test]
 async fn list_filters_and_embeds() {
     let api = Api::new().await;
-    api.create(json!({"id": "/web/front", "cmd": "python -m http.server", "labels": {"tier": "web", "env": "prod"}})).await;
+    api.create(json!({"id": "/web/front", "cmd": "python -m http.server", "labels": {"tier": "web", "env": "prod"}}))
+        .await;
     api.create(json!({"id": "/db", "cmd": "postgres", "labels": {"tier": "db"}})).await;
     let ids = |v: Value| -> Vec<String> {
         v["apps"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
@@ -476,7 +489,8 @@ async fn examples_are_accepted() {
     // The example uses secrets, which need a feature flag; anything but a 5xx or a 400 is
     // Marathon's behaviour for it, and it must render in Marathon's error shape.
     assert!(r.status == StatusCode::CREATED || r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    let patch: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_patch.json")).unwrap();
+    let patch: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_patch.json")).unwrap();
     api.create(sleeper("/foo")).await;
     let r = api.patch("/v2/apps/foo", patch).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -487,7 +501,8 @@ async fn examples_are_accepted() {
 async fn responses_match_the_example_shapes() {
     let api = Api::new().await;
     api.create(json!({"id": "/myapp", "cmd": "env && sleep 60", "instances": 3})).await;
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_list.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_list.json")).unwrap();
     let ours = api.get("/v2/apps").await.json()["apps"][0].clone();
     let deprecated = ["ports", "uris"];
     for (key, value) in example["apps"][0].as_object().unwrap() {
@@ -496,7 +511,8 @@ async fn responses_match_the_example_shapes() {
         }
     }
     let r = api.patch("/v2/apps/myapp", json!({"instances": 1})).await;
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments_result.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments_result.json")).unwrap();
     let keys = |v: &Value| -> Vec<String> {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
         k.sort();
@@ -531,7 +547,9 @@ async fn concurrent_updates_are_all_applied() {
         .map(|i| {
             let api = api.clone();
             tokio::spawn(async move {
-                let r = api.call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"labels": {format!("k{i}"): "v"}}))).await;
+                let r = api
+                    .call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"labels": {format!("k{i}"): "v"}})))
+                    .await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             })
         })

@@ -25,7 +25,8 @@ async fn deployments_list_in_marathons_shape() {
     );
     assert_eq!(d["currentActions"], json!([{"action": "StartApplication", "app": "/a", "readinessCheckResults": []}]));
     assert_eq!((d["currentStep"].clone(), d["totalSteps"].clone()), (json!(1), json!(2)));
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments.json")).unwrap();
     let mut want: Vec<_> = example[0].as_object().unwrap().keys().collect();
     let mut got: Vec<_> = d.as_object().unwrap().keys().collect();
     want.sort();
@@ -37,7 +38,12 @@ async fn deployments_list_in_marathons_shape() {
 async fn forced_cancel_just_drops_the_deployment() {
     // §14.1 #24
     let api = Api::new().await;
-    let r = api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 5, "constraints": [["nonExistent", "CLUSTER", "na"]]})).await;
+    let r = api
+        .post(
+            "/v2/apps",
+            json!({"id": "/a", "cmd": "x", "instances": 5, "constraints": [["nonExistent", "CLUSTER", "na"]]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.header("marathon-deployment-id").unwrap().to_string();
     let r = api.delete(&format!("/v2/deployments/{id}?force=true")).await;
@@ -92,7 +98,8 @@ async fn queue_lists_what_waits_for_a_launch() {
     // §14.1 #23, #41
     let api = Api::new().await;
     assert_eq!(api.get("/v2/queue").await.json(), json!({"queue": []}));
-    api.create(json!({"id": "/a", "cmd": "x", "instances": 5, "constraints": [["nonExistent", "CLUSTER", "na"]]})).await;
+    api.create(json!({"id": "/a", "cmd": "x", "instances": 5, "constraints": [["nonExistent", "CLUSTER", "na"]]}))
+        .await;
     let q = api.get("/v2/queue").await.json();
     let item = &q["queue"][0];
     assert_eq!(item["count"], 5);
@@ -101,7 +108,8 @@ async fn queue_lists_what_waits_for_a_launch() {
     assert!(item["since"].is_string());
     // Marathon's item also has `role` and `processedOffersSummary`: offers are not recorded in
     // the store, and marathon-python's queue item rejects `role`.
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-queue.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-queue.json")).unwrap();
     for key in example["queue"][0].as_object().unwrap().keys() {
         if !["role", "processedOffersSummary"].contains(&key.as_str()) {
             assert!(item.get(key).is_some(), "missing {key}");

@@ -10,16 +10,48 @@ use store::{Op, keys};
 
 /// The keys marathon-python's `MarathonConfig` accepts; it fails on any other.
 const CLIENT_CONFIG_KEYS: &[&str] = &[
-    "checkpoint", "executor", "failover_timeout", "features", "framework_name", "ha", "hostname",
-    "leader_proxy_connection_timeout_ms", "leader_proxy_read_timeout_ms", "local_port_min", "local_port_max",
-    "master", "mesos_leader_ui_url", "mesos_role", "mesos_user", "webui_url", "reconciliation_initial_delay",
-    "reconciliation_interval", "task_launch_timeout", "marathon_store_timeout", "task_reservation_timeout",
-    "access_control_allow_origin", "decline_offer_duration", "default_network_name", "env_vars_prefix",
-    "launch_token", "launch_token_refresh_interval", "max_instances_per_offer", "mesos_bridge_name",
-    "mesos_heartbeat_failure_threshold", "mesos_heartbeat_interval", "min_revive_offers_interval",
-    "offer_matching_timeout", "on_elected_prepare_timeout", "revive_offers_for_new_apps",
-    "revive_offers_repetitions", "scale_apps_initial_delay", "scale_apps_interval", "store_cache",
-    "task_launch_confirm_timeout", "task_lost_expunge_initial_delay", "task_lost_expunge_interval",
+    "checkpoint",
+    "executor",
+    "failover_timeout",
+    "features",
+    "framework_name",
+    "ha",
+    "hostname",
+    "leader_proxy_connection_timeout_ms",
+    "leader_proxy_read_timeout_ms",
+    "local_port_min",
+    "local_port_max",
+    "master",
+    "mesos_leader_ui_url",
+    "mesos_role",
+    "mesos_user",
+    "webui_url",
+    "reconciliation_initial_delay",
+    "reconciliation_interval",
+    "task_launch_timeout",
+    "marathon_store_timeout",
+    "task_reservation_timeout",
+    "access_control_allow_origin",
+    "decline_offer_duration",
+    "default_network_name",
+    "env_vars_prefix",
+    "launch_token",
+    "launch_token_refresh_interval",
+    "max_instances_per_offer",
+    "mesos_bridge_name",
+    "mesos_heartbeat_failure_threshold",
+    "mesos_heartbeat_interval",
+    "min_revive_offers_interval",
+    "offer_matching_timeout",
+    "on_elected_prepare_timeout",
+    "revive_offers_for_new_apps",
+    "revive_offers_repetitions",
+    "scale_apps_initial_delay",
+    "scale_apps_interval",
+    "store_cache",
+    "task_launch_confirm_timeout",
+    "task_lost_expunge_initial_delay",
+    "task_lost_expunge_interval",
 ];
 
 #[tokio::test]
@@ -30,7 +62,8 @@ async fn info_has_marathons_shape() {
     assert_eq!(info.status, StatusCode::OK);
     let info = info.json();
     assert!(info.get("frameworkId").is_none(), "not registered yet");
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-info.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-info.json")).unwrap();
     for key in example.as_object().unwrap().keys().filter(|k| *k != "frameworkId") {
         assert!(info.get(key).is_some(), "missing {key}");
     }
@@ -72,7 +105,9 @@ async fn leader_ping_and_root() {
 #[tokio::test]
 async fn every_response_has_the_leader_and_cache_headers() {
     let api = Api::new().await;
-    for (method, uri) in [(Method::GET, "/v2/apps"), (Method::GET, "/nope"), (Method::DELETE, "/v2/info"), (Method::GET, "/ping")] {
+    for (method, uri) in
+        [(Method::GET, "/v2/apps"), (Method::GET, "/nope"), (Method::DELETE, "/v2/info"), (Method::GET, "/ping")]
+    {
         let r = api.call(method, uri, None).await;
         assert_eq!(r.header("x-marathon-leader"), Some("http://localhost:8080"), "{uri}");
         assert_eq!(r.header("cache-control"), Some("no-cache, no-store, must-revalidate"), "{uri}");
@@ -103,7 +138,10 @@ async fn metrics_count_requests() {
     let after = api.get("/metrics").await.json();
     let count = |m: &Value, k: &str| m["counters"][k]["count"].as_u64().unwrap();
     assert_eq!(count(&after, "marathon.http.requests.count"), count(&before, "marathon.http.requests.count") + 3);
-    assert!(count(&after, "marathon.http.responses.size.counter.bytes") > count(&before, "marathon.http.responses.size.counter.bytes"));
+    assert!(
+        count(&after, "marathon.http.responses.size.counter.bytes")
+            > count(&before, "marathon.http.responses.size.counter.bytes")
+    );
     assert!(count(&after, "marathon.http.requests.size.counter.bytes") > 0);
     assert_eq!(count(&after, "marathon.http.responses.4xx.count"), 1);
     assert_eq!(after["gauges"]["marathon.apps.active.gauge"]["value"], 1);

@@ -37,7 +37,8 @@ async fn app_tasks_have_marathons_task_shape() {
     assert_eq!(task["role"], "*");
     assert!(task["stagedAt"].is_string() && task["startedAt"].is_string());
     assert_eq!(task["ipAddresses"], json!([]), "no address known for a remote hostname");
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_tasks.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_tasks.json")).unwrap();
     for key in example["tasks"][0].as_object().unwrap().keys().filter(|k| !["region", "zone"].contains(&k.as_str())) {
         assert!(task.get(key).is_some(), "missing {key}");
     }
@@ -122,7 +123,8 @@ async fn tasks_filter_by_status() {
     assert_eq!(count(api.get("/v2/tasks?status[]=staging").await.json()), 1);
     assert_eq!(count(api.get("/v2/tasks?status=running&status=staging").await.json()), 3);
     assert_eq!(count(api.get("/v2/tasks?status=bogus").await.json()), 3);
-    let example: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-tasks.json")).unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-tasks.json")).unwrap();
     let ours = api.get("/v2/tasks?status=running").await.json()["tasks"][0].clone();
     for key in example["tasks"][0].as_object().unwrap().keys().filter(|k| !["region", "zone"].contains(&k.as_str())) {
         assert!(ours.get(key).is_some(), "missing {key}");

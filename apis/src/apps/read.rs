@@ -76,7 +76,8 @@ impl Filter {
     fn from_params(params: &Params) -> Result<Filter> {
         let label = match params.get("label").filter(|l| !l.is_empty()) {
             Some(l) => Some(
-                Selector::parse(l).ok_or_else(|| ApiError::Unprocessable(format!("Can not parse label selector {l}")))?,
+                Selector::parse(l)
+                    .ok_or_else(|| ApiError::Unprocessable(format!("Can not parse label selector {l}")))?,
             ),
             None => None,
         };
@@ -102,7 +103,8 @@ pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Result<Respo
 pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> {
     let gathered = ctx.store.read(|s| view::app(s, id).map(|(app, _)| gather(s, vec![app])));
     let gathered = gathered.ok_or_else(|| ApiError::app_not_found(id))?;
-    let embed = Embed { counts: true, deployments: true, tasks: true, last_task_failure: true, ..Embed::from_params(params) };
+    let embed =
+        Embed { counts: true, deployments: true, tasks: true, last_task_failure: true, ..Embed::from_params(params) };
     let g = gathered.first().ok_or_else(|| ApiError::app_not_found(id))?;
     let parts = AppParts { app: &g.app, instances: &g.instances, deployments: &g.deployments };
     Ok(Json(AppBody { app: render::app_info(&parts, embed, Env::new(&ctx.config)) }).into_response())

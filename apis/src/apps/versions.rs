@@ -10,7 +10,8 @@ use crate::{Ctx, view};
 
 /// The stored versions, newest first.
 pub(super) fn list(ctx: &Ctx, id: &PathId) -> Result<Response> {
-    let versions = ctx.store.read(|s| view::app(s, id).map(|_| view::versions(s, id).into_keys().rev().collect::<Vec<_>>()));
+    let versions =
+        ctx.store.read(|s| view::app(s, id).map(|_| view::versions(s, id).into_keys().rev().collect::<Vec<_>>()));
     let versions = versions.ok_or_else(|| ApiError::app_not_found(id))?;
     Ok(Json(json!({"versions": versions})).into_response())
 }

@@ -183,10 +183,12 @@ fn batch_ids(body: Value) -> Result<Vec<(PathId, Value)>> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let id = item.get("id").and_then(Value::as_str).ok_or_else(|| {
-                ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")])
-            })?;
-            let id = PathId::parse(id).map_err(|e| ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())]))?;
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")]))?;
+            let id = PathId::parse(id)
+                .map_err(|e| ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())]))?;
             Ok((id, item))
         })
         .collect()

@@ -30,7 +30,10 @@ const MAX_ATTEMPTS: usize = 16;
 pub(crate) enum Change {
     /// Create the app or update it to this definition (normalised and validated; service
     /// ports may still be 0). `restart` forces a new config version even if nothing changed.
-    Put { app: Box<AppDefinition>, restart: bool },
+    Put {
+        app: Box<AppDefinition>,
+        restart: bool,
+    },
     Delete,
 }
 

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use schemas::{
-    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record, Timestamp,
-    VersionInfo, app_change_steps, is_scale_only, same_spec,
+    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record, Timestamp, VersionInfo,
+    app_change_steps, is_scale_only, same_spec,
 };
 use store::{Op, Precondition, State, WriteRequest, keys};
 
@@ -104,7 +104,9 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         let app_steps = match s.kind {
             Kind::Unchanged => vec![],
             Kind::Restart => {
-                vec![DeploymentStep { actions: vec![DeploymentAction { action: ActionKind::RestartApplication, app: s.id.clone() }] }]
+                vec![DeploymentStep {
+                    actions: vec![DeploymentAction { action: ActionKind::RestartApplication, app: s.id.clone() }],
+                }]
             }
             _ => app_change_steps(s.old.as_deref(), stored.as_deref()),
         };
@@ -121,8 +123,7 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     } else {
         combine(per_app_steps, |id| depth(state, &target, id))
     };
-    let affected: Vec<PathId> =
-        if changed.is_empty() { ids } else { changed };
+    let affected: Vec<PathId> = if changed.is_empty() { ids } else { changed };
     let deployment = Deployment {
         id: uuid::Uuid::new_v4().to_string(),
         version,
@@ -192,7 +193,13 @@ fn check_no_clash(state: &State, id: &PathId, changing: &HashSet<&PathId>) -> Re
 }
 
 /// Writes the app's new definition and history; returns what is stored afterwards.
-fn write_app(state: &State, req: &mut WriteRequest, s: &mut Step, version: Timestamp, max_versions: usize) -> Option<Arc<AppDefinition>> {
+fn write_app(
+    state: &State,
+    req: &mut WriteRequest,
+    s: &mut Step,
+    version: Timestamp,
+    max_versions: usize,
+) -> Option<Arc<AppDefinition>> {
     let versions_of = |id| view::versions(state, id);
     match s.kind {
         Kind::Unchanged => s.old.clone(),
@@ -325,7 +332,8 @@ mod tests {
     fn writes_are_guarded_by_what_they_read() {
         let cfg = ApiConfig::default();
         let mut state = State::default();
-        let create = Mutation { changes: vec![(PathId::parse("/a").unwrap(), Change::put(app("/a")))], ..Default::default() };
+        let create =
+            Mutation { changes: vec![(PathId::parse("/a").unwrap(), Change::put(app("/a")))], ..Default::default() };
         let planned = plan(&state, create.clone(), false, Timestamp::now(), &cfg).unwrap();
         assert!(planned.request.preconditions.contains(&Precondition::Absent("app//a".into())));
         // Someone else created it meanwhile: the create must not apply.
@@ -348,7 +356,13 @@ mod tests {
             message: None,
         });
         let key = keys::instance(&inst.app_id, &inst.instance_id);
-        apply(&mut state, WriteRequest { preconditions: vec![], ops: vec![Op::put(key.clone(), Record::Instance(Arc::new(inst.clone())))] });
+        apply(
+            &mut state,
+            WriteRequest {
+                preconditions: vec![],
+                ops: vec![Op::put(key.clone(), Record::Instance(Arc::new(inst.clone())))],
+            },
+        );
         let rev = state.get(&key).unwrap().mod_revision;
         let mut killed = inst.clone();
         killed.goal = schemas::Goal::Decommissioned;
@@ -360,7 +374,10 @@ mod tests {
             cancel: vec![],
         };
         let planned = plan(&state, m, true, Timestamp::now(), &cfg).unwrap();
-        apply(&mut state, WriteRequest { preconditions: vec![], ops: vec![Op::put(key, Record::Instance(Arc::new(inst)))] });
+        apply(
+            &mut state,
+            WriteRequest { preconditions: vec![], ops: vec![Op::put(key, Record::Instance(Arc::new(inst)))] },
+        );
         assert!(matches!(apply(&mut state, planned.request), WriteOutcome::Conflict { .. }));
         assert_eq!(view::app(&state, &stored.id).unwrap().0.instances, 1, "nothing of the kill applied");
     }
@@ -373,7 +390,10 @@ mod tests {
     fn combine_orders_stops_starts_then_levels() {
         use ActionKind::*;
         let plans = vec![
-            vec![DeploymentStep { actions: vec![action(StartApplication, "/a")] }, DeploymentStep { actions: vec![action(ScaleApplication, "/a")] }],
+            vec![
+                DeploymentStep { actions: vec![action(StartApplication, "/a")] },
+                DeploymentStep { actions: vec![action(ScaleApplication, "/a")] },
+            ],
             vec![DeploymentStep { actions: vec![action(StopApplication, "/b")] }],
             vec![DeploymentStep { actions: vec![action(RestartApplication, "/c")] }],
         ];
@@ -383,7 +403,12 @@ mod tests {
             steps.iter().map(|s| s.actions.iter().map(|a| (a.action, a.app.as_str())).collect()).collect();
         assert_eq!(
             flat,
-            vec![vec![(StopApplication, "/b")], vec![(StartApplication, "/a")], vec![(RestartApplication, "/c")], vec![(ScaleApplication, "/a")]]
+            vec![
+                vec![(StopApplication, "/b")],
+                vec![(StartApplication, "/a")],
+                vec![(RestartApplication, "/c")],
+                vec![(ScaleApplication, "/a")]
+            ]
         );
     }
 }

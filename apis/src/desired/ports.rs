@@ -51,7 +51,8 @@ impl PortPool {
 
     /// Replaces the 0 ports of `app`, preferring the port `old` had at the same index.
     pub(crate) fn assign(&mut self, app: &mut AppDefinition, old: Option<&AppDefinition>) -> Result<(), ApiError> {
-        let old_defs: Vec<u32> = old.and_then(|o| o.port_definitions.as_ref()).iter().flat_map(|d| d.iter().map(|p| p.port)).collect();
+        let old_defs: Vec<u32> =
+            old.and_then(|o| o.port_definitions.as_ref()).iter().flat_map(|d| d.iter().map(|p| p.port)).collect();
         let old_maps: Vec<u32> = old
             .and_then(|o| o.container.as_ref())
             .and_then(|c| c.port_mappings.as_ref())
