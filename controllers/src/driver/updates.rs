@@ -24,7 +24,9 @@ struct Effects {
 
 impl Session {
     pub(super) async fn updates(&mut self, statuses: Vec<TaskStatus>) -> Result<(), DriverError> {
-        let effects = write_planned(&self.ctx.store, |state| plan_updates(state, &statuses)).await?.unwrap_or_default();
+        // Backoff first: the write below wakes the app's reconciler, which must already see
+        // the new delay when it queues the relaunch.
+        let effects = self.ctx.store.read(|state| plan_updates(state, &statuses)).map(|(_, e)| e).unwrap_or_default();
         {
             let mut backoff = self.ctx.backoff.lock();
             for app in &effects.failed {
@@ -34,6 +36,7 @@ impl Session {
                 backoff.advance(app);
             }
         }
+        write_planned(&self.ctx.store, |state| plan_updates(state, &statuses)).await?;
         for task_id in &effects.terminal {
             self.ctx.driver.forget_kill(task_id);
         }
