@@ -17,7 +17,12 @@ use mesos::v1::task_status::{Reason, Source};
 async fn launch_run_ack_kill() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[Cap::TaskKillingState], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(
+        dir.path(),
+        framework("t", &[Cap::TaskKillingState], 60.0),
+        &reaper,
+    )
+    .await?;
 
     assert_eq!(offer.hostname, "test-host");
     assert_eq!(offer.framework_id.value, sched.framework_id);
@@ -27,7 +32,13 @@ async fn launch_run_ack_kill() -> Result<()> {
     assert!(offer.resources.iter().all(|r| r.role() == "*"));
 
     let agent = offer.agent_id.value.clone();
-    sched.launch(&[&offer], vec![exec_task("sleeper", &agent, &["sleep", "600"])], None).await?;
+    sched
+        .launch(
+            &[&offer],
+            vec![exec_task("sleeper", &agent, &["sleep", "600"])],
+            None,
+        )
+        .await?;
 
     let starting = sched.next_update().await?;
     assert_eq!(starting.state(), TaskState::TaskStarting);
@@ -56,7 +67,10 @@ async fn launch_run_ack_kill() -> Result<()> {
     sched.ack(&killing).await?;
     let killed = sched.next_update().await?;
     assert_eq!(killed.state(), TaskState::TaskKilled);
-    assert_eq!(killed.message(), "Command terminated with signal Terminated");
+    assert_eq!(
+        killed.message(),
+        "Command terminated with signal Terminated"
+    );
     sched.ack(&killed).await?;
     assert!(!group_alive(pid));
 
@@ -72,19 +86,38 @@ async fn launch_run_ack_kill() -> Result<()> {
 async fn kill_escalates_to_sigkill_after_the_grace_period() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
-    let stubborn = with_grace(shell_task("stubborn", &agent, "trap '' TERM; sleep 600"), Duration::from_millis(1500));
+    let stubborn = with_grace(
+        shell_task("stubborn", &agent, "trap '' TERM; sleep 600"),
+        Duration::from_millis(1500),
+    );
     sched.launch(&[&offer], vec![stubborn], None).await?;
-    let running = sched.await_state("stubborn", TaskState::TaskRunning).await?;
+    let running = sched
+        .await_state("stubborn", TaskState::TaskRunning)
+        .await?;
     let pid = pid_of(&running);
+    // RUNNING means spawned; wait until the shell has set its trap and started `sleep`.
+    wait_until("the shell runs sleep", || {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .is_ok_and(|c| !c.trim().is_empty())
+    })
+    .await?;
 
     let asked = Instant::now();
     sched.kill("stubborn").await?;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(group_alive(pid), "SIGTERM is ignored, so the task outlives the first part of its grace");
+    assert!(
+        group_alive(pid),
+        "SIGTERM is ignored, so the task outlives the first part of its grace"
+    );
     let killed = sched.await_state("stubborn", TaskState::TaskKilled).await?;
-    assert!(asked.elapsed() >= Duration::from_millis(1500), "killed after {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() >= Duration::from_millis(1500),
+        "killed after {:?}",
+        asked.elapsed()
+    );
     assert_eq!(killed.message(), "Command terminated with signal Killed");
     assert!(!group_alive(pid));
     master.shutdown().await;
@@ -95,7 +128,8 @@ async fn kill_escalates_to_sigkill_after_the_grace_period() -> Result<()> {
 async fn exit_codes_give_finished_and_failed() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let tasks = vec![
         shell_task("ok", &agent, "exit 0"),
@@ -117,7 +151,13 @@ async fn exit_codes_give_finished_and_failed() -> Result<()> {
     assert_eq!(ends["bad"].message(), "Command exited with status 3");
     assert_eq!(ends["missing"].state(), TaskState::TaskFailed);
     assert_eq!(ends["missing"].reason(), Reason::ContainerLaunchFailed);
-    assert!(ends["missing"].message().contains("Failed to launch the task"), "{:?}", ends["missing"].message);
+    assert!(
+        ends["missing"]
+            .message()
+            .contains("Failed to launch the task"),
+        "{:?}",
+        ends["missing"].message
+    );
     master.shutdown().await;
     Ok(())
 }
@@ -126,18 +166,32 @@ async fn exit_codes_give_finished_and_failed() -> Result<()> {
 async fn tasks_get_mesos_variables_a_sandbox_and_no_server_secrets() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
-    let task = with_env(shell_task("env-task", &agent, "echo \"greeting=$GREETING\"; echo oops >&2; env"), &[("GREETING", "hello world")]);
+    let task = with_env(
+        shell_task(
+            "env-task",
+            &agent,
+            "echo \"greeting=$GREETING\"; echo oops >&2; env",
+        ),
+        &[("GREETING", "hello world")],
+    );
     let argv = exec_task("argv-task", &agent, &["printf", "%s|%s\\n", "a b", "c"]);
     sched.launch(&[&offer], vec![task, argv], None).await?;
-    sched.await_state("env-task", TaskState::TaskFinished).await?;
+    sched
+        .await_state("env-task", TaskState::TaskFinished)
+        .await?;
 
     let sandbox = master.sandbox_dir("env-task").unwrap();
     let stdout = std::fs::read_to_string(sandbox.join("stdout"))?;
     assert_eq!(std::fs::read_to_string(sandbox.join("stderr"))?, "oops\n");
     assert!(stdout.starts_with("greeting=hello world\n"), "{stdout}");
-    let env: std::collections::BTreeMap<&str, &str> = stdout.lines().skip(1).filter_map(|l| l.split_once('=')).collect();
+    let env: std::collections::BTreeMap<&str, &str> = stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('='))
+        .collect();
     assert_eq!(env["MESOS_TASK_ID"], "env-task");
     assert_eq!(env["MESOS_EXECUTOR_ID"], "env-task");
     assert_eq!(env["MESOS_FRAMEWORK_ID"], sched.framework_id);
@@ -146,16 +200,26 @@ async fn tasks_get_mesos_variables_a_sandbox_and_no_server_secrets() -> Result<(
     assert_eq!(env["MESOS_CHECKPOINT"], "1");
     assert!(env.contains_key("PATH"));
     // Nothing else of the test process's environment (cargo sets plenty) reaches the task.
-    let inherited = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "PWD", "SHLVL", "_"];
+    let inherited = [
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "PWD", "SHLVL", "_",
+    ];
     for (key, _) in std::env::vars() {
         if !inherited.contains(&key.as_str()) && !key.starts_with("MESOS_") {
-            assert!(!env.contains_key(key.as_str()), "{key} leaked into the task");
+            assert!(
+                !env.contains_key(key.as_str()),
+                "{key} leaked into the task"
+            );
         }
     }
 
-    sched.await_state("argv-task", TaskState::TaskFinished).await?;
+    sched
+        .await_state("argv-task", TaskState::TaskFinished)
+        .await?;
     let out = std::fs::read_to_string(master.sandbox_dir("argv-task").unwrap().join("stdout"))?;
-    assert_eq!(out, "a b|c\n", "arguments are passed as argv without a shell");
+    assert_eq!(
+        out, "a b|c\n",
+        "arguments are passed as argv without a shell"
+    );
     assert!(master.sandbox_dir("../etc").is_none());
     master.shutdown().await;
     Ok(())
@@ -168,9 +232,16 @@ async fn updates_are_resent_until_acknowledged_and_held_in_order() -> Result<()>
     let mut config = config(dir.path());
     config.status_update_retry_interval = Duration::from_millis(300);
     let master = LocalMaster::start(config).await?;
-    let mut sched = Sched::subscribe(&master.transport(), framework("t", &[], 60.0), &reaper).await?;
+    let mut sched =
+        Sched::subscribe(&master.transport(), framework("t", &[], 60.0), &reaper).await?;
     let offer = sched.next_offers().await?.remove(0);
-    sched.launch(&[&offer], vec![exec_task("s", &offer.agent_id.value, &["sleep", "600"])], None).await?;
+    sched
+        .launch(
+            &[&offer],
+            vec![exec_task("s", &offer.agent_id.value, &["sleep", "600"])],
+            None,
+        )
+        .await?;
 
     let first = sched.next_update().await?;
     assert_eq!(first.state(), TaskState::TaskStarting);
@@ -200,12 +271,20 @@ async fn reconciliation_and_kill_of_unknown_tasks() -> Result<()> {
     let master = LocalMaster::start(config(dir.path())).await?;
     let transport = master.transport();
     let mut plain = Sched::subscribe(&transport, framework("plain", &[], 60.0), &reaper).await?;
-    let mut aware = Sched::subscribe(&transport, framework("aware", &[Cap::PartitionAware], 60.0), &reaper).await?;
+    let mut aware = Sched::subscribe(
+        &transport,
+        framework("aware", &[Cap::PartitionAware], 60.0),
+        &reaper,
+    )
+    .await?;
     assert_ne!(plain.framework_id, aware.framework_id);
 
     plain.reconcile(&["nope"]).await?;
     let lost = plain.next_update().await?;
-    assert_eq!((lost.state(), lost.reason(), lost.source()), (TaskState::TaskLost, Reason::Reconciliation, Source::Master));
+    assert_eq!(
+        (lost.state(), lost.reason(), lost.source()),
+        (TaskState::TaskLost, Reason::Reconciliation, Source::Master)
+    );
     assert_eq!(lost.message(), "Reconciliation: Task is unknown");
     assert!(lost.uuid.is_none());
 
@@ -220,16 +299,28 @@ async fn reconciliation_and_kill_of_unknown_tasks() -> Result<()> {
 
     // Known tasks: explicit and implicit reconciliation report the latest state, without uuid.
     let offer = plain.next_offers().await?.remove(0);
-    plain.launch(&[&offer], vec![exec_task("r", &offer.agent_id.value, &["sleep", "600"])], None).await?;
+    plain
+        .launch(
+            &[&offer],
+            vec![exec_task("r", &offer.agent_id.value, &["sleep", "600"])],
+            None,
+        )
+        .await?;
     plain.await_state("r", TaskState::TaskRunning).await?;
     plain.reconcile(&["r"]).await?;
     let explicit = plain.next_update().await?;
-    assert_eq!((explicit.state(), explicit.reason()), (TaskState::TaskRunning, Reason::Reconciliation));
+    assert_eq!(
+        (explicit.state(), explicit.reason()),
+        (TaskState::TaskRunning, Reason::Reconciliation)
+    );
     assert_eq!(explicit.message(), "Reconciliation: Latest task state");
     assert!(explicit.uuid.is_none());
     plain.reconcile(&[]).await?;
     let implicit = plain.next_update().await?;
-    assert_eq!((implicit.task_id.value.as_str(), implicit.state()), ("r", TaskState::TaskRunning));
+    assert_eq!(
+        (implicit.task_id.value.as_str(), implicit.state()),
+        ("r", TaskState::TaskRunning)
+    );
     // The other framework does not see it.
     aware.reconcile(&[]).await?;
     aware.reconcile(&["r"]).await?;
@@ -244,44 +335,69 @@ async fn reconciliation_and_kill_of_unknown_tasks() -> Result<()> {
 async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let mut greedy = shell_task("greedy", &agent, "true");
     greedy.resources = vec![scalar("cpus", 100.0), scalar("mem", 1.0)];
     let mut no_command = shell_task("no-command", &agent, "true");
     no_command.command = None;
     let bad_id = shell_task("../escape", &agent, "true");
-    sched.launch(&[&offer], vec![greedy, no_command, bad_id], Some(0.0)).await?;
+    sched
+        .launch(&[&offer], vec![greedy, no_command, bad_id], Some(0.0))
+        .await?;
     for _ in 0..3 {
         let status = sched.next_update().await?;
         assert_eq!(status.state(), TaskState::TaskError, "{status:?}");
         assert_eq!(status.reason(), Reason::TaskInvalid);
         assert!(status.uuid.is_none());
         if status.task_id.value == "greedy" {
-            assert!(status.message().contains("cpus: needs 100"), "{:?}", status.message);
+            assert!(
+                status.message().contains("cpus: needs 100"),
+                "{:?}",
+                status.message
+            );
         }
     }
 
     // The same offer cannot be used twice.
-    sched.launch(&[&offer], vec![shell_task("late", &agent, "true")], None).await?;
+    sched
+        .launch(&[&offer], vec![shell_task("late", &agent, "true")], None)
+        .await?;
     let lost = sched.next_update().await?;
-    assert_eq!((lost.state(), lost.reason()), (TaskState::TaskLost, Reason::InvalidOffers));
-    assert!(lost.message().contains("is no longer valid"), "{:?}", lost.message);
+    assert_eq!(
+        (lost.state(), lost.reason()),
+        (TaskState::TaskLost, Reason::InvalidOffers)
+    );
+    assert!(
+        lost.message().contains("is no longer valid"),
+        "{:?}",
+        lost.message
+    );
 
     // LAUNCH_GROUP is not there yet, and says so.
     let offer = sched.next_offers().await?.remove(0);
     let group = mesos::v1::offer::Operation {
         r#type: Some(mesos::v1::offer::operation::Type::LaunchGroup as i32),
         launch_group: Some(mesos::v1::offer::operation::LaunchGroup {
-            executor: mesos::v1::ExecutorInfo { executor_id: mesos::v1::ExecutorId { value: "e".into() }, ..Default::default() },
-            task_group: mesos::v1::TaskGroupInfo { tasks: vec![shell_task("pod-task", &agent, "true")] },
+            executor: mesos::v1::ExecutorInfo {
+                executor_id: mesos::v1::ExecutorId { value: "e".into() },
+                ..Default::default()
+            },
+            task_group: mesos::v1::TaskGroupInfo {
+                tasks: vec![shell_task("pod-task", &agent, "true")],
+            },
         }),
         ..Default::default()
     };
     sched
         .call(mesos::v1::scheduler::Call {
             r#type: Some(call::Type::Accept as i32),
-            accept: Some(call::Accept { offer_ids: vec![offer.id.clone()], operations: vec![group], filters: None }),
+            accept: Some(call::Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: vec![group],
+                filters: None,
+            }),
             ..Default::default()
         })
         .await?;
@@ -300,9 +416,12 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
 async fn two_hundred_tasks_from_one_accept_all_run_and_teardown_kills_them() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
-    let tasks = (0..200).map(|i| exec_task(&format!("t{i}"), &agent, &["sleep", "600"])).collect();
+    let tasks = (0..200)
+        .map(|i| exec_task(&format!("t{i}"), &agent, &["sleep", "600"]))
+        .collect();
     sched.launch(&[&offer], tasks, None).await?;
     let mut running = std::collections::HashMap::new();
     while running.len() < 200 {
@@ -321,7 +440,10 @@ async fn two_hundred_tasks_from_one_accept_all_run_and_teardown_kills_them() -> 
     // The stream ends with an ERROR, and no task survives.
     let event = sched.next().await?;
     assert_eq!(event.r#type(), event::Type::Error);
-    wait_until("every task process is gone", || running.values().all(|pid| !group_alive(*pid))).await?;
+    wait_until("every task process is gone", || {
+        running.values().all(|pid| !group_alive(*pid))
+    })
+    .await?;
     master.shutdown().await;
     Ok(())
 }

@@ -57,13 +57,27 @@ impl Agent {
     }
 
     /// Appends a record to the log (synced at the end of the master's batch if `durable`).
-    pub(crate) fn checkpoint(&mut self, record: record::Record, durable: bool) -> Result<(), CheckpointError> {
-        self.log.append(&Record { record: Some(record) }, durable)
+    pub(crate) fn checkpoint(
+        &mut self,
+        record: record::Record,
+        durable: bool,
+    ) -> Result<(), CheckpointError> {
+        self.log.append(
+            &Record {
+                record: Some(record),
+            },
+            durable,
+        )
     }
 
     /// Writes the framework's info unless this log already has that exact version.
-    pub(crate) fn checkpoint_framework(&mut self, info: &FrameworkInfo) -> Result<(), CheckpointError> {
-        let Some(id) = info.id.as_ref().map(|i| i.value.clone()) else { return Ok(()) };
+    pub(crate) fn checkpoint_framework(
+        &mut self,
+        info: &FrameworkInfo,
+    ) -> Result<(), CheckpointError> {
+        let Some(id) = info.id.as_ref().map(|i| i.value.clone()) else {
+            return Ok(());
+        };
         if self.logged_frameworks.get(&id) == Some(info) {
             return Ok(());
         }
@@ -73,26 +87,45 @@ impl Agent {
     }
 
     /// Updates the logged info of a framework this agent knows (re-subscription with changes).
-    pub(crate) fn refresh_framework(&mut self, info: &FrameworkInfo) -> Result<(), CheckpointError> {
-        let known = info.id.as_ref().is_some_and(|id| self.logged_frameworks.contains_key(&id.value));
-        if known { self.checkpoint_framework(info) } else { Ok(()) }
+    pub(crate) fn refresh_framework(
+        &mut self,
+        info: &FrameworkInfo,
+    ) -> Result<(), CheckpointError> {
+        let known = info
+            .id
+            .as_ref()
+            .is_some_and(|id| self.logged_frameworks.contains_key(&id.value));
+        if known {
+            self.checkpoint_framework(info)
+        } else {
+            Ok(())
+        }
     }
 
-    pub(crate) fn checkpoint_framework_removed(&mut self, framework_id: &str) -> Result<(), CheckpointError> {
+    pub(crate) fn checkpoint_framework_removed(
+        &mut self,
+        framework_id: &str,
+    ) -> Result<(), CheckpointError> {
         if self.logged_frameworks.remove(framework_id).is_none() {
             return Ok(());
         }
-        self.checkpoint(record::Record::FrameworkRemoved(FrameworkId { value: framework_id.to_owned() }), true)
+        self.checkpoint(
+            record::Record::FrameworkRemoved(FrameworkId {
+                value: framework_id.to_owned(),
+            }),
+            true,
+        )
     }
 
     /// Replaces the log with `records` (a snapshot of the live state).
     pub(crate) fn compact(&mut self, records: Vec<Record>) -> Result<(), CheckpointError> {
         self.logged_frameworks.clear();
         for r in &records {
-            if let Some(record::Record::Framework(info)) = &r.record {
-                if let Some(id) = &info.id {
-                    self.logged_frameworks.insert(id.value.clone(), info.clone());
-                }
+            if let Some(record::Record::Framework(info)) = &r.record
+                && let Some(id) = &info.id
+            {
+                self.logged_frameworks
+                    .insert(id.value.clone(), info.clone());
             }
         }
         self.log.rewrite(&records)
@@ -110,11 +143,28 @@ pub(crate) fn dir_names(configs: &[AgentConfig]) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let clean: String =
-                c.hostname.chars().map(|ch| if ch.is_ascii_alphanumeric() || "-_.".contains(ch) { ch } else { '_' }).collect();
-            let clean = if clean.is_empty() || clean == "." || clean == ".." { "agent".to_owned() } else { clean };
+            let clean: String = c
+                .hostname
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
+                        ch
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let clean = if clean.is_empty() || clean == "." || clean == ".." {
+                "agent".to_owned()
+            } else {
+                clean
+            };
             let shared = configs.iter().filter(|o| o.hostname == c.hostname).count() > 1;
-            if shared { format!("{clean}-{i}") } else { clean }
+            if shared {
+                format!("{clean}-{i}")
+            } else {
+                clean
+            }
         })
         .collect()
 }
@@ -157,6 +207,9 @@ mod tests {
         let mut b = a.clone();
         b.hostname = "other/host".into();
         assert_eq!(dir_names(&[a.clone(), b.clone()]), ["box", "other_host"]);
-        assert_eq!(dir_names(&[a.clone(), a.clone(), b]), ["box-0", "box-1", "other_host"]);
+        assert_eq!(
+            dir_names(&[a.clone(), a.clone(), b]),
+            ["box-0", "box-1", "other_host"]
+        );
     }
 }

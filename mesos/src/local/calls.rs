@@ -4,9 +4,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::transport::{Caller, Connection, TransportError};
-use crate::v1::scheduler::{Call, Event, call, event};
-use crate::v1::{FrameworkId, OperationStatus, OperationState, TaskState, offer};
 use crate::v1::framework_info::capability::Type as Capability;
+use crate::v1::scheduler::{Call, Event, call, event};
+use crate::v1::{FrameworkId, OperationState, OperationStatus, TaskState, offer};
 
 use super::agent::valid_task_id;
 use super::executor;
@@ -14,16 +14,23 @@ use super::framework::{Framework, Subscription};
 use super::master::{Master, Timer};
 use super::offers::refuse_duration;
 use super::resources::Resources;
-use super::status::{self, Reason, error_event, master_update, reconciliation_update, rescind_event};
+use super::status::{
+    self, Reason, error_event, master_update, reconciliation_update, rescind_event,
+};
 use super::tasks::TaskKey;
 use super::transport::LocalCaller;
 
 fn invalid(what: &str) -> TransportError {
-    TransportError::Refused(format!("Failed to validate scheduler::Call: Expecting '{what}' to be present"))
+    TransportError::Refused(format!(
+        "Failed to validate scheduler::Call: Expecting '{what}' to be present"
+    ))
 }
 
 impl Master {
-    pub(super) fn subscribe(&mut self, mut info: crate::v1::FrameworkInfo) -> Result<Connection, TransportError> {
+    pub(super) fn subscribe(
+        &mut self,
+        mut info: crate::v1::FrameworkInfo,
+    ) -> Result<Connection, TransportError> {
         let framework_id = match &info.id {
             Some(id) if !id.value.is_empty() => id.value.clone(),
             _ => {
@@ -33,10 +40,15 @@ impl Master {
             }
         };
         if self.removed_frameworks.contains(&framework_id) {
-            return Err(TransportError::Refused(format!("Framework {framework_id} has been removed")));
+            return Err(TransportError::Refused(format!(
+                "Framework {framework_id} has been removed"
+            )));
         }
-        info.id = Some(FrameworkId { value: framework_id.clone() });
-        let (subscription, events) = Subscription::open(framework_id.clone(), self.heartbeat, self.tx.clone());
+        info.id = Some(FrameworkId {
+            value: framework_id.clone(),
+        });
+        let (subscription, events) =
+            Subscription::open(framework_id.clone(), self.heartbeat, self.tx.clone());
         let stream_id = subscription.stream_id;
         subscription.send(self.subscribed_event(&framework_id));
 
@@ -73,15 +85,24 @@ impl Master {
         self.resend_pending(&framework_id);
         self.allocation_needed = true;
         tracing::info!(framework_id, name = %info.name, "framework subscribed");
-        let caller = LocalCaller { master: self.tx.clone(), framework_id, stream_id };
-        Ok(Connection { events, caller: Caller(std::sync::Arc::new(caller)) })
+        let caller = LocalCaller {
+            master: self.tx.clone(),
+            framework_id,
+            stream_id,
+        };
+        Ok(Connection {
+            events,
+            caller: Caller(std::sync::Arc::new(caller)),
+        })
     }
 
     fn subscribed_event(&self, framework_id: &str) -> Event {
         Event {
             r#type: Some(event::Type::Subscribed as i32),
             subscribed: Some(event::Subscribed {
-                framework_id: FrameworkId { value: framework_id.to_owned() },
+                framework_id: FrameworkId {
+                    value: framework_id.to_owned(),
+                },
                 heartbeat_interval_seconds: Some(self.heartbeat.as_secs_f64()),
                 master_info: Some(self.info.clone()),
             }),
@@ -90,7 +111,9 @@ impl Master {
     }
 
     pub(super) fn stream_closed(&mut self, framework_id: &str, stream_id: Uuid) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
         if framework.conn.as_ref().map(|c| c.stream_id) != Some(stream_id) {
             return;
         }
@@ -101,19 +124,35 @@ impl Master {
         tracing::info!(framework_id, ?timeout, "framework disconnected");
         self.allocator.withdraw_all(framework_id);
         self.allocation_needed = true;
-        self.after(timeout, Timer::FailoverTimeout { framework_id: framework_id.to_owned(), epoch });
+        self.after(
+            timeout,
+            Timer::FailoverTimeout {
+                framework_id: framework_id.to_owned(),
+                epoch,
+            },
+        );
     }
 
     pub(super) fn failover_expired(&mut self, framework_id: &str, epoch: u64) {
-        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let Some(framework) = self.frameworks.get(framework_id) else {
+            return;
+        };
         if framework.epoch != epoch || framework.conn.is_some() {
             return;
         }
-        tracing::info!(framework_id, "framework did not re-subscribe within its failover timeout; removing it");
+        tracing::info!(
+            framework_id,
+            "framework did not re-subscribe within its failover timeout; removing it"
+        );
         self.remove_framework(framework_id);
     }
 
-    pub(super) fn call(&mut self, framework_id: &str, stream_id: Uuid, call: Call) -> Result<(), TransportError> {
+    pub(super) fn call(
+        &mut self,
+        framework_id: &str,
+        stream_id: Uuid,
+        call: Call,
+    ) -> Result<(), TransportError> {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(TransportError::Refused("Framework cannot be found".into()));
         };
@@ -123,7 +162,9 @@ impl Master {
         }
         use call::Type as T;
         match call.r#type() {
-            T::Subscribe => Err(TransportError::Refused("SUBSCRIBE goes through Transport::subscribe".into())),
+            T::Subscribe => Err(TransportError::Refused(
+                "SUBSCRIBE goes through Transport::subscribe".into(),
+            )),
             T::Teardown => {
                 tracing::info!(framework_id, "framework asked for teardown");
                 self.remove_framework(framework_id);
@@ -136,7 +177,11 @@ impl Master {
             }
             T::Decline => {
                 let decline = call.decline.ok_or_else(|| invalid("decline"))?;
-                let accept = call::Accept { offer_ids: decline.offer_ids, operations: Vec::new(), filters: decline.filters };
+                let accept = call::Accept {
+                    offer_ids: decline.offer_ids,
+                    operations: Vec::new(),
+                    filters: decline.filters,
+                };
                 self.accept(framework_id, accept);
                 Ok(())
             }
@@ -170,7 +215,9 @@ impl Master {
                 Ok(())
             }
             T::UpdateFramework => {
-                let update = call.update_framework.ok_or_else(|| invalid("update_framework"))?;
+                let update = call
+                    .update_framework
+                    .ok_or_else(|| invalid("update_framework"))?;
                 self.update_framework(framework_id, update)
             }
             // Nothing to do here: no custom executors, no inverse offers (no maintenance), no
@@ -186,16 +233,29 @@ impl Master {
         }
     }
 
-    fn update_framework(&mut self, framework_id: &str, update: call::UpdateFramework) -> Result<(), TransportError> {
-        let framework = self.frameworks.get_mut(framework_id).ok_or(TransportError::Disconnected)?;
+    fn update_framework(
+        &mut self,
+        framework_id: &str,
+        update: call::UpdateFramework,
+    ) -> Result<(), TransportError> {
+        let framework = self
+            .frameworks
+            .get_mut(framework_id)
+            .ok_or(TransportError::Disconnected)?;
         let mut info = update.framework_info;
         if info.id.as_ref().is_some_and(|id| id.value != framework_id) {
-            return Err(TransportError::Refused("Updating 'FrameworkInfo.id' is unsupported".into()));
+            return Err(TransportError::Refused(
+                "Updating 'FrameworkInfo.id' is unsupported".into(),
+            ));
         }
         if info.user != framework.info.user || info.checkpoint() != framework.info.checkpoint() {
-            return Err(TransportError::Refused("Updating 'FrameworkInfo.user' or 'checkpoint' is unsupported".into()));
+            return Err(TransportError::Refused(
+                "Updating 'FrameworkInfo.user' or 'checkpoint' is unsupported".into(),
+            ));
         }
-        info.id = Some(FrameworkId { value: framework_id.to_owned() });
+        info.id = Some(FrameworkId {
+            value: framework_id.to_owned(),
+        });
         framework.info = info.clone();
         framework.suppressed = !update.suppressed_roles.is_empty();
         for agent in &mut self.agents {
@@ -214,10 +274,20 @@ impl Master {
         let (agent, mut remaining) = match self.allocator.take(framework_id, &accept.offer_ids) {
             Ok(taken) => taken,
             Err(problem) => {
-                let state = if partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
+                let state = if partition_aware {
+                    TaskState::TaskDropped
+                } else {
+                    TaskState::TaskLost
+                };
                 for task in accept.operations.iter().flat_map(launched_tasks) {
                     let message = format!("Task launched with invalid offers: {problem}");
-                    let update = master_update(&task.task_id.value, Some(&task.agent_id.value), state, Reason::InvalidOffers, message);
+                    let update = master_update(
+                        &task.task_id.value,
+                        Some(&task.agent_id.value),
+                        state,
+                        Reason::InvalidOffers,
+                        message,
+                    );
                     self.emit(framework_id, status::update_event(update));
                 }
                 self.allocation_needed = true;
@@ -229,28 +299,45 @@ impl Master {
             match operation.r#type() {
                 offer::operation::Type::Launch => {
                     for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
-                        match self.validate_task(framework_id, agent, &task, &remaining, &launches) {
+                        match self.validate_task(framework_id, agent, &task, &remaining, &launches)
+                        {
                             Ok(resources) => {
                                 remaining.subtract(&resources);
                                 launches.push((task, resources));
                             }
-                            Err(message) => self.task_error(framework_id, &task, Reason::TaskInvalid, message),
+                            Err(message) => {
+                                self.task_error(framework_id, &task, Reason::TaskInvalid, message)
+                            }
                         }
                     }
                 }
                 offer::operation::Type::LaunchGroup => {
-                    let tasks = operation.launch_group.map(|g| g.task_group.tasks).unwrap_or_default();
+                    let tasks = operation
+                        .launch_group
+                        .map(|g| g.task_group.tasks)
+                        .unwrap_or_default();
                     for task in tasks {
-                        self.task_error(framework_id, &task, Reason::TaskGroupInvalid, "LAUNCH_GROUP is not supported yet".into());
+                        self.task_error(
+                            framework_id,
+                            &task,
+                            Reason::TaskGroupInvalid,
+                            "LAUNCH_GROUP is not supported yet".into(),
+                        );
                     }
                 }
                 other => {
-                    tracing::warn!(operation = other.as_str_name(), "offer operation not supported by the local master");
+                    tracing::warn!(
+                        operation = other.as_str_name(),
+                        "offer operation not supported by the local master"
+                    );
                     if let Some(id) = operation.id {
                         let status = OperationStatus {
                             operation_id: Some(id),
                             state: OperationState::OperationError as i32,
-                            message: Some(format!("{} is not supported by the local master", other.as_str_name())),
+                            message: Some(format!(
+                                "{} is not supported by the local master",
+                                other.as_str_name()
+                            )),
                             ..Default::default()
                         };
                         self.emit(framework_id, status::operation_status_event(status));
@@ -259,7 +346,10 @@ impl Master {
             }
         }
         self.launch_tasks(framework_id, agent, launches);
-        if let Some(until) = self.allocator.refuse(framework_id, agent, remaining, refuse, Instant::now()) {
+        if let Some(until) =
+            self.allocator
+                .refuse(framework_id, agent, remaining, refuse, Instant::now())
+        {
             self.after(until - Instant::now(), Timer::FiltersExpired);
         }
         self.allocation_needed = true;
@@ -277,9 +367,13 @@ impl Master {
         let id = &task.task_id.value;
         valid_task_id(id)?;
         let key = TaskKey::new(framework_id, id);
-        let duplicate = self.tasks.contains_key(&key) || batch.iter().any(|(t, _)| &t.task_id.value == id);
+        let duplicate =
+            self.tasks.contains_key(&key) || batch.iter().any(|(t, _)| &t.task_id.value == id);
         // Sandboxes are per agent and task id, so the id must also be free on the agent.
-        let sandbox_busy = self.tasks.values().any(|t| t.agent == agent && t.key.task_id == *id && !t.ended);
+        let sandbox_busy = self
+            .tasks
+            .values()
+            .any(|t| t.agent == agent && t.key.task_id == *id && !t.ended);
         if duplicate || sandbox_busy {
             return Err(format!("Task has duplicate ID: {id}"));
         }
@@ -296,22 +390,41 @@ impl Master {
         }
         let missing = remaining.missing(&resources);
         if !missing.is_empty() {
-            return Err(format!("Task uses more resources than the offers hold: {}", missing.join("; ")));
+            return Err(format!(
+                "Task uses more resources than the offers hold: {}",
+                missing.join("; ")
+            ));
         }
         Ok(resources)
     }
 
-    fn task_error(&mut self, framework_id: &str, task: &crate::v1::TaskInfo, reason: Reason, message: String) {
+    fn task_error(
+        &mut self,
+        framework_id: &str,
+        task: &crate::v1::TaskInfo,
+        reason: Reason,
+        message: String,
+    ) {
         tracing::info!(framework_id, task_id = %task.task_id.value, %message, "task refused");
-        let update = master_update(&task.task_id.value, Some(&task.agent_id.value), TaskState::TaskError, reason, message);
+        let update = master_update(
+            &task.task_id.value,
+            Some(&task.agent_id.value),
+            TaskState::TaskError,
+            reason,
+            message,
+        );
         self.emit(framework_id, status::update_event(update));
     }
 
     fn reconcile(&mut self, framework_id: &str, reconcile: call::Reconcile) {
         let partition_aware = self.frameworks[framework_id].partition_aware();
         if reconcile.tasks.is_empty() {
-            let mut answers: Vec<_> =
-                self.tasks.values().filter(|t| t.key.framework_id == framework_id).map(|t| reconciliation_update(&t.latest)).collect();
+            let mut answers: Vec<_> = self
+                .tasks
+                .values()
+                .filter(|t| t.key.framework_id == framework_id)
+                .map(|t| reconciliation_update(&t.latest))
+                .collect();
             answers.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
             for update in answers {
                 self.emit(framework_id, status::update_event(update));
@@ -322,7 +435,11 @@ impl Master {
             let key = TaskKey::new(framework_id, &asked.task_id.value);
             let update = match self.tasks.get(&key) {
                 Some(task) => reconciliation_update(&task.latest),
-                None => unknown_task(&asked.task_id.value, asked.agent_id.as_ref().map(|a| a.value.as_str()), partition_aware),
+                None => unknown_task(
+                    &asked.task_id.value,
+                    asked.agent_id.as_ref().map(|a| a.value.as_str()),
+                    partition_aware,
+                ),
             };
             self.emit(framework_id, status::update_event(update));
         }
@@ -333,24 +450,38 @@ impl Master {
         if !self.tasks.contains_key(&key) {
             // As Mesos: an unknown task gets an explicit reconciliation answer.
             let partition_aware = self.frameworks[framework_id].partition_aware();
-            let update = unknown_task(&kill.task_id.value, kill.agent_id.as_ref().map(|a| a.value.as_str()), partition_aware);
+            let update = unknown_task(
+                &kill.task_id.value,
+                kill.agent_id.as_ref().map(|a| a.value.as_str()),
+                partition_aware,
+            );
             self.emit(framework_id, status::update_event(update));
             return;
         }
-        let grace = kill.kill_policy.and_then(|p| p.grace_period).map(|d| d.nanoseconds);
+        let grace = kill
+            .kill_policy
+            .and_then(|p| p.grace_period)
+            .map(|d| d.nanoseconds);
         let killing_state = self.frameworks[framework_id].has(Capability::TaskKillingState);
         self.kill_task(&key, grace, killing_state);
     }
 
     /// TEARDOWN, or a failover timeout: kill the framework's tasks and forget it.
     pub(super) fn remove_framework(&mut self, framework_id: &str) {
-        let Some(mut framework) = self.frameworks.remove(framework_id) else { return };
+        let Some(mut framework) = self.frameworks.remove(framework_id) else {
+            return;
+        };
         if let Some(conn) = framework.conn.take() {
             conn.send(error_event("Framework has been removed"));
         }
         self.removed_frameworks.insert(framework_id.to_owned());
         self.allocator.remove_framework(framework_id);
-        let keys: Vec<TaskKey> = self.tasks.keys().filter(|k| k.framework_id == framework_id).cloned().collect();
+        let keys: Vec<TaskKey> = self
+            .tasks
+            .keys()
+            .filter(|k| k.framework_id == framework_id)
+            .cloned()
+            .collect();
         for key in keys {
             self.abandon_task(&key);
         }
@@ -374,7 +505,21 @@ fn launched_tasks(operation: &offer::Operation) -> Vec<&crate::v1::TaskInfo> {
     out
 }
 
-fn unknown_task(task_id: &str, agent_id: Option<&str>, partition_aware: bool) -> crate::v1::TaskStatus {
-    let state = if partition_aware { TaskState::TaskUnknown } else { TaskState::TaskLost };
-    master_update(task_id, agent_id, state, Reason::Reconciliation, "Reconciliation: Task is unknown")
+fn unknown_task(
+    task_id: &str,
+    agent_id: Option<&str>,
+    partition_aware: bool,
+) -> crate::v1::TaskStatus {
+    let state = if partition_aware {
+        TaskState::TaskUnknown
+    } else {
+        TaskState::TaskLost
+    };
+    master_update(
+        task_id,
+        agent_id,
+        state,
+        Reason::Reconciliation,
+        "Reconciliation: Task is unknown",
+    )
 }

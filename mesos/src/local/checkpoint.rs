@@ -29,7 +29,10 @@ pub(crate) struct CheckpointError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError { path: path.to_owned(), source }
+    move |source| CheckpointError {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 const LOG_NAME: &str = "tasks.log";
@@ -49,7 +52,12 @@ impl CheckpointLog {
         let path = meta_dir.join(LOG_NAME);
         let records = read_log(&path)?;
         let file = open_append(&path)?;
-        let log = Self { path, file: BufWriter::with_capacity(256 * 1024, file), needs_sync: false, appended: 0 };
+        let log = Self {
+            path,
+            file: BufWriter::with_capacity(256 * 1024, file),
+            needs_sync: false,
+            appended: 0,
+        };
         Ok((log, records))
     }
 
@@ -68,7 +76,10 @@ impl CheckpointLog {
     pub(crate) fn sync(&mut self) -> Result<(), CheckpointError> {
         self.file.flush().map_err(io_err(&self.path))?;
         if self.needs_sync {
-            self.file.get_ref().sync_data().map_err(io_err(&self.path))?;
+            self.file
+                .get_ref()
+                .sync_data()
+                .map_err(io_err(&self.path))?;
             self.needs_sync = false;
         }
         Ok(())
@@ -107,12 +118,18 @@ impl CheckpointLog {
 }
 
 fn open_append(path: &Path) -> Result<File, CheckpointError> {
-    OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))
 }
 
 fn sync_dir(path: &Path) -> Result<(), CheckpointError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
 }
 
 fn read_log(path: &Path) -> Result<Vec<Record>, CheckpointError> {
@@ -144,7 +161,10 @@ fn read_log(path: &Path) -> Result<Vec<Record>, CheckpointError> {
 }
 
 /// The agent's id, kept in `meta/agent_id` so that recovered tasks keep pointing at it.
-pub(crate) fn load_or_create_agent_id(meta_dir: &Path, fresh: impl FnOnce() -> String) -> Result<String, CheckpointError> {
+pub(crate) fn load_or_create_agent_id(
+    meta_dir: &Path,
+    fresh: impl FnOnce() -> String,
+) -> Result<String, CheckpointError> {
     fs::create_dir_all(meta_dir).map_err(io_err(meta_dir))?;
     let path = meta_dir.join("agent_id");
     match fs::read_to_string(&path) {
@@ -157,7 +177,9 @@ pub(crate) fn load_or_create_agent_id(meta_dir: &Path, fresh: impl FnOnce() -> S
     let tmp = meta_dir.join("agent_id.tmp");
     {
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(id.as_bytes()).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
+        f.write_all(id.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io_err(&tmp))?;
     }
     fs::rename(&tmp, &path).map_err(io_err(&path))?;
     sync_dir(&path)?;
@@ -190,7 +212,12 @@ mod tests {
         log.sync().unwrap();
         drop(log);
         let (_, records) = CheckpointLog::open(dir.path()).unwrap();
-        assert_eq!(records, (0..10).map(|i| removed(&format!("t{i}"))).collect::<Vec<_>>());
+        assert_eq!(
+            records,
+            (0..10)
+                .map(|i| removed(&format!("t{i}")))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

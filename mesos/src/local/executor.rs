@@ -50,8 +50,10 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 /// The base environment of every task, read once from the server's environment.
 pub(crate) fn inherited_env() -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> =
-        INHERITED.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect();
+    let mut env: Vec<(String, String)> = INHERITED
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+        .collect();
     if !env.iter().any(|(k, _)| k == "PATH") {
         env.push(("PATH".to_owned(), DEFAULT_PATH.to_owned()));
     }
@@ -61,10 +63,15 @@ pub(crate) fn inherited_env() -> Vec<(String, String)> {
 /// Checks that the local agent can run this task as asked, or says what it cannot do.
 pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
     if task.executor.is_some() {
-        return Err("custom executors are not supported by the local agent; use a CommandInfo".into());
+        return Err(
+            "custom executors are not supported by the local agent; use a CommandInfo".into(),
+        );
     }
     let Some(command) = &task.command else {
-        return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
+        return Err(
+            "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
+                .into(),
+        );
     };
     if command.value().is_empty() {
         return Err("the task's CommandInfo has no value".into());
@@ -72,10 +79,13 @@ pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
     if !command.uris.is_empty() {
         return Err("fetching CommandInfo.uris is not supported by the local agent yet".into());
     }
-    if let Some(env) = &command.environment {
-        if env.variables.iter().any(|v| v.r#type() == environment::variable::Type::Secret) {
-            return Err("secret environment variables are not supported by the local agent".into());
-        }
+    if let Some(env) = &command.environment
+        && env
+            .variables
+            .iter()
+            .any(|v| v.r#type() == environment::variable::Type::Secret)
+    {
+        return Err("secret environment variables are not supported by the local agent".into());
     }
     if let Some(container) = &task.container {
         if container.r#type() == container_info::Type::Docker || container.docker.is_some() {
@@ -134,7 +144,13 @@ pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<L
                 };
                 let Some(job) = job else { break };
                 let result = launch(&job, &mut programs);
-                if outcomes.send(LaunchOutcome { key: job.key, result }).is_err() {
+                if outcomes
+                    .send(LaunchOutcome {
+                        key: job.key,
+                        result,
+                    })
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -143,9 +159,15 @@ pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<L
 }
 
 /// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
-fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<Launched, LaunchError> {
+fn launch(
+    job: &LaunchJob,
+    programs: &mut HashMap<String, PathBuf>,
+) -> Result<Launched, LaunchError> {
     let command = job.task.command.as_ref().ok_or(LaunchError::NoCommand)?;
-    let sandbox_err = |source| LaunchError::Sandbox { path: job.sandbox.clone(), source };
+    let sandbox_err = |source| LaunchError::Sandbox {
+        path: job.sandbox.clone(),
+        source,
+    };
     fs::create_dir_all(&job.sandbox).map_err(sandbox_err)?;
     let stdout = File::create(job.sandbox.join("stdout")).map_err(sandbox_err)?;
     let stderr = File::create(job.sandbox.join("stderr")).map_err(sandbox_err)?;
@@ -163,13 +185,25 @@ fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<La
         .process_group(0)
         .kill_on_drop(false);
     let child = cmd.spawn().map_err(LaunchError::Spawn)?;
-    let pid = child.id().ok_or_else(|| LaunchError::Spawn(io::Error::other("the process exited before its pid was read")))?;
+    let pid = child.id().ok_or_else(|| {
+        LaunchError::Spawn(io::Error::other(
+            "the process exited before its pid was read",
+        ))
+    })?;
     // Right after spawn the process exists (as a zombie at worst), so its start time is there.
     let start_ticks = proc_stat(pid).map_or(0, |s| s.start_ticks);
-    Ok(Launched { child, pid, start_ticks })
+    Ok(Launched {
+        child,
+        pid,
+        start_ticks,
+    })
 }
 
-fn build_command(command: &CommandInfo, path: Option<&str>, programs: &mut HashMap<String, PathBuf>) -> tokio::process::Command {
+fn build_command(
+    command: &CommandInfo,
+    path: Option<&str>,
+    programs: &mut HashMap<String, PathBuf>,
+) -> tokio::process::Command {
     if command.shell() {
         let mut cmd = tokio::process::Command::new("/bin/sh");
         cmd.arg0("sh").arg("-c").arg(command.value());
@@ -201,7 +235,10 @@ fn resolve_program(name: &str, path: &str) -> PathBuf {
     path.split(':')
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(name))
-        .find(|candidate| fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
@@ -223,7 +260,10 @@ fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<String, String> 
         ("MESOS_SLAVE_ID", job.agent_id.clone()),
         ("MESOS_SANDBOX", sandbox.clone()),
         ("MESOS_DIRECTORY", sandbox),
-        ("MESOS_CHECKPOINT", if job.checkpoint { "1" } else { "0" }.to_owned()),
+        (
+            "MESOS_CHECKPOINT",
+            if job.checkpoint { "1" } else { "0" }.to_owned(),
+        ),
     ] {
         env.insert(k.to_owned(), v);
     }
@@ -274,13 +314,24 @@ pub(crate) fn find_by_sandbox(sandbox: &Path) -> Option<(u32, u64)> {
     let needle = format!("MESOS_SANDBOX={}", sandbox.to_string_lossy());
     let entries = fs::read_dir("/proc").ok()?;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
         let Some(stat) = proc_stat(pid) else { continue };
         if stat.zombie || i64::from(stat.pgid) != i64::from(pid) {
             continue;
         }
-        let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else { continue };
-        if environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
+        let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
             return Some((pid, stat.start_ticks));
         }
     }
@@ -329,7 +380,14 @@ mod tests {
     fn parses_stat_with_awkward_command_names() {
         let line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
         let stat = parse_stat(line).unwrap();
-        assert_eq!(stat, ProcStat { start_ticks: 987_654, zombie: false, pgid: 4242 });
+        assert_eq!(
+            stat,
+            ProcStat {
+                start_ticks: 987_654,
+                zombie: false,
+                pgid: 4242
+            }
+        );
         assert!(parse_stat("garbage").is_none());
     }
 
@@ -343,17 +401,32 @@ mod tests {
 
     #[test]
     fn exit_descriptions_match_mesos() {
-        assert_eq!(describe_exit(&ExitStatus::from_raw(3 << 8)), "Command exited with status 3");
-        assert_eq!(describe_exit(&ExitStatus::from_raw(9)), "Command terminated with signal Killed");
-        assert_eq!(describe_exit(&ExitStatus::from_raw(15)), "Command terminated with signal Terminated");
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(3 << 8)),
+            "Command exited with status 3"
+        );
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(9)),
+            "Command terminated with signal Killed"
+        );
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(15)),
+            "Command terminated with signal Terminated"
+        );
     }
 
     #[test]
     fn programs_are_resolved_on_the_task_path() {
         let sleep = resolve_program("sleep", "/nonexistent:/usr/bin:/bin");
         assert!(sleep.is_absolute() && sleep.ends_with("sleep"), "{sleep:?}");
-        assert_eq!(resolve_program("./run.sh", "/bin"), PathBuf::from("./run.sh"));
-        assert_eq!(resolve_program("no-such-program-here", "/bin"), PathBuf::from("no-such-program-here"));
+        assert_eq!(
+            resolve_program("./run.sh", "/bin"),
+            PathBuf::from("./run.sh")
+        );
+        assert_eq!(
+            resolve_program("no-such-program-here", "/bin"),
+            PathBuf::from("no-such-program-here")
+        );
     }
 
     #[test]

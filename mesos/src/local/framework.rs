@@ -33,11 +33,19 @@ pub(crate) struct Framework {
 
 impl Framework {
     pub(crate) fn new(info: FrameworkInfo) -> Self {
-        Self { info, conn: None, suppressed: false, epoch: 0 }
+        Self {
+            info,
+            conn: None,
+            suppressed: false,
+            epoch: 0,
+        }
     }
 
     pub(crate) fn has(&self, capability: Capability) -> bool {
-        self.info.capabilities.iter().any(|c| c.r#type() == capability)
+        self.info
+            .capabilities
+            .iter()
+            .any(|c| c.r#type() == capability)
     }
 
     pub(crate) fn partition_aware(&self) -> bool {
@@ -49,7 +57,13 @@ impl Framework {
         if !self.has(Capability::MultiRole) {
             return None;
         }
-        Some(self.info.roles.first().cloned().unwrap_or_else(|| "*".to_owned()))
+        Some(
+            self.info
+                .roles
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "*".to_owned()),
+        )
     }
 
     pub(crate) fn failover_timeout(&self) -> Duration {
@@ -68,7 +82,9 @@ impl Framework {
 pub(crate) fn failover_timeout(info: &FrameworkInfo) -> Duration {
     let secs = info.failover_timeout();
     if secs.is_finite() && secs > 0.0 {
-        Duration::try_from_secs_f64(secs).unwrap_or(MAX_FAILOVER_TIMEOUT).min(MAX_FAILOVER_TIMEOUT)
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(MAX_FAILOVER_TIMEOUT)
+            .min(MAX_FAILOVER_TIMEOUT)
     } else {
         Duration::ZERO
     }
@@ -90,7 +106,16 @@ impl Subscription {
         let stream_id = Uuid::new_v4();
         let (queue, queued) = mpsc::unbounded_channel();
         let (out, events) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-        tokio::spawn(pump(queued, out, heartbeat, move || Command::StreamClosed { framework_id, stream_id }, master));
+        tokio::spawn(pump(
+            queued,
+            out,
+            heartbeat,
+            move || Command::StreamClosed {
+                framework_id,
+                stream_id,
+            },
+            master,
+        ));
         (Subscription { stream_id, queue }, events)
     }
 

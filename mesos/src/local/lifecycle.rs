@@ -26,13 +26,20 @@ const POLL_ADOPTED_KILLING: Duration = Duration::from_millis(100);
 impl Master {
     /// Launches validated tasks on an agent: checkpoint all launches (one sync), then hand them
     /// to the launcher threads; each outcome comes back through [`Master::on_launched`].
-    pub(super) fn launch_tasks(&mut self, framework_id: &str, agent: usize, launches: Vec<(TaskInfo, Resources)>) {
+    pub(super) fn launch_tasks(
+        &mut self,
+        framework_id: &str,
+        agent: usize,
+        launches: Vec<(TaskInfo, Resources)>,
+    ) {
         if launches.is_empty() {
             return;
         }
         let framework = self.frameworks[framework_id].info.clone();
-        let launches: Vec<(TaskInfo, Resources, String)> =
-            launches.into_iter().map(|(t, r)| (t, r, uuid::Uuid::new_v4().to_string())).collect();
+        let launches: Vec<(TaskInfo, Resources, String)> = launches
+            .into_iter()
+            .map(|(t, r)| (t, r, uuid::Uuid::new_v4().to_string()))
+            .collect();
         // The launches are durable before any process exists, so a crash can never leave a
         // process the next start does not know about.
         let durable = (|| {
@@ -41,7 +48,9 @@ impl Master {
             for (task, _, container_id) in &launches {
                 a.checkpoint(
                     record::Record::Launching(TaskLaunching {
-                        framework_id: FrameworkId { value: framework_id.to_owned() },
+                        framework_id: FrameworkId {
+                            value: framework_id.to_owned(),
+                        },
                         task: task.clone(),
                         container_id: container_id.clone(),
                     }),
@@ -119,7 +128,11 @@ impl Master {
         match outcome.result {
             Ok(launched) => {
                 let pid = launched.pid;
-                let process = Process { pid, start_ticks: launched.start_ticks, adopted: false };
+                let process = Process {
+                    pid,
+                    start_ticks: launched.start_ticks,
+                    adopted: false,
+                };
                 self.set_started(&key, process);
                 if self.frameworks.contains_key(&key.framework_id) {
                     self.push_executor_update(&key, TaskState::TaskStarting, None);
@@ -127,41 +140,70 @@ impl Master {
                 }
                 let mut child = launched.child;
                 let exit_key = key.clone();
-                self.exits.spawn(async move { Exit { key: exit_key, pid, status: child.wait().await } });
+                self.exits.spawn(async move {
+                    Exit {
+                        key: exit_key,
+                        pid,
+                        status: child.wait().await,
+                    }
+                });
                 if kill_requested {
                     // Killed (or its framework removed) while it was being launched.
-                    let grace = self.tasks.get(&key).map_or(DEFAULT_GRACE, |t| grace_period(&t.info, None));
+                    let grace = self
+                        .tasks
+                        .get(&key)
+                        .map_or(DEFAULT_GRACE, |t| grace_period(&t.info, None));
                     executor::signal_group(pid, Signal::SIGTERM);
                     self.after(grace, Timer::EscalateKill { key, pid });
                 }
             }
             Err(e) => {
                 tracing::warn!(task_id = %key.task_id, error = %e, "task launch failed");
-                self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ContainerLaunchFailed), format!("Failed to launch the task: {e}"));
+                self.task_ended(
+                    &key,
+                    TaskState::TaskFailed,
+                    Source::Agent,
+                    Some(Reason::ContainerLaunchFailed),
+                    format!("Failed to launch the task: {e}"),
+                );
             }
         }
     }
 
     fn set_started(&mut self, key: &TaskKey, process: Process) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         task.process = Some(process);
-        let started = TaskStarted { task: key.record(), pid: process.pid, start_ticks: process.start_ticks };
+        let started = TaskStarted {
+            task: key.record(),
+            pid: process.pid,
+            start_ticks: process.start_ticks,
+        };
         if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Started(started), true) {
             tracing::error!(error = %e, "cannot checkpoint a started task");
         }
     }
 
     fn push_executor_update(&mut self, key: &TaskKey, state: TaskState, message: Option<String>) {
-        let Some(task) = self.tasks.get(key) else { return };
-        let update = task.origin(&self.agents[task.agent]).update(state, Source::Executor, None, message);
+        let Some(task) = self.tasks.get(key) else {
+            return;
+        };
+        let update =
+            task.origin(&self.agents[task.agent])
+                .update(state, Source::Executor, None, message);
         self.push_update(key, update);
     }
 
     /// Appends an agent-generated update to the task's stream; sends it if it is the head.
     fn push_update(&mut self, key: &TaskKey, update: TaskStatus) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         let record = record::Record::Update(crate::protos::pacer::checkpoint::TaskUpdate {
-            framework_id: FrameworkId { value: key.framework_id.clone() },
+            framework_id: FrameworkId {
+                value: key.framework_id.clone(),
+            },
             status: update.clone(),
         });
         if let Err(e) = self.agents[task.agent].checkpoint(record, true) {
@@ -175,10 +217,17 @@ impl Master {
     }
 
     fn send_head(&mut self, key: &TaskKey) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
-        let Some(head) = task.pending.front().cloned() else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
+        let Some(head) = task.pending.front().cloned() else {
+            return;
+        };
         task.retry_generation += 1;
-        let timer = Timer::RetryUpdate { key: key.clone(), generation: task.retry_generation };
+        let timer = Timer::RetryUpdate {
+            key: key.clone(),
+            generation: task.retry_generation,
+        };
         let delay = task.retry;
         self.emit(&key.framework_id, status::update_event(head));
         self.after(delay, timer);
@@ -199,7 +248,9 @@ impl Master {
     }
 
     pub(super) fn retry_update(&mut self, key: &TaskKey, generation: u64) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         if task.retry_generation != generation || task.pending.is_empty() {
             return;
         }
@@ -208,7 +259,9 @@ impl Master {
     }
 
     pub(super) fn acknowledge(&mut self, key: &TaskKey, uuid: &[u8]) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         if task.pending.front().is_none_or(|head| head.uuid() != uuid) {
             tracing::debug!(task_id = %key.task_id, "acknowledgement of an update not in flight; ignored");
             return;
@@ -218,7 +271,10 @@ impl Master {
         let agent = task.agent;
         let finished = task.pending.is_empty() && is_terminal(acked.state());
         task.last_acked = Some(acked);
-        let ack = crate::protos::pacer::checkpoint::TaskAck { task: key.record(), uuid: uuid.to_vec() };
+        let ack = crate::protos::pacer::checkpoint::TaskAck {
+            task: key.record(),
+            uuid: uuid.to_vec(),
+        };
         if let Err(e) = self.agents[agent].checkpoint(record::Record::Ack(ack), false) {
             tracing::error!(error = %e, "cannot checkpoint an acknowledgement");
         }
@@ -231,23 +287,36 @@ impl Master {
 
     /// Drops a task for good (its terminal update was acknowledged, or its framework is gone).
     fn forget(&mut self, key: &TaskKey) {
-        let Some(task) = self.tasks.remove(key) else { return };
+        let Some(task) = self.tasks.remove(key) else {
+            return;
+        };
         self.adopted.remove(key);
-        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false) {
+        if let Err(e) =
+            self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false)
+        {
             tracing::error!(error = %e, "cannot checkpoint a task's removal");
         }
     }
 
     /// SIGTERM to the task's process group now, SIGKILL after the grace period.
-    pub(super) fn kill_task(&mut self, key: &TaskKey, grace_nanos: Option<i64>, killing_state: bool) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+    pub(super) fn kill_task(
+        &mut self,
+        key: &TaskKey,
+        grace_nanos: Option<i64>,
+        killing_state: bool,
+    ) {
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         if task.ended || task.kill_requested {
             return;
         }
         task.kill_requested = true;
         let grace = grace_period(&task.info, grace_nanos);
         let process = task.process;
-        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false) {
+        if let Err(e) =
+            self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false)
+        {
             tracing::error!(error = %e, "cannot checkpoint a kill request");
         }
         if killing_state {
@@ -255,7 +324,13 @@ impl Master {
         }
         if let Some(p) = process {
             executor::signal_group(p.pid, Signal::SIGTERM);
-            self.after(grace, Timer::EscalateKill { key: key.clone(), pid: p.pid });
+            self.after(
+                grace,
+                Timer::EscalateKill {
+                    key: key.clone(),
+                    pid: p.pid,
+                },
+            );
             if p.adopted {
                 self.schedule_poll(true);
             }
@@ -263,7 +338,9 @@ impl Master {
     }
 
     pub(super) fn escalate_kill(&mut self, key: &TaskKey, pid: u32) {
-        let Some(task) = self.tasks.get(key) else { return };
+        let Some(task) = self.tasks.get(key) else {
+            return;
+        };
         if !task.ended && task.process.is_some_and(|p| p.pid == pid) {
             tracing::info!(task_id = %key.task_id, pid, "grace period over; sending SIGKILL");
             executor::signal_group(pid, Signal::SIGKILL);
@@ -272,7 +349,9 @@ impl Master {
 
     /// The task's framework is gone: no more updates; kill what still runs.
     pub(super) fn abandon_task(&mut self, key: &TaskKey) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         task.pending.clear();
         if task.ended {
             self.forget(key);
@@ -282,7 +361,9 @@ impl Master {
     }
 
     pub(super) fn on_exit(&mut self, exit: Exit) {
-        let Some(task) = self.tasks.get(&exit.key) else { return };
+        let Some(task) = self.tasks.get(&exit.key) else {
+            return;
+        };
         if task.process.is_none_or(|p| p.pid != exit.pid) {
             return;
         }
@@ -299,7 +380,10 @@ impl Master {
                 };
                 (state, executor::describe_exit(status))
             }
-            Err(e) => (TaskState::TaskFailed, format!("Failed to wait for the command: {e}")),
+            Err(e) => (
+                TaskState::TaskFailed,
+                format!("Failed to wait for the command: {e}"),
+            ),
         };
         self.task_ended(&exit.key, state, Source::Executor, None, message);
     }
@@ -309,7 +393,9 @@ impl Master {
         let mut keys: Vec<TaskKey> = self.adopted.iter().cloned().collect();
         keys.sort();
         for key in keys {
-            let Some(task) = self.tasks.get(&key) else { continue };
+            let Some(task) = self.tasks.get(&key) else {
+                continue;
+            };
             let Some(p) = task.process else { continue };
             if executor::is_alive(p.pid, p.start_ticks) {
                 continue;
@@ -317,16 +403,31 @@ impl Master {
             executor::signal_group(p.pid, Signal::SIGKILL);
             if task.kill_requested {
                 let message = "Command terminated after a kill request; its exit status is unknown since the agent restarted";
-                self.task_ended(&key, TaskState::TaskKilled, Source::Agent, None, message.to_owned());
+                self.task_ended(
+                    &key,
+                    TaskState::TaskKilled,
+                    Source::Agent,
+                    None,
+                    message.to_owned(),
+                );
             } else {
                 let message = format!(
                     "Task process {} exited after the agent restarted and re-adopted it; its exit status is unknown",
                     p.pid
                 );
-                self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ExecutorTerminated), message);
+                self.task_ended(
+                    &key,
+                    TaskState::TaskFailed,
+                    Source::Agent,
+                    Some(Reason::ExecutorTerminated),
+                    message,
+                );
             }
         }
-        let killing = self.adopted.iter().any(|k| self.tasks.get(k).is_some_and(|t| t.kill_requested));
+        let killing = self
+            .adopted
+            .iter()
+            .any(|k| self.tasks.get(k).is_some_and(|t| t.kill_requested));
         self.schedule_poll(killing);
     }
 
@@ -335,18 +436,36 @@ impl Master {
             return;
         }
         self.poll_scheduled = true;
-        self.after(if soon { POLL_ADOPTED_KILLING } else { POLL_ADOPTED }, Timer::PollAdopted);
+        self.after(
+            if soon {
+                POLL_ADOPTED_KILLING
+            } else {
+                POLL_ADOPTED
+            },
+            Timer::PollAdopted,
+        );
     }
 
     /// The task reached a terminal state: release its resources and report it.
-    fn task_ended(&mut self, key: &TaskKey, state: TaskState, source: Source, reason: Option<Reason>, message: String) {
-        let Some(task) = self.tasks.get_mut(key) else { return };
+    fn task_ended(
+        &mut self,
+        key: &TaskKey,
+        state: TaskState,
+        source: Source,
+        reason: Option<Reason>,
+        message: String,
+    ) {
+        let Some(task) = self.tasks.get_mut(key) else {
+            return;
+        };
         if task.ended {
             return;
         }
         task.ended = true;
         let agent = task.agent;
-        let update = task.origin(&self.agents[agent]).update(state, source, reason, Some(message));
+        let update = task
+            .origin(&self.agents[agent])
+            .update(state, source, reason, Some(message));
         task.process = None;
         self.agents[agent].used.subtract(&task.resources);
         self.adopted.remove(key);
@@ -363,13 +482,26 @@ impl Master {
     pub(super) fn recover(&mut self, agent: usize, replayed: Replayed) {
         self.removed_frameworks.extend(replayed.removed_frameworks);
         for (framework_id, info) in replayed.frameworks {
-            if self.frameworks.contains_key(&framework_id) || self.removed_frameworks.contains(&framework_id) {
+            if self.frameworks.contains_key(&framework_id)
+                || self.removed_frameworks.contains(&framework_id)
+            {
                 continue;
             }
             let timeout = super::framework::failover_timeout(&info);
-            tracing::info!(framework_id, ?timeout, "recovered framework; waiting for it to re-subscribe");
-            self.frameworks.insert(framework_id.clone(), super::framework::Framework::new(info));
-            self.after(timeout, Timer::FailoverTimeout { framework_id, epoch: 0 });
+            tracing::info!(
+                framework_id,
+                ?timeout,
+                "recovered framework; waiting for it to re-subscribe"
+            );
+            self.frameworks
+                .insert(framework_id.clone(), super::framework::Framework::new(info));
+            self.after(
+                timeout,
+                Timer::FailoverTimeout {
+                    framework_id,
+                    epoch: 0,
+                },
+            );
         }
         for rt in replayed.tasks {
             let key = rt.key.clone();
@@ -379,7 +511,11 @@ impl Master {
             if terminal && (!known || rt.pending().is_empty()) {
                 continue;
             }
-            let fate = if terminal { Fate::Gone } else { probe(&rt, &sandbox) };
+            let fate = if terminal {
+                Fate::Gone
+            } else {
+                probe(&rt, &sandbox)
+            };
             if !known {
                 if let Fate::Alive { pid, .. } = fate {
                     tracing::warn!(task_id = %key.task_id, pid, "killing a task whose framework is gone");
@@ -415,9 +551,17 @@ impl Master {
             }
             self.agents[agent].used.add(&resources);
             match fate {
-                Fate::Alive { pid, start_ticks, found_by_scan } => {
+                Fate::Alive {
+                    pid,
+                    start_ticks,
+                    found_by_scan,
+                } => {
                     tracing::info!(task_id = %key.task_id, pid, "re-adopted a running task");
-                    let process = Process { pid, start_ticks, adopted: true };
+                    let process = Process {
+                        pid,
+                        start_ticks,
+                        adopted: true,
+                    };
                     if found_by_scan {
                         self.set_started(&key, process);
                     } else if let Some(t) = self.tasks.get_mut(&key) {
@@ -434,16 +578,37 @@ impl Master {
                 }
                 Fate::Gone => {
                     let (state, message) = if rt.kill_requested {
-                        (TaskState::TaskKilled, "Task process ended while the agent was down, after a kill request".to_owned())
+                        (
+                            TaskState::TaskKilled,
+                            "Task process ended while the agent was down, after a kill request"
+                                .to_owned(),
+                        )
                     } else {
                         let pid = rt.started.map_or(0, |(pid, _)| pid);
-                        (TaskState::TaskFailed, format!("Task process {pid} ended while the agent was down; its exit status is unknown"))
+                        (
+                            TaskState::TaskFailed,
+                            format!(
+                                "Task process {pid} ended while the agent was down; its exit status is unknown"
+                            ),
+                        )
                     };
-                    self.task_ended(&key, state, Source::Agent, Some(Reason::ExecutorTerminated), message);
+                    self.task_ended(
+                        &key,
+                        state,
+                        Source::Agent,
+                        Some(Reason::ExecutorTerminated),
+                        message,
+                    );
                 }
                 Fate::NeverStarted => {
                     let message = "The agent stopped while launching the task, and its process was never started".to_owned();
-                    self.task_ended(&key, TaskState::TaskFailed, Source::Agent, Some(Reason::ExecutorTerminated), message);
+                    self.task_ended(
+                        &key,
+                        TaskState::TaskFailed,
+                        Source::Agent,
+                        Some(Reason::ExecutorTerminated),
+                        message,
+                    );
                 }
             }
         }
@@ -454,6 +619,11 @@ impl Master {
 /// The KILL call's grace period, else the task's kill policy, else Mesos's default.
 fn grace_period(task: &TaskInfo, from_call: Option<i64>) -> Duration {
     from_call
-        .or_else(|| task.kill_policy.as_ref().and_then(|p| p.grace_period.as_ref()).map(|d| d.nanoseconds))
+        .or_else(|| {
+            task.kill_policy
+                .as_ref()
+                .and_then(|p| p.grace_period.as_ref())
+                .map(|d| d.nanoseconds)
+        })
         .map_or(DEFAULT_GRACE, |n| Duration::from_nanos(n.max(0) as u64))
 }

@@ -19,10 +19,12 @@ use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 use uuid::Uuid;
 
+use crate::protos::pacer::checkpoint::{Record, record};
 use crate::transport::{Connection, TransportError};
 use crate::v1::scheduler::{Call, Event};
 use crate::v1::{Address, FrameworkInfo, MasterInfo};
 
+use super::LocalError;
 use super::agent::{self, Agent};
 use super::config::{LocalMasterConfig, os_hostname};
 use super::executor::{self, LaunchOutcome};
@@ -30,7 +32,6 @@ use super::framework::Framework;
 use super::offers::{Allocator, Candidate};
 use super::recovery;
 use super::tasks::{Task, TaskKey};
-use super::LocalError;
 
 /// Calls handled per batch before the checkpoint sync and event release.
 const MAX_BATCH: usize = 1024;
@@ -39,11 +40,24 @@ const COMPACT_AFTER: u64 = 50_000;
 
 /// What the master's handles send to its loop.
 pub(crate) enum Command {
-    Subscribe { info: FrameworkInfo, reply: oneshot::Sender<Result<Connection, TransportError>> },
-    Call { framework_id: String, stream_id: Uuid, call: Call, reply: oneshot::Sender<Result<(), TransportError>> },
+    Subscribe {
+        info: Box<FrameworkInfo>,
+        reply: oneshot::Sender<Result<Connection, TransportError>>,
+    },
+    Call {
+        framework_id: String,
+        stream_id: Uuid,
+        call: Box<Call>,
+        reply: oneshot::Sender<Result<(), TransportError>>,
+    },
     /// A scheduler dropped its event receiver.
-    StreamClosed { framework_id: String, stream_id: Uuid },
-    Shutdown { reply: oneshot::Sender<()> },
+    StreamClosed {
+        framework_id: String,
+        stream_id: Uuid,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Deadlines the loop waits for.
@@ -91,12 +105,16 @@ pub(crate) struct Master {
 
 impl Master {
     /// Opens the agents' directories and recovers their checkpointed tasks.
-    pub(crate) fn start(config: &LocalMasterConfig) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
+    pub(crate) fn start(
+        config: &LocalMasterConfig,
+    ) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
         if config.agents.is_empty() {
             return Err(LocalError::Config("at least one agent is needed".into()));
         }
         if config.heartbeat_interval.is_zero() || config.status_update_retry_interval.is_zero() {
-            return Err(LocalError::Config("heartbeat and retry intervals must be positive".into()));
+            return Err(LocalError::Config(
+                "heartbeat and retry intervals must be positive".into(),
+            ));
         }
         let id = Uuid::new_v4().to_string();
         let hostname = os_hostname();
@@ -107,7 +125,11 @@ impl Master {
             pid: Some("master@127.0.0.1:5050".to_owned()),
             hostname: Some(hostname.clone()),
             version: Some("1.12.0".to_owned()),
-            address: Some(Address { hostname: Some(hostname), ip: Some("127.0.0.1".to_owned()), port: 5050 }),
+            address: Some(Address {
+                hostname: Some(hostname),
+                ip: Some("127.0.0.1".to_owned()),
+                port: 5050,
+            }),
             ..Default::default()
         };
         let (tx, rx) = mpsc::channel(4096);
@@ -138,7 +160,8 @@ impl Master {
         let mut replays = Vec::new();
         for (index, (agent_config, name)) in config.agents.iter().zip(names).enumerate() {
             let fresh = || format!("{}-S{index}", Uuid::new_v4());
-            let (agent, records) = Agent::open(index, agent_config, config.work_dir.join(name), fresh)?;
+            let (agent, records) =
+                Agent::open(index, agent_config, config.work_dir.join(name), fresh)?;
             master.agents.push(agent);
             replays.push(recovery::replay(records));
         }
@@ -194,14 +217,22 @@ impl Master {
     fn handle(&mut self, command: Command) {
         match command {
             Command::Subscribe { info, reply } => {
-                let result = self.subscribe(info);
+                let result = self.subscribe(*info);
                 let _ = reply.send(result);
             }
-            Command::Call { framework_id, stream_id, call, reply } => {
-                let result = self.call(&framework_id, stream_id, call);
+            Command::Call {
+                framework_id,
+                stream_id,
+                call,
+                reply,
+            } => {
+                let result = self.call(&framework_id, stream_id, *call);
                 let _ = reply.send(result);
             }
-            Command::StreamClosed { framework_id, stream_id } => self.stream_closed(&framework_id, stream_id),
+            Command::StreamClosed {
+                framework_id,
+                stream_id,
+            } => self.stream_closed(&framework_id, stream_id),
             Command::Shutdown { reply } => {
                 let _ = reply.send(());
             }
@@ -212,7 +243,10 @@ impl Master {
         match timer {
             Timer::RetryUpdate { key, generation } => self.retry_update(&key, generation),
             Timer::EscalateKill { key, pid } => self.escalate_kill(&key, pid),
-            Timer::FailoverTimeout { framework_id, epoch } => self.failover_expired(&framework_id, epoch),
+            Timer::FailoverTimeout {
+                framework_id,
+                epoch,
+            } => self.failover_expired(&framework_id, epoch),
             Timer::FiltersExpired => {
                 self.allocator.prune_filters(Instant::now());
                 self.allocation_needed = true;
@@ -243,10 +277,10 @@ impl Master {
                 continue;
             }
             let live = self.tasks.values().filter(|t| t.agent == index).count() as u64;
-            if self.agents[index].log.appended() > COMPACT_AFTER + 8 * live {
-                if let Err(e) = self.compact(index) {
-                    tracing::error!(error = %e, "cannot compact the checkpoint log");
-                }
+            if self.agents[index].log.appended() > COMPACT_AFTER + 8 * live
+                && let Err(e) = self.compact(index)
+            {
+                tracing::error!(error = %e, "cannot compact the checkpoint log");
             }
         }
     }
@@ -261,9 +295,14 @@ impl Master {
         ids.sort();
         let candidates: Vec<Candidate<'_>> = ids
             .into_iter()
-            .map(|id| Candidate { framework_id: id, allocation_role: self.frameworks[id].allocation_role() })
+            .map(|id| Candidate {
+                framework_id: id,
+                allocation_role: self.frameworks[id].allocation_role(),
+            })
             .collect();
-        let made = self.allocator.allocate(&candidates, &self.agents, Instant::now());
+        let made = self
+            .allocator
+            .allocate(&candidates, &self.agents, Instant::now());
         let mut by_framework: HashMap<String, Vec<crate::v1::Offer>> = HashMap::new();
         for (fid, offer) in made {
             by_framework.entry(fid).or_default().push(offer);
@@ -275,17 +314,22 @@ impl Master {
 
     /// Rewrites agent `index`'s log as a snapshot of its live tasks.
     fn compact(&mut self, index: usize) -> Result<(), LocalError> {
-        let mut keys: Vec<&TaskKey> = self.tasks.iter().filter(|(_, t)| t.agent == index).map(|(k, _)| k).collect();
+        let mut keys: Vec<&TaskKey> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.agent == index)
+            .map(|(k, _)| k)
+            .collect();
         keys.sort();
         let mut records = Vec::new();
         let mut written = HashSet::new();
         for key in keys {
-            if written.insert(key.framework_id.clone()) {
-                if let Some(f) = self.frameworks.get(&key.framework_id) {
-                    records.push(crate::protos::pacer::checkpoint::Record {
-                        record: Some(crate::protos::pacer::checkpoint::record::Record::Framework(f.info.clone())),
-                    });
-                }
+            if written.insert(key.framework_id.clone())
+                && let Some(f) = self.frameworks.get(&key.framework_id)
+            {
+                records.push(Record {
+                    record: Some(record::Record::Framework(f.info.clone())),
+                });
             }
             records.extend(self.tasks[key].snapshot());
         }

@@ -64,7 +64,10 @@ pub enum LocalError {
 
 impl From<checkpoint::CheckpointError> for LocalError {
     fn from(e: checkpoint::CheckpointError) -> Self {
-        LocalError::Storage { path: e.path, source: e.source }
+        LocalError::Storage {
+            path: e.path,
+            source: e.source,
+        }
     }
 }
 
@@ -85,7 +88,11 @@ impl LocalMaster {
         let commands = master.tx.clone();
         let agent_dirs = master.agents.iter().map(|a| a.dir.clone()).collect();
         let task = tokio::spawn(master.run(inbox));
-        Ok(LocalMaster { commands, task: Some(task), agent_dirs })
+        Ok(LocalMaster {
+            commands,
+            task: Some(task),
+            agent_dirs,
+        })
     }
 
     /// Subscribes frameworks in-process.
@@ -96,14 +103,22 @@ impl LocalMaster {
     /// The sandbox of a task (holding its `stdout` and `stderr`), if one exists on any agent.
     pub fn sandbox_dir(&self, task_id: &str) -> Option<PathBuf> {
         agent::valid_task_id(task_id).ok()?;
-        self.agent_dirs.iter().map(|dir| agent::sandbox_of(dir, task_id)).find(|p| p.is_dir())
+        self.agent_dirs
+            .iter()
+            .map(|dir| agent::sandbox_of(dir, task_id))
+            .find(|p| p.is_dir())
     }
 
     /// Stops the master cleanly: checkpoints are synced and every event stream ends. Task
     /// processes keep running; the next start on the same work directory re-adopts them.
     pub async fn shutdown(mut self) {
         let (reply, done) = oneshot::channel();
-        if self.commands.send(Command::Shutdown { reply }).await.is_ok() {
+        if self
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         if let Some(task) = self.task.take() {

@@ -56,12 +56,21 @@ pub(crate) fn refuse_duration(filters: Option<&crate::v1::Filters>) -> Option<Du
     if secs == 0.0 {
         return None;
     }
-    Some(Duration::try_from_secs_f64(secs).unwrap_or(MAX_REFUSE).min(MAX_REFUSE))
+    Some(
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(MAX_REFUSE)
+            .min(MAX_REFUSE),
+    )
 }
 
 impl Allocator {
     pub(crate) fn new(master_id: String) -> Self {
-        Self { master_id, next_offer: 0, offers: HashMap::new(), filters: HashMap::new() }
+        Self {
+            master_id,
+            next_offer: 0,
+            offers: HashMap::new(),
+            filters: HashMap::new(),
+        }
     }
 
     /// Resources of `agent` neither used by tasks nor in an outstanding offer.
@@ -75,12 +84,21 @@ impl Allocator {
     }
 
     /// Makes new offers from what is free, at most one per agent and framework.
-    pub(crate) fn allocate(&mut self, candidates: &[Candidate<'_>], agents: &[Agent], now: Instant) -> Vec<(String, Offer)> {
+    pub(crate) fn allocate(
+        &mut self,
+        candidates: &[Candidate<'_>],
+        agents: &[Agent],
+        now: Instant,
+    ) -> Vec<(String, Offer)> {
         let mut made = Vec::new();
         for agent in agents {
             for candidate in candidates {
                 let fid = candidate.framework_id;
-                if self.offers.values().any(|o| o.agent == agent.index && o.framework_id == fid) {
+                if self
+                    .offers
+                    .values()
+                    .any(|o| o.agent == agent.index && o.framework_id == fid)
+                {
                     continue;
                 }
                 let free = self.available(agent);
@@ -91,16 +109,31 @@ impl Allocator {
                 let offer_id = format!("{}-O{}", self.master_id, self.next_offer);
                 let role = candidate.allocation_role.as_deref();
                 let offer = Offer {
-                    id: OfferId { value: offer_id.clone() },
-                    framework_id: FrameworkId { value: fid.to_owned() },
-                    agent_id: AgentId { value: agent.id.clone() },
+                    id: OfferId {
+                        value: offer_id.clone(),
+                    },
+                    framework_id: FrameworkId {
+                        value: fid.to_owned(),
+                    },
+                    agent_id: AgentId {
+                        value: agent.id.clone(),
+                    },
                     hostname: agent.hostname.clone(),
                     resources: free.to_protos(role),
                     attributes: agent.attributes.clone(),
-                    allocation_info: role.map(|r| resource::AllocationInfo { role: Some(r.to_owned()) }),
+                    allocation_info: role.map(|r| resource::AllocationInfo {
+                        role: Some(r.to_owned()),
+                    }),
                     ..Default::default()
                 };
-                self.offers.insert(offer_id, OutstandingOffer { framework_id: fid.to_owned(), agent: agent.index, resources: free });
+                self.offers.insert(
+                    offer_id,
+                    OutstandingOffer {
+                        framework_id: fid.to_owned(),
+                        agent: agent.index,
+                        resources: free,
+                    },
+                );
                 made.push((fid.to_owned(), offer));
             }
         }
@@ -108,24 +141,34 @@ impl Allocator {
     }
 
     fn is_filtered(&self, fid: &str, agent: usize, free: &Resources, now: Instant) -> bool {
-        self.filters
-            .get(fid)
-            .is_some_and(|fs| fs.iter().any(|f| f.agent == agent && f.until > now && f.resources.contains(free)))
+        self.filters.get(fid).is_some_and(|fs| {
+            fs.iter()
+                .any(|f| f.agent == agent && f.until > now && f.resources.contains(free))
+        })
     }
 
     /// Takes the offers an ACCEPT or DECLINE names; they must all exist, belong to `fid`
     /// and be on one agent. On error every named offer of `fid` is still withdrawn (Mesos
     /// does the same) and the message says what was wrong.
-    pub(crate) fn take(&mut self, fid: &str, ids: &[OfferId]) -> Result<(usize, Resources), String> {
+    pub(crate) fn take(
+        &mut self,
+        fid: &str,
+        ids: &[OfferId],
+    ) -> Result<(usize, Resources), String> {
         let mut problem = None;
         let mut agent = None;
         let mut total = Resources::default();
         for id in ids {
-            let owned = self.offers.get(&id.value).is_some_and(|o| o.framework_id == fid);
+            let owned = self
+                .offers
+                .get(&id.value)
+                .is_some_and(|o| o.framework_id == fid);
             match self.offers.remove(&id.value).filter(|_| owned) {
                 Some(o) => {
                     if agent.is_some_and(|a| a != o.agent) {
-                        problem.get_or_insert_with(|| "Aggregated offers must belong to the same agent".to_owned());
+                        problem.get_or_insert_with(|| {
+                            "Aggregated offers must belong to the same agent".to_owned()
+                        });
                     }
                     agent = Some(o.agent);
                     total.add(&o.resources);
@@ -154,7 +197,11 @@ impl Allocator {
         let until = now + duration?;
         let filters = self.filters.entry(fid.to_owned()).or_default();
         filters.retain(|f| f.until > now);
-        filters.push(Filter { agent, resources, until });
+        filters.push(Filter {
+            agent,
+            resources,
+            until,
+        });
         Some(until)
     }
 
@@ -171,8 +218,12 @@ impl Allocator {
 
     /// Withdraws all of a framework's outstanding offers; returns their ids.
     pub(crate) fn withdraw_all(&mut self, fid: &str) -> Vec<String> {
-        let ids: Vec<String> =
-            self.offers.iter().filter(|(_, o)| o.framework_id == fid).map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.framework_id == fid)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in &ids {
             self.offers.remove(id);
         }
@@ -194,11 +245,21 @@ mod tests {
     #[test]
     fn refuse_seconds_follow_mesos_rules() {
         assert_eq!(refuse_duration(None), Some(DEFAULT_REFUSE));
-        let f = |s: f64| Filters { refuse_seconds: Some(s) };
-        assert_eq!(refuse_duration(Some(&Filters { refuse_seconds: None })), Some(DEFAULT_REFUSE));
+        let f = |s: f64| Filters {
+            refuse_seconds: Some(s),
+        };
+        assert_eq!(
+            refuse_duration(Some(&Filters {
+                refuse_seconds: None
+            })),
+            Some(DEFAULT_REFUSE)
+        );
         assert_eq!(refuse_duration(Some(&f(0.0))), None);
         assert_eq!(refuse_duration(Some(&f(-3.0))), Some(DEFAULT_REFUSE));
-        assert_eq!(refuse_duration(Some(&f(120.0))), Some(Duration::from_secs(120)));
+        assert_eq!(
+            refuse_duration(Some(&f(120.0))),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(refuse_duration(Some(&f(1e12))), Some(MAX_REFUSE));
         assert_eq!(refuse_duration(Some(&f(f64::INFINITY))), Some(MAX_REFUSE));
     }

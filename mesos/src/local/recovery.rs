@@ -41,11 +41,18 @@ impl RecoveredTask {
     }
 
     pub(crate) fn last_acked(&self) -> Option<&TaskStatus> {
-        self.statuses.iter().rev().find(|s| self.acked.contains(s.uuid()))
+        self.statuses
+            .iter()
+            .rev()
+            .find(|s| self.acked.contains(s.uuid()))
     }
 
     pub(crate) fn pending(&self) -> Vec<TaskStatus> {
-        self.statuses.iter().filter(|s| !self.acked.contains(s.uuid())).cloned().collect()
+        self.statuses
+            .iter()
+            .filter(|s| !self.acked.contains(s.uuid()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -95,7 +102,10 @@ pub(crate) fn replay(records: Vec<Record>) -> Replayed {
                 }
             }
             record::Record::Update(u) => {
-                if let Some(t) = tasks.get_mut(&TaskKey::new(&u.framework_id.value, &u.status.task_id.value)) {
+                if let Some(t) = tasks.get_mut(&TaskKey::new(
+                    &u.framework_id.value,
+                    &u.status.task_id.value,
+                )) {
                     t.statuses.push(u.status);
                 }
             }
@@ -123,7 +133,11 @@ fn key_of(k: &crate::protos::pacer::checkpoint::TaskKey) -> TaskKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fate {
     /// Still running; `found_by_scan` when its pid was never checkpointed.
-    Alive { pid: u32, start_ticks: u64, found_by_scan: bool },
+    Alive {
+        pid: u32,
+        start_ticks: u64,
+        found_by_scan: bool,
+    },
     /// Its recorded process is gone.
     Gone,
     /// The launch was checkpointed but no process of it exists.
@@ -132,12 +146,18 @@ pub(crate) enum Fate {
 
 pub(crate) fn probe(task: &RecoveredTask, sandbox: &Path) -> Fate {
     match task.started {
-        Some((pid, start_ticks)) if executor::is_alive(pid, start_ticks) => {
-            Fate::Alive { pid, start_ticks, found_by_scan: false }
-        }
+        Some((pid, start_ticks)) if executor::is_alive(pid, start_ticks) => Fate::Alive {
+            pid,
+            start_ticks,
+            found_by_scan: false,
+        },
         Some(_) => Fate::Gone,
         None => match executor::find_by_sandbox(sandbox) {
-            Some((pid, start_ticks)) => Fate::Alive { pid, start_ticks, found_by_scan: true },
+            Some((pid, start_ticks)) => Fate::Alive {
+                pid,
+                start_ticks,
+                found_by_scan: true,
+            },
             None => Fate::NeverStarted,
         },
     }
@@ -156,7 +176,10 @@ mod tests {
     fn launching(task: &str) -> Record {
         rec(record::Record::Launching(TaskLaunching {
             framework_id: FrameworkId { value: "fw".into() },
-            task: TaskInfo { task_id: TaskId { value: task.into() }, ..Default::default() },
+            task: TaskInfo {
+                task_id: TaskId { value: task.into() },
+                ..Default::default()
+            },
             container_id: format!("c-{task}"),
         }))
     }
@@ -174,24 +197,36 @@ mod tests {
     }
 
     fn ack(task: &str, uuid: u8) -> Record {
-        rec(record::Record::Ack(TaskAck { task: TaskKey::new("fw", task).record(), uuid: vec![uuid] }))
+        rec(record::Record::Ack(TaskAck {
+            task: TaskKey::new("fw", task).record(),
+            uuid: vec![uuid],
+        }))
     }
 
     #[test]
     fn replay_keeps_pending_updates_and_drops_removed_tasks() {
-        let framework = FrameworkInfo { id: Some(FrameworkId { value: "fw".into() }), ..Default::default() };
+        let framework = FrameworkInfo {
+            id: Some(FrameworkId { value: "fw".into() }),
+            ..Default::default()
+        };
         let records = vec![
             rec(record::Record::Framework(framework.clone())),
             launching("a"),
             launching("b"),
-            rec(record::Record::Started(TaskStarted { task: TaskKey::new("fw", "a").record(), pid: 42, start_ticks: 7 })),
+            rec(record::Record::Started(TaskStarted {
+                task: TaskKey::new("fw", "a").record(),
+                pid: 42,
+                start_ticks: 7,
+            })),
             update("a", TaskState::TaskStarting, 1),
             update("a", TaskState::TaskRunning, 2),
             ack("a", 1),
             update("b", TaskState::TaskFailed, 3),
             ack("b", 3),
             rec(record::Record::Removed(TaskKey::new("fw", "b").record())),
-            rec(record::Record::KillRequested(TaskKey::new("fw", "a").record())),
+            rec(record::Record::KillRequested(
+                TaskKey::new("fw", "a").record(),
+            )),
         ];
         let replayed = replay(records);
         assert_eq!(replayed.frameworks.get("fw"), Some(&framework));
@@ -208,7 +243,10 @@ mod tests {
     #[test]
     fn a_removed_framework_stays_removed_until_it_is_written_again() {
         let id = FrameworkId { value: "fw".into() };
-        let framework = FrameworkInfo { id: Some(id.clone()), ..Default::default() };
+        let framework = FrameworkInfo {
+            id: Some(id.clone()),
+            ..Default::default()
+        };
         let replayed = replay(vec![
             rec(record::Record::Framework(framework)),
             rec(record::Record::FrameworkRemoved(id)),
@@ -227,7 +265,13 @@ mod tests {
         let me = std::process::id();
         let ticks = executor::proc_stat(me).unwrap().start_ticks;
         task.started = Some((me, ticks));
-        assert!(matches!(probe(&task, dir.path()), Fate::Alive { found_by_scan: false, .. }));
+        assert!(matches!(
+            probe(&task, dir.path()),
+            Fate::Alive {
+                found_by_scan: false,
+                ..
+            }
+        ));
         task.started = Some((me, ticks + 1));
         assert_eq!(probe(&task, dir.path()), Fate::Gone);
     }

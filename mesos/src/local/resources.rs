@@ -12,7 +12,9 @@ use super::config::AgentResources;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum ResourceError {
     /// The resource is reserved for a role; the local agent only has unreserved (`*`) resources.
-    #[error("resource {name} is reserved for role {role:?}; the local agent only offers unreserved resources")]
+    #[error(
+        "resource {name} is reserved for role {role:?}; the local agent only offers unreserved resources"
+    )]
     Reserved { name: String, role: String },
     /// The value is missing, negative, not a number, or an empty/inverted range.
     #[error("resource {name} has an invalid value: {reason}")]
@@ -94,7 +96,10 @@ impl RangeSet {
     }
 
     fn contains(&self, other: &RangeSet) -> bool {
-        other.0.iter().all(|&(ob, oe)| self.0.iter().any(|&(b, e)| b <= ob && oe <= e))
+        other
+            .0
+            .iter()
+            .all(|&(ob, oe)| self.0.iter().any(|&(b, e)| b <= ob && oe <= e))
     }
 }
 
@@ -125,7 +130,12 @@ fn from_millis(m: i64) -> f64 {
 impl Resources {
     pub(crate) fn from_agent(r: &AgentResources) -> Self {
         let mut out = Resources::default();
-        for (name, v) in [("cpus", r.cpus), ("mem", r.mem), ("disk", r.disk), ("gpus", r.gpus)] {
+        for (name, v) in [
+            ("cpus", r.cpus),
+            ("mem", r.mem),
+            ("disk", r.disk),
+            ("gpus", r.gpus),
+        ] {
             if v > 0.0 {
                 out.scalars.insert(name.to_owned(), to_millis(v));
             }
@@ -144,13 +154,24 @@ impl Resources {
             let name = r.name.clone();
             let role = r.role();
             if role != "*" || r.reservation.is_some() || !r.reservations.is_empty() {
-                let role = r.reservations.last().and_then(|x| x.role.clone()).unwrap_or(role.to_owned());
+                let role = r
+                    .reservations
+                    .last()
+                    .and_then(|x| x.role.clone())
+                    .unwrap_or(role.to_owned());
                 return Err(ResourceError::Reserved { name, role });
             }
-            let invalid = |reason: &str| ResourceError::Invalid { name: name.clone(), reason: reason.to_owned() };
+            let invalid = |reason: &str| ResourceError::Invalid {
+                name: name.clone(),
+                reason: reason.to_owned(),
+            };
             match r.r#type() {
                 value::Type::Scalar => {
-                    let v = r.scalar.as_ref().ok_or_else(|| invalid("a SCALAR without a scalar value"))?.value;
+                    let v = r
+                        .scalar
+                        .as_ref()
+                        .ok_or_else(|| invalid("a SCALAR without a scalar value"))?
+                        .value;
                     if !v.is_finite() || v < 0.0 {
                         return Err(invalid("a scalar must be a finite non-negative number"));
                     }
@@ -160,7 +181,10 @@ impl Resources {
                     *out.scalars.entry(name).or_default() += to_millis(v);
                 }
                 value::Type::Ranges => {
-                    let ranges = r.ranges.as_ref().ok_or_else(|| invalid("RANGES without ranges"))?;
+                    let ranges = r
+                        .ranges
+                        .as_ref()
+                        .ok_or_else(|| invalid("RANGES without ranges"))?;
                     if ranges.range.iter().any(|x| x.begin > x.end) {
                         return Err(invalid("a range's begin is after its end"));
                     }
@@ -171,11 +195,17 @@ impl Resources {
                     out.ranges.entry(name).or_default().union(&set);
                 }
                 value::Type::Set => {
-                    let set = r.set.as_ref().ok_or_else(|| invalid("a SET without items"))?;
+                    let set = r
+                        .set
+                        .as_ref()
+                        .ok_or_else(|| invalid("a SET without items"))?;
                     if out.scalars.contains_key(&name) || out.ranges.contains_key(&name) {
                         return Err(ResourceError::MixedTypes { name });
                     }
-                    out.sets.entry(name).or_default().extend(set.item.iter().cloned());
+                    out.sets
+                        .entry(name)
+                        .or_default()
+                        .extend(set.item.iter().cloned());
                 }
                 value::Type::Text => return Err(invalid("TEXT is not a resource type")),
             }
@@ -191,29 +221,44 @@ impl Resources {
             name: name.to_owned(),
             r#type: ty as i32,
             role: Some("*".to_owned()),
-            allocation_info: allocation_role.map(|role| resource::AllocationInfo { role: Some(role.to_owned()) }),
+            allocation_info: allocation_role.map(|role| resource::AllocationInfo {
+                role: Some(role.to_owned()),
+            }),
             ..Default::default()
         };
         let mut out = Vec::new();
         for (name, range) in &self.ranges {
             let mut r = base(name, value::Type::Ranges);
             r.ranges = Some(value::Ranges {
-                range: range.0.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
+                range: range
+                    .0
+                    .iter()
+                    .map(|&(begin, end)| value::Range { begin, end })
+                    .collect(),
             });
             out.push(r);
         }
         // Mesos's usual order: cpus, mem, disk, gpus, then anything else.
         let known = ["cpus", "mem", "disk", "gpus"];
         let mut names: Vec<&String> = self.scalars.keys().collect();
-        names.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(known.len()), n.as_str()));
+        names.sort_by_key(|n| {
+            (
+                known.iter().position(|k| k == n).unwrap_or(known.len()),
+                n.as_str(),
+            )
+        });
         for name in names {
             let mut r = base(name, value::Type::Scalar);
-            r.scalar = Some(value::Scalar { value: from_millis(self.scalars[name]) });
+            r.scalar = Some(value::Scalar {
+                value: from_millis(self.scalars[name]),
+            });
             out.push(r);
         }
         for (name, items) in &self.sets {
             let mut r = base(name, value::Type::Set);
-            r.set = Some(value::Set { item: items.iter().cloned().collect() });
+            r.set = Some(value::Set {
+                item: items.iter().cloned().collect(),
+            });
             out.push(r);
         }
         out
@@ -248,7 +293,10 @@ impl Resources {
             self.ranges.entry(k.clone()).or_default().union(v);
         }
         for (k, v) in &other.sets {
-            self.sets.entry(k.clone()).or_default().extend(v.iter().cloned());
+            self.sets
+                .entry(k.clone())
+                .or_default()
+                .extend(v.iter().cloned());
         }
         self.normalize();
     }
@@ -284,7 +332,11 @@ impl Resources {
         for (k, v) in &other.scalars {
             let have = self.scalars.get(k).copied().unwrap_or(0);
             if have < *v {
-                out.push(format!("{k}: needs {} but only {} offered", from_millis(*v), from_millis(have)));
+                out.push(format!(
+                    "{k}: needs {} but only {} offered",
+                    from_millis(*v),
+                    from_millis(have)
+                ));
             }
         }
         for (k, v) in &other.ranges {
@@ -304,12 +356,17 @@ impl Resources {
 }
 
 /// Attribute protos from the agent's configured attributes.
-pub(crate) fn attribute_protos(attrs: &[(String, super::config::AttributeValue)]) -> Vec<crate::v1::Attribute> {
+pub(crate) fn attribute_protos(
+    attrs: &[(String, super::config::AttributeValue)],
+) -> Vec<crate::v1::Attribute> {
     use super::config::AttributeValue as A;
     attrs
         .iter()
         .map(|(name, v)| {
-            let mut a = crate::v1::Attribute { name: name.clone(), ..Default::default() };
+            let mut a = crate::v1::Attribute {
+                name: name.clone(),
+                ..Default::default()
+            };
             match v {
                 A::Text(t) => {
                     a.r#type = value::Type::Text as i32;
@@ -321,12 +378,18 @@ pub(crate) fn attribute_protos(attrs: &[(String, super::config::AttributeValue)]
                 }
                 A::Ranges(r) => {
                     a.r#type = value::Type::Ranges as i32;
-                    a.ranges =
-                        Some(value::Ranges { range: r.iter().map(|&(begin, end)| value::Range { begin, end }).collect() });
+                    a.ranges = Some(value::Ranges {
+                        range: r
+                            .iter()
+                            .map(|&(begin, end)| value::Range { begin, end })
+                            .collect(),
+                    });
                 }
                 A::Set(items) => {
                     a.r#type = value::Type::Set as i32;
-                    a.set = Some(value::Set { item: items.clone() });
+                    a.set = Some(value::Set {
+                        item: items.clone(),
+                    });
                 }
             }
             a
@@ -352,7 +415,10 @@ mod tests {
             name: "ports".into(),
             r#type: value::Type::Ranges as i32,
             ranges: Some(value::Ranges {
-                range: ranges.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
+                range: ranges
+                    .iter()
+                    .map(|&(begin, end)| value::Range { begin, end })
+                    .collect(),
             }),
             ..Default::default()
         }
@@ -387,7 +453,10 @@ mod tests {
         let mut total = agent();
         let task = Resources::from_protos(&[ports(&[(31005, 31005), (31500, 31600)])]).unwrap();
         total.subtract(&task);
-        assert_eq!(total.ranges["ports"].intervals(), &[(31000, 31004), (31006, 31499), (31601, 32000)]);
+        assert_eq!(
+            total.ranges["ports"].intervals(),
+            &[(31000, 31004), (31006, 31499), (31601, 32000)]
+        );
         assert!(!total.contains(&task));
         total.add(&task);
         assert_eq!(total, agent());
@@ -407,10 +476,22 @@ mod tests {
     fn reserved_and_invalid_resources_are_refused() {
         let mut r = scalar("cpus", 1.0);
         r.role = Some("web".into());
-        assert!(matches!(Resources::from_protos(&[r]), Err(ResourceError::Reserved { .. })));
-        assert!(matches!(Resources::from_protos(&[scalar("mem", -1.0)]), Err(ResourceError::Invalid { .. })));
-        assert!(matches!(Resources::from_protos(&[scalar("mem", f64::NAN)]), Err(ResourceError::Invalid { .. })));
-        assert!(matches!(Resources::from_protos(&[ports(&[(5, 1)])]), Err(ResourceError::Invalid { .. })));
+        assert!(matches!(
+            Resources::from_protos(&[r]),
+            Err(ResourceError::Reserved { .. })
+        ));
+        assert!(matches!(
+            Resources::from_protos(&[scalar("mem", -1.0)]),
+            Err(ResourceError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Resources::from_protos(&[scalar("mem", f64::NAN)]),
+            Err(ResourceError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Resources::from_protos(&[ports(&[(5, 1)])]),
+            Err(ResourceError::Invalid { .. })
+        ));
         let mut mixed = ports(&[(1, 2)]);
         mixed.name = "cpus".into();
         assert!(matches!(

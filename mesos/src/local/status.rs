@@ -6,22 +6,31 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::v1::scheduler::{Event, event};
 use crate::v1::{
-    AgentId, ContainerId, ContainerStatus, ExecutorId, NetworkInfo, Offer, OfferId, OperationStatus, TaskId, TaskState,
-    TaskStatus, network_info, task_status,
+    AgentId, ContainerId, ContainerStatus, ExecutorId, NetworkInfo, Offer, OfferId,
+    OperationStatus, TaskId, TaskState, TaskStatus, network_info, task_status,
 };
 
 pub(crate) use task_status::{Reason, Source};
 
 /// Seconds since the epoch, as Mesos timestamps statuses.
 pub(crate) fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 pub(crate) fn is_terminal(state: TaskState) -> bool {
     use TaskState as S;
     matches!(
         state,
-        S::TaskFinished | S::TaskFailed | S::TaskKilled | S::TaskError | S::TaskLost | S::TaskDropped | S::TaskGone | S::TaskGoneByOperator
+        S::TaskFinished
+            | S::TaskFailed
+            | S::TaskKilled
+            | S::TaskError
+            | S::TaskLost
+            | S::TaskDropped
+            | S::TaskGone
+            | S::TaskGoneByOperator
     )
 }
 
@@ -39,24 +48,42 @@ impl TaskOrigin {
     fn container_status(&self) -> ContainerStatus {
         ContainerStatus {
             network_infos: vec![NetworkInfo {
-                ip_addresses: vec![network_info::IpAddress { protocol: None, ip_address: Some(self.ip.to_string()) }],
+                ip_addresses: vec![network_info::IpAddress {
+                    protocol: None,
+                    ip_address: Some(self.ip.to_string()),
+                }],
                 ..Default::default()
             }],
             executor_pid: self.pid,
-            container_id: Some(ContainerId { value: self.container_id.clone(), parent: None }),
+            container_id: Some(ContainerId {
+                value: self.container_id.clone(),
+                parent: None,
+            }),
         }
     }
 
     /// An update generated on the agent (by the command executor or the agent itself): it
     /// carries a fresh uuid and must be acknowledged.
-    pub(crate) fn update(&self, state: TaskState, source: Source, reason: Option<Reason>, message: Option<String>) -> TaskStatus {
+    pub(crate) fn update(
+        &self,
+        state: TaskState,
+        source: Source,
+        reason: Option<Reason>,
+        message: Option<String>,
+    ) -> TaskStatus {
         TaskStatus {
-            task_id: TaskId { value: self.task_id.clone() },
+            task_id: TaskId {
+                value: self.task_id.clone(),
+            },
             state: state as i32,
             message,
-            agent_id: Some(AgentId { value: self.agent_id.clone() }),
+            agent_id: Some(AgentId {
+                value: self.agent_id.clone(),
+            }),
             timestamp: Some(now_seconds()),
-            executor_id: Some(ExecutorId { value: self.task_id.clone() }),
+            executor_id: Some(ExecutorId {
+                value: self.task_id.clone(),
+            }),
             source: Some(source as i32),
             reason: reason.map(|r| r as i32),
             uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
@@ -75,10 +102,14 @@ pub(crate) fn master_update(
     message: impl Into<String>,
 ) -> TaskStatus {
     TaskStatus {
-        task_id: TaskId { value: task_id.to_owned() },
+        task_id: TaskId {
+            value: task_id.to_owned(),
+        },
         state: state as i32,
         message: Some(message.into()),
-        agent_id: agent_id.map(|a| AgentId { value: a.to_owned() }),
+        agent_id: agent_id.map(|a| AgentId {
+            value: a.to_owned(),
+        }),
         timestamp: Some(now_seconds()),
         source: Some(Source::Master as i32),
         reason: Some(reason as i32),
@@ -122,7 +153,11 @@ pub(crate) fn offers_event(offers: Vec<Offer>) -> Event {
 pub(crate) fn rescind_event(offer_id: &str) -> Event {
     Event {
         r#type: Some(event::Type::Rescind as i32),
-        rescind: Some(event::Rescind { offer_id: OfferId { value: offer_id.to_owned() } }),
+        rescind: Some(event::Rescind {
+            offer_id: OfferId {
+                value: offer_id.to_owned(),
+            },
+        }),
         ..Default::default()
     }
 }
@@ -130,13 +165,18 @@ pub(crate) fn rescind_event(offer_id: &str) -> Event {
 pub(crate) fn error_event(message: impl Into<String>) -> Event {
     Event {
         r#type: Some(event::Type::Error as i32),
-        error: Some(event::Error { message: message.into() }),
+        error: Some(event::Error {
+            message: message.into(),
+        }),
         ..Default::default()
     }
 }
 
 pub(crate) fn heartbeat_event() -> Event {
-    Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() }
+    Event {
+        r#type: Some(event::Type::Heartbeat as i32),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn operation_status_event(status: OperationStatus) -> Event {

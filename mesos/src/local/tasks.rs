@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::protos::pacer::checkpoint::{Record, TaskAck, TaskKey as KeyRecord, TaskLaunching, TaskStarted, TaskUpdate, record};
+use crate::protos::pacer::checkpoint::{
+    Record, TaskAck, TaskKey as KeyRecord, TaskLaunching, TaskStarted, TaskUpdate, record,
+};
 use crate::v1::{FrameworkId, TaskId, TaskInfo, TaskStatus};
 
 use super::agent::Agent;
@@ -23,13 +25,20 @@ pub(crate) struct TaskKey {
 
 impl TaskKey {
     pub(crate) fn new(framework_id: &str, task_id: &str) -> Self {
-        Self { framework_id: framework_id.to_owned(), task_id: task_id.to_owned() }
+        Self {
+            framework_id: framework_id.to_owned(),
+            task_id: task_id.to_owned(),
+        }
     }
 
     pub(crate) fn record(&self) -> KeyRecord {
         KeyRecord {
-            framework_id: FrameworkId { value: self.framework_id.clone() },
-            task_id: TaskId { value: self.task_id.clone() },
+            framework_id: FrameworkId {
+                value: self.framework_id.clone(),
+            },
+            task_id: TaskId {
+                value: self.task_id.clone(),
+            },
         }
     }
 }
@@ -80,7 +89,9 @@ impl Task {
     pub(crate) fn snapshot(&self) -> Vec<Record> {
         let wrap = |r| Record { record: Some(r) };
         let mut out = vec![wrap(record::Record::Launching(TaskLaunching {
-            framework_id: FrameworkId { value: self.key.framework_id.clone() },
+            framework_id: FrameworkId {
+                value: self.key.framework_id.clone(),
+            },
             task: self.info.clone(),
             container_id: self.container_id.clone(),
         }))];
@@ -96,13 +107,18 @@ impl Task {
         }
         let update = |status: &TaskStatus| {
             wrap(record::Record::Update(TaskUpdate {
-                framework_id: FrameworkId { value: self.key.framework_id.clone() },
+                framework_id: FrameworkId {
+                    value: self.key.framework_id.clone(),
+                },
                 status: status.clone(),
             }))
         };
         if let Some(acked) = &self.last_acked {
             out.push(update(acked));
-            out.push(wrap(record::Record::Ack(TaskAck { task: self.key.record(), uuid: acked.uuid().to_vec() })));
+            out.push(wrap(record::Record::Ack(TaskAck {
+                task: self.key.record(),
+                uuid: acked.uuid().to_vec(),
+            })));
         }
         out.extend(self.pending.iter().map(update));
         out

@@ -17,11 +17,20 @@ pub(crate) struct LocalTransport {
 }
 
 impl Transport for LocalTransport {
-    fn subscribe(&self, framework_info: FrameworkInfo) -> BoxFuture<'_, Result<Connection, TransportError>> {
+    fn subscribe(
+        &self,
+        framework_info: FrameworkInfo,
+    ) -> BoxFuture<'_, Result<Connection, TransportError>> {
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
-            let command = Command::Subscribe { info: framework_info, reply };
-            self.master.send(command).await.map_err(|_| TransportError::Disconnected)?;
+            let command = Command::Subscribe {
+                info: Box::new(framework_info),
+                reply,
+            };
+            self.master
+                .send(command)
+                .await
+                .map_err(|_| TransportError::Disconnected)?;
             answer.await.map_err(|_| TransportError::Disconnected)?
         })
     }
@@ -37,18 +46,28 @@ pub(crate) struct LocalCaller {
 impl CallSink for LocalCaller {
     fn call(&self, mut call: Call) -> BoxFuture<'_, Result<(), TransportError>> {
         Box::pin(async move {
-            if let Some(id) = &call.framework_id {
-                if id.value != self.framework_id {
-                    return Err(TransportError::Refused(format!(
-                        "Call's framework id {} does not match the subscribed framework {}",
-                        id.value, self.framework_id
-                    )));
-                }
+            if let Some(id) = &call.framework_id
+                && id.value != self.framework_id
+            {
+                return Err(TransportError::Refused(format!(
+                    "Call's framework id {} does not match the subscribed framework {}",
+                    id.value, self.framework_id
+                )));
             }
-            call.framework_id = Some(FrameworkId { value: self.framework_id.clone() });
+            call.framework_id = Some(FrameworkId {
+                value: self.framework_id.clone(),
+            });
             let (reply, answer) = oneshot::channel();
-            let command = Command::Call { framework_id: self.framework_id.clone(), stream_id: self.stream_id, call, reply };
-            self.master.send(command).await.map_err(|_| TransportError::Disconnected)?;
+            let command = Command::Call {
+                framework_id: self.framework_id.clone(),
+                stream_id: self.stream_id,
+                call: Box::new(call),
+                reply,
+            };
+            self.master
+                .send(command)
+                .await
+                .map_err(|_| TransportError::Disconnected)?;
             answer.await.map_err(|_| TransportError::Disconnected)?
         })
     }

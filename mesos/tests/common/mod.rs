@@ -11,8 +11,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use mesos::local::{AgentConfig, AgentResources, AttributeValue, LocalMaster, LocalMasterConfig};
 use mesos::v1::scheduler::{Call, Event, call, event};
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, Filters, FrameworkId, FrameworkInfo, KillPolicy, Offer, OfferId,
-    Resource, TaskId, TaskInfo, TaskState, TaskStatus, environment, framework_info, offer, value,
+    AgentId, CommandInfo, DurationInfo, Environment, Filters, FrameworkId, FrameworkInfo,
+    KillPolicy, Offer, OfferId, Resource, TaskId, TaskInfo, TaskState, TaskStatus, environment,
+    framework_info, offer, value,
 };
 use mesos::{Caller, Connection, Transport, TransportError};
 use nix::sys::signal::{Signal, killpg};
@@ -40,13 +41,52 @@ impl Drop for Reaper {
     }
 }
 
+/// On drop, kills every process group whose leader's MESOS_SANDBOX lies under the directory:
+/// the tasks of a master this test could not ask (a child process that failed).
+pub struct Sweep(pub std::path::PathBuf);
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let prefix = format!("MESOS_SANDBOX={}", self.0.display());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            if environ
+                .split(|b| *b == 0)
+                .any(|v| v.starts_with(prefix.as_bytes()))
+            {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Whether any non-zombie process is still in process group `pgid`.
 pub fn group_alive(pgid: u32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
     entries.flatten().any(|e| {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { return false };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
     })
@@ -67,7 +107,13 @@ pub fn agent_config(hostname: &str) -> AgentConfig {
     AgentConfig {
         hostname: hostname.into(),
         attributes: vec![("rack".into(), AttributeValue::Text("r1".into()))],
-        resources: AgentResources { cpus: 8.0, mem: 8192.0, disk: 1000.0, gpus: 0.0, ports: vec![(31000, 31100)] },
+        resources: AgentResources {
+            cpus: 8.0,
+            mem: 8192.0,
+            disk: 1000.0,
+            gpus: 0.0,
+            ports: vec![(31000, 31100)],
+        },
         ip: "127.0.0.1".parse().unwrap(),
     }
 }
@@ -81,7 +127,11 @@ pub fn config(dir: &Path) -> LocalMasterConfig {
     }
 }
 
-pub fn framework(name: &str, capabilities: &[framework_info::capability::Type], failover_timeout: f64) -> FrameworkInfo {
+pub fn framework(
+    name: &str,
+    capabilities: &[framework_info::capability::Type],
+    failover_timeout: f64,
+) -> FrameworkInfo {
     FrameworkInfo {
         user: "root".into(),
         name: name.into(),
@@ -89,7 +139,9 @@ pub fn framework(name: &str, capabilities: &[framework_info::capability::Type], 
         checkpoint: Some(true),
         capabilities: capabilities
             .iter()
-            .map(|c| framework_info::Capability { r#type: Some(*c as i32) })
+            .map(|c| framework_info::Capability {
+                r#type: Some(*c as i32),
+            })
             .collect(),
         roles: vec!["*".into()],
         ..Default::default()
@@ -110,9 +162,14 @@ pub fn shell_task(id: &str, agent_id: &str, shell: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        agent_id: AgentId { value: agent_id.into() },
+        agent_id: AgentId {
+            value: agent_id.into(),
+        },
         resources: vec![scalar("cpus", 0.01), scalar("mem", 1.0)],
-        command: Some(CommandInfo { value: Some(shell.into()), ..Default::default() }),
+        command: Some(CommandInfo {
+            value: Some(shell.into()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -135,15 +192,22 @@ pub fn with_env(mut task: TaskInfo, vars: &[(&str, &str)]) -> TaskInfo {
     command.environment = Some(Environment {
         variables: vars
             .iter()
-            .map(|(k, v)| environment::Variable { name: (*k).into(), value: Some((*v).into()), ..Default::default() })
+            .map(|(k, v)| environment::Variable {
+                name: (*k).into(),
+                value: Some((*v).into()),
+                ..Default::default()
+            })
             .collect(),
     });
     task
 }
 
 pub fn with_grace(mut task: TaskInfo, grace: Duration) -> TaskInfo {
-    task.kill_policy =
-        Some(KillPolicy { grace_period: Some(DurationInfo { nanoseconds: grace.as_nanos() as i64 }) });
+    task.kill_policy = Some(KillPolicy {
+        grace_period: Some(DurationInfo {
+            nanoseconds: grace.as_nanos() as i64,
+        }),
+    });
     task
 }
 
@@ -155,17 +219,32 @@ pub struct Sched {
     pub reaper: Reaper,
     /// Offers that arrived while waiting for something else.
     pub offers: Vec<Offer>,
+    /// Acknowledged updates of other tasks seen by [`Sched::await_state`].
+    pub seen: Vec<TaskStatus>,
 }
 
 impl Sched {
-    pub async fn subscribe(transport: &Arc<dyn Transport>, info: FrameworkInfo, reaper: &Reaper) -> Result<Sched> {
+    pub async fn subscribe(
+        transport: &Arc<dyn Transport>,
+        info: FrameworkInfo,
+        reaper: &Reaper,
+    ) -> Result<Sched> {
         let Connection { mut events, caller } = transport.subscribe(info).await?;
-        let first = tokio::time::timeout(WAIT, events.recv()).await?.context("stream ended before SUBSCRIBED")?;
+        let first = tokio::time::timeout(WAIT, events.recv())
+            .await?
+            .context("stream ended before SUBSCRIBED")?;
         if first.r#type() != event::Type::Subscribed {
             bail!("first event was {:?}", first);
         }
         let framework_id = first.subscribed.unwrap().framework_id.value;
-        Ok(Sched { events, caller, framework_id, reaper: reaper.clone(), offers: Vec::new() })
+        Ok(Sched {
+            events,
+            caller,
+            framework_id,
+            reaper: reaper.clone(),
+            offers: Vec::new(),
+            seen: Vec::new(),
+        })
     }
 
     /// The next event other than HEARTBEAT.
@@ -201,7 +280,11 @@ impl Sched {
             match event.r#type() {
                 event::Type::Update => {
                     let status = event.update.unwrap().status;
-                    if let Some(pid) = status.container_status.as_ref().and_then(|c| c.executor_pid) {
+                    if let Some(pid) = status
+                        .container_status
+                        .as_ref()
+                        .and_then(|c| c.executor_pid)
+                    {
                         self.reaper.watch(pid);
                     }
                     return Ok(status);
@@ -216,16 +299,28 @@ impl Sched {
         }
     }
 
-    /// Waits for an update of `task_id` in `state`, acknowledging every update on the way.
+    /// Waits for an update of `task_id` in `state`, acknowledging every update on the way
+    /// (and remembering those of other tasks for later calls).
     pub async fn await_state(&mut self, task_id: &str, state: TaskState) -> Result<TaskStatus> {
+        if let Some(i) = self.seen.iter().position(|s| s.task_id.value == task_id && s.state() == state) {
+            return Ok(self.seen.remove(i));
+        }
         loop {
             let status = self.next_update().await?;
             self.ack(&status).await?;
+            if status.task_id.value != task_id {
+                self.seen.push(status);
+                continue;
+            }
             if status.task_id.value == task_id && status.state() == state {
                 return Ok(status);
             }
             if status.task_id.value == task_id && is_terminal(status.state()) {
-                bail!("task {task_id} ended in {:?} ({:?}) while waiting for {state:?}", status.state(), status.message);
+                bail!(
+                    "task {task_id} ended in {:?} ({:?}) while waiting for {state:?}",
+                    status.state(),
+                    status.message
+                );
             }
         }
     }
@@ -235,7 +330,9 @@ impl Sched {
     }
 
     pub async fn ack(&self, status: &TaskStatus) -> Result<()> {
-        let Some(uuid) = status.uuid.clone() else { return Ok(()) };
+        let Some(uuid) = status.uuid.clone() else {
+            return Ok(());
+        };
         self.call(Call {
             r#type: Some(call::Type::Acknowledge as i32),
             acknowledge: Some(call::Acknowledge {
@@ -249,7 +346,12 @@ impl Sched {
         Ok(())
     }
 
-    pub async fn launch(&self, offers: &[&Offer], tasks: Vec<TaskInfo>, refuse_seconds: Option<f64>) -> Result<()> {
+    pub async fn launch(
+        &self,
+        offers: &[&Offer],
+        tasks: Vec<TaskInfo>,
+        refuse_seconds: Option<f64>,
+    ) -> Result<()> {
         self.call(Call {
             r#type: Some(call::Type::Accept as i32),
             accept: Some(call::Accept {
@@ -259,7 +361,9 @@ impl Sched {
                     launch: Some(offer::operation::Launch { task_infos: tasks }),
                     ..Default::default()
                 }],
-                filters: refuse_seconds.map(|s| Filters { refuse_seconds: Some(s) }),
+                filters: refuse_seconds.map(|s| Filters {
+                    refuse_seconds: Some(s),
+                }),
             }),
             ..Default::default()
         })
@@ -270,7 +374,12 @@ impl Sched {
     pub async fn decline(&self, offer_ids: Vec<OfferId>, refuse_seconds: f64) -> Result<()> {
         self.call(Call {
             r#type: Some(call::Type::Decline as i32),
-            decline: Some(call::Decline { offer_ids, filters: Some(Filters { refuse_seconds: Some(refuse_seconds) }) }),
+            decline: Some(call::Decline {
+                offer_ids,
+                filters: Some(Filters {
+                    refuse_seconds: Some(refuse_seconds),
+                }),
+            }),
             ..Default::default()
         })
         .await?;
@@ -278,13 +387,23 @@ impl Sched {
     }
 
     pub async fn simple(&self, ty: call::Type) -> Result<(), TransportError> {
-        self.call(Call { r#type: Some(ty as i32), ..Default::default() }).await
+        self.call(Call {
+            r#type: Some(ty as i32),
+            ..Default::default()
+        })
+        .await
     }
 
     pub async fn kill(&self, task_id: &str) -> Result<()> {
         self.call(Call {
             r#type: Some(call::Type::Kill as i32),
-            kill: Some(call::Kill { task_id: TaskId { value: task_id.into() }, agent_id: None, kill_policy: None }),
+            kill: Some(call::Kill {
+                task_id: TaskId {
+                    value: task_id.into(),
+                },
+                agent_id: None,
+                kill_policy: None,
+            }),
             ..Default::default()
         })
         .await?;
@@ -297,7 +416,10 @@ impl Sched {
             reconcile: Some(call::Reconcile {
                 tasks: task_ids
                     .iter()
-                    .map(|t| call::reconcile::Task { task_id: TaskId { value: (*t).into() }, agent_id: None })
+                    .map(|t| call::reconcile::Task {
+                        task_id: TaskId { value: (*t).into() },
+                        agent_id: None,
+                    })
                     .collect(),
             }),
             ..Default::default()
@@ -307,7 +429,9 @@ impl Sched {
     }
 
     pub fn framework_id(&self) -> FrameworkId {
-        FrameworkId { value: self.framework_id.clone() }
+        FrameworkId {
+            value: self.framework_id.clone(),
+        }
     }
 }
 
@@ -325,7 +449,11 @@ pub fn is_terminal(state: TaskState) -> bool {
 }
 
 pub fn pid_of(status: &TaskStatus) -> u32 {
-    status.container_status.as_ref().and_then(|c| c.executor_pid).expect("status carries the executor pid")
+    status
+        .container_status
+        .as_ref()
+        .and_then(|c| c.executor_pid)
+        .expect("status carries the executor pid")
 }
 
 /// Starts a master on `dir` and a scheduler subscribed to it, with its first offer.
