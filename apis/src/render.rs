@@ -192,22 +192,13 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
     }
 }
 
-/// States whose task counts as failed for `lastTaskFailure` (a kill or a clean exit is not
-/// a failure there).
-fn is_failed(state: TaskState) -> bool {
-    use TaskState::*;
-    matches!(
-        state,
-        TASK_FAILED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN
-    )
-}
-
-/// The most recent failed task still visible on an instance (an instance keeps its last task
-/// until it is relaunched, so older failures are not known).
+/// The most recent failed task of any instance: its current task, or the last one that
+/// failed before a relaunch (failures of instances already expunged are not known).
 pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
     let (inst, t) = instances
         .iter()
-        .filter_map(|i| i.task.as_ref().filter(|t| is_failed(t.state)).map(|t| (i, t)))
+        .flat_map(|i| i.task.iter().chain(i.last_failure.as_ref()).map(move |t| (i, t)))
+        .filter(|(_, t)| t.state.is_task_failure())
         .max_by_key(|(_, t)| t.updated_at)?;
     Some(json!({
         "appId": inst.app_id,

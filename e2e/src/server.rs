@@ -44,6 +44,8 @@ fn locate(from_env: Option<std::ffi::OsString>, test_exe: &Path) -> Result<PathB
 pub struct PacerServer {
     child: Child,
     url: String,
+    port: u16,
+    extra: Vec<String>,
     /// Holds `data/` (the server's `--data-dir`) and `server.log`; removed on drop.
     root: TempDir,
     http: reqwest::blocking::Client,
@@ -62,7 +64,9 @@ impl PacerServer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut server = Self::spawn(&bin, extra)?;
+            let root = tempfile::Builder::new().prefix("pacer-e2e-").tempdir().map_err(io("creating a temp dir"))?;
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            let mut server = Self::spawn(&bin, root, free_port()?, extra)?;
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
                 // The free port was taken between our probe and the server's bind: try another.
@@ -72,18 +76,26 @@ impl PacerServer {
         }
     }
 
-    fn spawn(bin: &Path, extra: &[&str]) -> Result<Self> {
-        let root = tempfile::Builder::new().prefix("pacer-e2e-").tempdir().map_err(io("creating a temp dir"))?;
-        let port = free_port()?;
-        let log_path = root.path().join("server.log");
-        let log = File::create(&log_path).map_err(io("creating server.log"))?;
+    fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
+        let child = Self::spawn_child(bin, root.path(), port, &extra)?;
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|source| Error::Http { method: "BUILD".into(), url: String::new(), source })?;
+        Ok(PacerServer { child, url: format!("http://127.0.0.1:{port}"), port, extra, root, http })
+    }
+
+    fn spawn_child(bin: &Path, root: &Path, port: u16, extra: &[String]) -> Result<Child> {
+        let log_path = root.join("server.log");
+        // Appending: a restarted server's log follows the previous one's.
+        let log = File::options().create(true).append(true).open(&log_path).map_err(io("opening server.log"))?;
         let log2 = log.try_clone().map_err(io("opening server.log"))?;
-        let child = Command::new(bin)
+        Command::new(bin)
             .arg("server")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
-            .arg(root.path().join("data"))
+            .arg(root.join("data"))
             .args(extra)
             .env_remove("PACER_LISTEN")
             .env_remove("PACER_DATA_DIR")
@@ -93,12 +105,30 @@ impl PacerServer {
             // Its own process group, so that stopping it cannot signal the test runner.
             .process_group(0)
             .spawn()
-            .map_err(io(format!("starting {}", bin.display())))?;
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|source| Error::Http { method: "BUILD".into(), url: String::new(), source })?;
-        Ok(PacerServer { child, url: format!("http://127.0.0.1:{port}"), root, http })
+            .map_err(io(format!("starting {}", bin.display())))
+    }
+
+    /// Stops only the server process with `signal` (SIGTERM: a graceful stop; SIGKILL: a
+    /// crash) and waits for it to exit. Its task processes keep running, as a Mesos agent's do.
+    pub fn stop_server_only(&mut self, signal: Signal) -> Result<()> {
+        let _ = kill(self.pid(), signal);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() >= deadline {
+                let _ = kill(self.pid(), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port and data directory, and waits until it answers.
+    pub fn restart(&mut self) -> Result<()> {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop_server_only(Signal::SIGTERM)?;
+        }
+        self.child = Self::spawn_child(&pacer_bin()?, self.root.path(), self.port, &self.extra)?;
+        self.wait_ready()
     }
 
     fn wait_ready(&mut self) -> Result<()> {

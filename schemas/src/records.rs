@@ -48,6 +48,10 @@ pub struct Instance {
     /// Set by the API to ask for the current task to be killed (the instance keeps its goal).
     #[serde(default)]
     pub kill_requested: bool,
+    /// The last task of this instance that failed, kept across relaunches for
+    /// `lastTaskFailure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<TaskRecord>,
     pub created_at: Timestamp,
 }
 
@@ -101,6 +105,11 @@ impl TaskState {
         )
     }
 
+    /// Terminal states that Marathon reports as `lastTaskFailure` (a kill or a clean exit is not).
+    pub fn is_task_failure(self) -> bool {
+        self.is_terminal() && !matches!(self, TaskState::TASK_KILLED | TaskState::TASK_FINISHED)
+    }
+
     /// Terminal states that count as a failure for launch backoff (Marathon's `limitWorthy`).
     pub fn is_failure(self) -> bool {
         use TaskState::*;
@@ -140,6 +149,7 @@ impl Instance {
             incarnation: 0,
             task: None,
             kill_requested: false,
+            last_failure: None,
             created_at: now,
         }
     }

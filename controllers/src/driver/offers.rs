@@ -122,6 +122,10 @@ fn plan_launches(
             incarnation: instance.incarnation + 1,
             run_spec_version: app.version_or_epoch(),
             kill_requested: false,
+            last_failure: match &instance.task {
+                Some(t) if t.state.is_task_failure() => Some(t.clone()),
+                _ => instance.last_failure.clone(),
+            },
             task: Some(TaskRecord {
                 task_id,
                 agent_id: placement.agent_id,

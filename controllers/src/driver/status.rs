@@ -101,6 +101,7 @@ mod tests {
                 message: None,
             }),
             kill_requested: false,
+            last_failure: None,
             created_at: t,
         }
     }

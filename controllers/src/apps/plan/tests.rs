@@ -34,6 +34,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
             message: None,
         }),
         kill_requested: false,
+        last_failure: None,
         created_at: t,
     };
     Observed { key: format!("k{n}"), revision: 1, instance }
