@@ -308,11 +308,15 @@ pub(crate) fn is_alive(pid: u32, start_ticks: u64) -> bool {
     proc_stat(pid).is_some_and(|s| s.start_ticks == start_ticks && !s.zombie)
 }
 
-/// Finds a live process group leader whose environment has `MESOS_SANDBOX=<sandbox>`: the
-/// process of a task whose launch was interrupted before its pid was checkpointed.
-pub(crate) fn find_by_sandbox(sandbox: &Path) -> Option<(u32, u64)> {
-    let needle = format!("MESOS_SANDBOX={}", sandbox.to_string_lossy());
-    let entries = fs::read_dir("/proc").ok()?;
+/// Every live process group leader that has a `MESOS_SANDBOX` variable, by that sandbox:
+/// how recovery finds the process of a task whose launch was interrupted before its pid was
+/// checkpointed. One pass over /proc, however many tasks are looked for.
+pub(crate) fn processes_by_sandbox() -> HashMap<PathBuf, (u32, u64)> {
+    const KEY: &[u8] = b"MESOS_SANDBOX=";
+    let mut found = HashMap::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in entries.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -328,14 +332,12 @@ pub(crate) fn find_by_sandbox(sandbox: &Path) -> Option<(u32, u64)> {
         let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
-        if environ
-            .split(|&b| b == 0)
-            .any(|var| var == needle.as_bytes())
-        {
-            return Some((pid, stat.start_ticks));
+        if let Some(var) = environ.split(|&b| b == 0).find(|var| var.starts_with(KEY)) {
+            let sandbox = PathBuf::from(String::from_utf8_lossy(&var[KEY.len()..]).into_owned());
+            found.insert(sandbox, (pid, stat.start_ticks));
         }
     }
-    None
+    found
 }
 
 /// Mesos's wording for how a command ended.
@@ -438,13 +440,13 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let found = find_by_sandbox(dir.path());
+        let found = processes_by_sandbox().get(dir.path()).copied();
         let _ = child.kill();
         let _ = child.wait();
         let (pid, ticks) = found.expect("the process is found");
         assert_eq!(pid, child.id());
         assert!(ticks > 0);
-        assert!(find_by_sandbox(&dir.path().join("other")).is_none());
+        assert!(!processes_by_sandbox().contains_key(&dir.path().join("other")));
     }
 
     #[test]

@@ -503,6 +503,7 @@ impl Master {
                 },
             );
         }
+        let mut running = None;
         for rt in replayed.tasks {
             let key = rt.key.clone();
             let sandbox = self.agents[agent].sandbox(&key.task_id);
@@ -514,7 +515,7 @@ impl Master {
             let fate = if terminal {
                 Fate::Gone
             } else {
-                probe(&rt, &sandbox)
+                probe(&rt, &sandbox, &mut running)
             };
             if !known {
                 if let Fate::Alive { pid, .. } = fate {

@@ -6,7 +6,7 @@
 //! launch and recording the pid (look for it by its MESOS_SANDBOX).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::protos::pacer::checkpoint::{Record, record};
 use crate::v1::{FrameworkInfo, TaskInfo, TaskStatus};
@@ -144,7 +144,12 @@ pub(crate) enum Fate {
     NeverStarted,
 }
 
-pub(crate) fn probe(task: &RecoveredTask, sandbox: &Path) -> Fate {
+/// `running` is [`executor::processes_by_sandbox`], computed on first need.
+pub(crate) fn probe(
+    task: &RecoveredTask,
+    sandbox: &Path,
+    running: &mut Option<HashMap<PathBuf, (u32, u64)>>,
+) -> Fate {
     match task.started {
         Some((pid, start_ticks)) if executor::is_alive(pid, start_ticks) => Fate::Alive {
             pid,
@@ -152,7 +157,11 @@ pub(crate) fn probe(task: &RecoveredTask, sandbox: &Path) -> Fate {
             found_by_scan: false,
         },
         Some(_) => Fate::Gone,
-        None => match executor::find_by_sandbox(sandbox) {
+        None => match running
+            .get_or_insert_with(executor::processes_by_sandbox)
+            .get(sandbox)
+            .copied()
+        {
             Some((pid, start_ticks)) => Fate::Alive {
                 pid,
                 start_ticks,
@@ -261,18 +270,172 @@ mod tests {
     fn probing_a_dead_pid_reports_it_gone() {
         let mut task = replay(vec![launching("x")]).tasks.remove(0);
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(probe(&task, dir.path()), Fate::NeverStarted);
+        assert_eq!(probe(&task, dir.path(), &mut None), Fate::NeverStarted);
         let me = std::process::id();
         let ticks = executor::proc_stat(me).unwrap().start_ticks;
         task.started = Some((me, ticks));
         assert!(matches!(
-            probe(&task, dir.path()),
+            probe(&task, dir.path(), &mut None),
             Fate::Alive {
                 found_by_scan: false,
                 ..
             }
         ));
         task.started = Some((me, ticks + 1));
-        assert_eq!(probe(&task, dir.path()), Fate::Gone);
+        assert_eq!(probe(&task, dir.path(), &mut None), Fate::Gone);
+    }
+}
+
+/// Recovery through the whole master, from a hand-written log: the states a crash can leave.
+#[cfg(test)]
+mod crash_states {
+    use std::os::unix::process::CommandExt;
+    use std::time::Duration;
+
+    use crate::local::checkpoint::CheckpointLog;
+    use crate::local::{AgentConfig, LocalMaster, LocalMasterConfig};
+    use crate::protos::pacer::checkpoint::{Record, TaskLaunching, record};
+    use crate::v1::scheduler::{Call, call, event};
+    use crate::v1::{
+        AgentId, CommandInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState,
+    };
+
+    fn launching(task: &str) -> Record {
+        Record {
+            record: Some(record::Record::Launching(TaskLaunching {
+                framework_id: FrameworkId {
+                    value: "fw-1".into(),
+                },
+                task: TaskInfo {
+                    name: task.into(),
+                    task_id: TaskId { value: task.into() },
+                    agent_id: AgentId {
+                        value: "agent-1".into(),
+                    },
+                    command: Some(CommandInfo {
+                        value: Some("sleep 600".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                container_id: format!("c-{task}"),
+            })),
+        }
+    }
+
+    /// The agent died after checkpointing two launches and spawning only the first: the
+    /// spawned process is found by its sandbox and adopted, the other is reported failed.
+    #[tokio::test]
+    async fn a_launch_interrupted_before_its_pid_was_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let agent_dir = dir.path().join("h");
+        let meta = agent_dir.join("meta");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(meta.join("agent_id"), "agent-1").unwrap();
+        let info = FrameworkInfo {
+            user: "root".into(),
+            name: "fw".into(),
+            id: Some(FrameworkId {
+                value: "fw-1".into(),
+            }),
+            failover_timeout: Some(3600.0),
+            ..Default::default()
+        };
+        let (mut log, _) = CheckpointLog::open(&meta).unwrap();
+        log.append(
+            &Record {
+                record: Some(record::Record::Framework(info.clone())),
+            },
+            true,
+        )
+        .unwrap();
+        log.append(&launching("spawned"), true).unwrap();
+        log.append(&launching("never"), true).unwrap();
+        log.sync().unwrap();
+        drop(log);
+        let sandbox = agent_dir.join("sandboxes/spawned");
+        std::fs::create_dir_all(&sandbox).unwrap();
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("600")
+            .env("MESOS_SANDBOX", &sandbox)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = orphan.id();
+        let guard = scopeguard(pid);
+
+        let mut config = LocalMasterConfig::new(dir.path());
+        config.agents = vec![AgentConfig {
+            hostname: "h".into(),
+            ..AgentConfig::this_machine(dir.path())
+        }];
+        let master = LocalMaster::start(config).await.unwrap();
+        let mut conn = master.transport().subscribe(info).await.unwrap();
+        let mut next_update = async || loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), conn.events.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if event.r#type() == event::Type::Update {
+                return event.update.unwrap().status;
+            }
+        };
+        // Adopted without a checkpointed update: STARTING and RUNNING are generated for it;
+        // the other launch failed.
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let status = next_update().await;
+            seen.push((
+                status.task_id.value.clone(),
+                status.state(),
+                status.message.clone(),
+            ));
+        }
+        seen.sort();
+        assert_eq!(seen[0].0, "never");
+        assert_eq!(seen[0].1, TaskState::TaskFailed);
+        assert!(
+            seen[0].2.as_deref().unwrap().contains("never started"),
+            "{seen:?}"
+        );
+        assert_eq!(
+            (seen[1].0.as_str(), seen[1].1),
+            ("spawned", TaskState::TaskStarting)
+        );
+
+        let kill = Call {
+            r#type: Some(call::Type::Kill as i32),
+            kill: Some(call::Kill {
+                task_id: TaskId {
+                    value: "spawned".into(),
+                },
+                agent_id: None,
+                kill_policy: None,
+            }),
+            ..Default::default()
+        };
+        conn.caller.call(kill).await.unwrap();
+        // The adopted process is ours to kill: it dies (our own child here, so reap it).
+        let status = tokio::task::spawn_blocking(move || orphan.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!status.success());
+        drop(guard);
+        master.shutdown().await;
+    }
+
+    /// Kills the process group on drop, so a failing test leaves no process behind.
+    fn scopeguard(pid: u32) -> impl Drop {
+        struct Guard(u32);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(self.0 as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        Guard(pid)
     }
 }
