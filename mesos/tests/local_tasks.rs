@@ -447,3 +447,53 @@ async fn two_hundred_tasks_from_one_accept_all_run_and_teardown_kills_them() -> 
     master.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn tasks_killed_while_launching_end_killed_and_leave_no_process() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let reaper = Reaper::default();
+    let _sweep = Sweep(dir.path().to_owned());
+    let (master, mut sched, offer) = master_with_offer(
+        dir.path(),
+        framework("t", &[Cap::TaskKillingState], 60.0),
+        &reaper,
+    )
+    .await?;
+    let agent = offer.agent_id.value.clone();
+    let tasks = (0..20)
+        .map(|i| exec_task(&format!("k{i}"), &agent, &["sleep", "600"]))
+        .collect();
+    sched.launch(&[&offer], tasks, None).await?;
+    // Most of these kills arrive before the launcher threads have spawned the processes.
+    for i in 0..20 {
+        sched.kill(&format!("k{i}")).await?;
+    }
+    let mut killed = std::collections::BTreeMap::new();
+    while killed.len() < 20 {
+        let status = sched.next_update().await?;
+        sched.ack(&status).await?;
+        match status.state() {
+            TaskState::TaskKilled => {
+                killed.insert(status.task_id.value.clone(), status);
+            }
+            TaskState::TaskStarting | TaskState::TaskRunning | TaskState::TaskKilling => {}
+            other => anyhow::bail!("unexpected {other:?}: {:?}", status.message),
+        }
+    }
+    let during_launch = killed
+        .values()
+        .filter(|s| s.reason() == Reason::TaskKilledDuringLaunch)
+        .count();
+    println!("{during_launch} of 20 killed during launch");
+    for status in killed.values() {
+        if let Some(pid) = status
+            .container_status
+            .as_ref()
+            .and_then(|c| c.executor_pid)
+        {
+            assert!(!group_alive(pid), "{} left a process", status.task_id.value);
+        }
+    }
+    master.shutdown().await;
+    Ok(())
+}

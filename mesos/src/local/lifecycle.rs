@@ -134,7 +134,11 @@ impl Master {
                     adopted: false,
                 };
                 self.set_started(&key, process);
-                if self.frameworks.contains_key(&key.framework_id) {
+                // Killed (or its framework removed) while being launched: it never ran as far
+                // as the framework knows, so no STARTING/RUNNING, and no grace period.
+                if kill_requested {
+                    executor::signal_group(pid, Signal::SIGKILL);
+                } else if self.frameworks.contains_key(&key.framework_id) {
                     self.push_executor_update(&key, TaskState::TaskStarting, None);
                     self.push_executor_update(&key, TaskState::TaskRunning, None);
                 }
@@ -147,15 +151,6 @@ impl Master {
                         status: child.wait().await,
                     }
                 });
-                if kill_requested {
-                    // Killed (or its framework removed) while it was being launched.
-                    let grace = self
-                        .tasks
-                        .get(&key)
-                        .map_or(DEFAULT_GRACE, |t| grace_period(&t.info, None));
-                    executor::signal_group(pid, Signal::SIGTERM);
-                    self.after(grace, Timer::EscalateKill { key, pid });
-                }
             }
             Err(e) => {
                 tracing::warn!(task_id = %key.task_id, error = %e, "task launch failed");
@@ -319,7 +314,8 @@ impl Master {
         {
             tracing::error!(error = %e, "cannot checkpoint a kill request");
         }
-        if killing_state {
+        // A task still being launched has nothing running to report KILLING for.
+        if killing_state && process.is_some() {
             self.push_executor_update(key, TaskState::TaskKilling, None);
         }
         if let Some(p) = process {
@@ -385,7 +381,10 @@ impl Master {
                 format!("Failed to wait for the command: {e}"),
             ),
         };
-        self.task_ended(&exit.key, state, Source::Executor, None, message);
+        let killed_during_launch =
+            task.kill_requested && task.latest.state() == TaskState::TaskStaging;
+        let reason = killed_during_launch.then_some(Reason::TaskKilledDuringLaunch);
+        self.task_ended(&exit.key, state, Source::Executor, reason, message);
     }
 
     /// Checks re-adopted processes, which are not our children, for their end.

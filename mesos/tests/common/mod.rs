@@ -302,7 +302,11 @@ impl Sched {
     /// Waits for an update of `task_id` in `state`, acknowledging every update on the way
     /// (and remembering those of other tasks for later calls).
     pub async fn await_state(&mut self, task_id: &str, state: TaskState) -> Result<TaskStatus> {
-        if let Some(i) = self.seen.iter().position(|s| s.task_id.value == task_id && s.state() == state) {
+        if let Some(i) = self
+            .seen
+            .iter()
+            .position(|s| s.task_id.value == task_id && s.state() == state)
+        {
             return Ok(self.seen.remove(i));
         }
         loop {
