@@ -13,6 +13,7 @@ pub mod keys;
 pub mod kv;
 pub mod log_store;
 pub mod network;
+mod snapshot_store;
 mod state;
 pub mod state_machine;
 
@@ -115,7 +116,8 @@ pub struct Store {
 struct Inner {
     raft: Raft<TypeConfig>,
     applied: Arc<Applied>,
-    kv: Arc<dyn KvBackend>,
+    /// The log's backend and the snapshots' backend.
+    backends: [Arc<dyn KvBackend>; 2],
     writes: mpsc::Sender<(WriteRequest, batch::Reply)>,
 }
 
@@ -144,6 +146,18 @@ fn fatal(e: Fatal<u64>) -> Error {
     }
 }
 
+/// The raft log and the snapshots live in separate databases (`raft/` and `snapshots/` under
+/// the data dir): a multi-megabyte snapshot written into the log's sled stalled the log's
+/// flushes, and so every write, for 100 ms and more.
+async fn open_backends(config: &StoreConfig) -> Result<[Arc<dyn KvBackend>; 2]> {
+    Ok(match &config.data_dir {
+        Some(dir) => {
+            [Arc::new(open_sled(&dir.join("raft")).await?), Arc::new(open_sled(&dir.join("snapshots")).await?)]
+        }
+        None => [Arc::new(MemKv::default()), Arc::new(MemKv::default())],
+    })
+}
+
 /// Opens sled, waiting a little if it is locked: a store dropped without [`Store::shutdown`]
 /// closes the database only once raft's tasks have wound down.
 async fn open_sled(dir: &Path) -> Result<SledKv> {
@@ -162,13 +176,10 @@ impl Store {
     /// Opens the store at `config.data_dir` (creating it), and waits until this node leads
     /// and has applied every entry in its log.
     pub async fn open(config: StoreConfig) -> Result<Store> {
-        let kv: Arc<dyn KvBackend> = match &config.data_dir {
-            Some(dir) => Arc::new(open_sled(&dir.join("raft")).await?),
-            None => Arc::new(MemKv::default()),
-        };
-        let sm = StateMachine::open(kv.clone())?;
+        let [log_kv, snapshot_kv] = open_backends(&config).await?;
+        let sm = StateMachine::open(snapshot_kv.clone())?;
         let applied = sm.applied();
-        let raft = Raft::new(NODE_ID, Arc::new(raft_config()?), NoPeersFactory, LogStore::new(kv.clone()), sm)
+        let raft = Raft::new(NODE_ID, Arc::new(raft_config()?), NoPeersFactory, LogStore::new(log_kv.clone()), sm)
             .await
             .map_err(fatal)?;
 
@@ -185,7 +196,7 @@ impl Store {
         raft.ensure_linearizable().await.map_err(unavailable)?;
 
         let writes = batch::spawn(raft.clone());
-        Ok(Store { inner: Arc::new(Inner { raft, applied, kv, writes }) })
+        Ok(Store { inner: Arc::new(Inner { raft, applied, backends: [log_kv, snapshot_kv], writes }) })
     }
 
     /// Applies `req` atomically, returning once it is durable and visible to readers.
@@ -248,11 +259,13 @@ impl Store {
         // Raft's state-machine task ends shortly after the core; wait so that dropping this
         // handle really closes the database.
         let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
-        while Arc::strong_count(&self.inner.kv) > 1 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if let Err(e) = kv::flush(&self.inner.kv).await {
-            tracing::warn!("final flush failed: {e}");
+        for kv in &self.inner.backends {
+            while Arc::strong_count(kv) > 1 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if let Err(e) = kv::flush(kv).await {
+                tracing::warn!("final flush failed: {e}");
+            }
         }
     }
 }

@@ -28,14 +28,18 @@ const VOTE: &[u8] = b"meta/vote";
 const COMMITTED: &[u8] = b"meta/committed";
 const LAST_PURGED: &[u8] = b"meta/last-purged";
 
-/// How many entries one scan reads at most when deleting a range of the log.
-const DELETE_CHUNK: usize = 4096;
+/// Purged entries deleted per batch, so the background delete never holds sled for long.
+const PURGE_CHUNK: usize = 512;
 
 fn log_key(index: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(LOG_PREFIX.len() + 8);
     key.extend_from_slice(LOG_PREFIX);
     key.extend_from_slice(&index.to_be_bytes());
     key
+}
+
+fn index_of(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.strip_prefix(LOG_PREFIX)?.try_into().ok()?))
 }
 
 fn log_range(range: &impl RangeBounds<u64>) -> std::ops::Range<Vec<u8>> {
@@ -82,23 +86,26 @@ impl LogStore {
         }
     }
 
-    /// Deletes every entry in `range`, plus whatever `extra` holds, in one atomic batch.
-    fn delete_logs(&self, range: std::ops::Range<Vec<u8>>, mut extra: WriteBatch) -> Result<(), AnyError> {
-        let mut start = range.start;
-        loop {
-            let chunk = self.kv.scan(start.clone()..range.end.clone(), DELETE_CHUNK).map_err(kv_err)?;
-            let Some((last, _)) = chunk.last() else { break };
-            start = last.clone();
-            start.push(0);
-            let done = chunk.len() < DELETE_CHUNK;
-            for (key, _) in chunk {
-                extra.delete(key);
-            }
-            if done {
-                break;
+    fn last_purged(&self) -> Result<Option<LogId<u64>>, AnyError> {
+        self.read_meta(LAST_PURGED)
+    }
+
+    /// Deletes the entries with indexes in `from..=to`, `chunk` keys per atomic batch, lowest
+    /// first so that no hole opens above what is left. The log has no holes, so keys are made
+    /// from the first and last present index rather than read.
+    fn delete_logs(&self, from: u64, to: u64, chunk: usize) -> Result<(), AnyError> {
+        let range = log_range(&(from..=to));
+        let first = self.kv.scan(range.clone(), 1).map_err(kv_err)?.first().and_then(|(k, _)| index_of(k));
+        let last = self.kv.last(range).map_err(kv_err)?.and_then(|(k, _)| index_of(&k));
+        let (Some(first), Some(last)) = (first, last) else { return Ok(()) };
+        let mut batch = WriteBatch::default();
+        for (n, index) in (first..=last).enumerate() {
+            batch.delete(log_key(index));
+            if (n + 1) % chunk == 0 || index == last {
+                self.kv.apply(std::mem::take(&mut batch)).map_err(kv_err)?;
             }
         }
-        self.kv.apply(extra).map_err(kv_err)
+        Ok(())
     }
 }
 
@@ -107,7 +114,12 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> StorageResult<Vec<Entry>> {
-        let pairs = self.kv.scan(log_range(&range), usize::MAX).map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
+        let mut keys = log_range(&range);
+        // Purged entries may still be on disk until the background delete reaches them.
+        if let Some(purged) = self.last_purged().map_err(StorageIOError::read_logs)? {
+            keys.start = keys.start.max(log_key(purged.index + 1));
+        }
+        let pairs = self.kv.scan(keys, usize::MAX).map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
         pairs.iter().map(|(_, v)| decode(v).map_err(|e| StorageIOError::read_logs(e).into())).collect()
     }
 }
@@ -116,12 +128,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
-        let last_purged_log_id: Option<LogId<u64>> = self.read_meta(LAST_PURGED).map_err(StorageIOError::read_logs)?;
+        let last_purged_log_id = self.last_purged().map_err(StorageIOError::read_logs)?;
         let last = self.kv.last(log_range(&..)).map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
-        let last_log_id = match last {
+        let last_entry = match last {
             Some((_, v)) => Some(decode::<Entry>(&v).map_err(StorageIOError::read_logs)?.log_id),
-            None => last_purged_log_id,
+            None => None,
         };
+        // An entry at or below the purge pointer is one the background delete has not reached.
+        let last_log_id = last_entry.max(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -176,16 +190,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     /// Flushed, so a crash cannot bring back entries a new leader has overwritten.
     async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
-        self.delete_logs(log_range(&(log_id.index..)), WriteBatch::default()).map_err(StorageIOError::write_logs)?;
+        self.delete_logs(log_id.index, u64::MAX, usize::MAX).map_err(StorageIOError::write_logs)?;
         kv::flush(&self.kv).await.map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
         Ok(())
     }
 
-    /// Not flushed: purging only follows a durable snapshot, so losing it re-keeps some entries.
+    /// Moves the purge pointer at once and deletes the entries behind it in the background:
+    /// thousands of sled deletes would otherwise stall raft, and every write, for ~100 ms.
+    /// Entries at or below the pointer are invisible to readers, and a crash part way leaves
+    /// some that the next purge deletes. Not flushed: purging only follows a durable snapshot.
     async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
         let mut pointer = WriteBatch::default();
         pointer.put(LAST_PURGED, encode(&log_id).map_err(StorageIOError::write_logs)?);
-        self.delete_logs(log_range(&(..=log_id.index)), pointer).map_err(StorageIOError::write_logs)?;
+        self.kv.apply(pointer).map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = this.delete_logs(0, log_id.index, PURGE_CHUNK) {
+                tracing::warn!("deleting purged log entries up to {log_id} failed (the next purge retries): {e}");
+            }
+        });
         Ok(())
     }
 }
@@ -224,16 +247,56 @@ mod tests {
         assert_eq!(log.get_log_state().await.unwrap().last_log_id, Some(blank(8).log_id));
     }
 
+    async fn indexes(log: &mut LogStore) -> Vec<u64> {
+        log.try_get_log_entries(..).await.unwrap().iter().map(|e| e.log_id.index).collect()
+    }
+
+    /// Waits for the background delete to leave `n` entries on disk.
+    async fn stored_entries_become(kv: &dyn KvBackend, n: usize) {
+        for _ in 0..5_000 {
+            if kv.scan(log_range(&..), usize::MAX).unwrap().len() == n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        panic!("{} entries stored, want {n}", kv.scan(log_range(&..), usize::MAX).unwrap().len());
+    }
+
     #[tokio::test]
-    async fn purge_deletes_across_scan_chunks() {
+    async fn purge_hides_entries_at_once_and_deletes_them_behind() {
         let kv: Arc<dyn KvBackend> = Arc::new(MemKv::default());
         let mut log = LogStore::new(kv.clone());
-        let n = 2 * DELETE_CHUNK as u64 + 10;
+        let n = 3 * PURGE_CHUNK as u64 + 7;
         log.blocking_append((1..=n).map(blank)).await.unwrap();
         log.purge(blank(n - 1).log_id).await.unwrap();
-        let left: Vec<_> = log.try_get_log_entries(..).await.unwrap().iter().map(|e| e.log_id.index).collect();
-        assert_eq!(left, vec![n]);
-        assert_eq!(kv.scan(log_range(&..), usize::MAX).unwrap().len(), 1);
+        assert_eq!(indexes(&mut log).await, vec![n]);
+        stored_entries_become(kv.as_ref(), 1).await;
+    }
+
+    #[tokio::test]
+    async fn entries_left_behind_a_crashed_purge_stay_hidden_and_go_next_time() {
+        let kv: Arc<dyn KvBackend> = Arc::new(MemKv::default());
+        let mut log = LogStore::new(kv.clone());
+        log.blocking_append((1..=10).map(blank)).await.unwrap();
+        // What a crash right after moving the pointer leaves: entries 1..=5 still stored.
+        let mut pointer = WriteBatch::default();
+        pointer.put(LAST_PURGED, encode(&blank(5).log_id).unwrap());
+        kv.apply(pointer).unwrap();
+
+        let state = log.get_log_state().await.unwrap();
+        assert_eq!((state.last_purged_log_id, state.last_log_id), (Some(blank(5).log_id), Some(blank(10).log_id)));
+        assert_eq!(indexes(&mut log).await, (6..=10).collect::<Vec<_>>());
+        log.purge(blank(7).log_id).await.unwrap();
+        stored_entries_become(kv.as_ref(), 3).await;
+        assert_eq!(indexes(&mut log).await, vec![8, 9, 10]);
+
+        // Everything stored is behind the pointer: the pointer is the last log id.
+        let mut pointer = WriteBatch::default();
+        pointer.put(LAST_PURGED, encode(&blank(10).log_id).unwrap());
+        kv.apply(pointer).unwrap();
+        let state = log.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(blank(10).log_id));
+        assert!(indexes(&mut log).await.is_empty());
     }
 
     #[test]
@@ -245,5 +308,7 @@ mod tests {
         assert_eq!(log_range(&(..)), log_key(0)..LOG_END.to_vec());
         assert_eq!(log_range(&(5..u64::MAX)).end, log_key(u64::MAX));
         assert_eq!(log_range(&(5..=u64::MAX)).end, LOG_END.to_vec());
+        assert_eq!(index_of(&log_key(258)), Some(258));
+        assert_eq!(index_of(b"meta/vote"), None);
     }
 }

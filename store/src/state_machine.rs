@@ -2,8 +2,8 @@
 //! snapshots of it in a [`KvBackend`].
 //!
 //! The state itself is never written to disk entry by entry: a restart loads the latest
-//! snapshot and raft re-applies the log after it. Snapshots are the whole state as JSON, under
-//! `snapshot/` (meta and data written in one batch and flushed before purging can follow).
+//! snapshot and raft re-applies the log after it. A snapshot is the whole state as JSON, made
+//! durable by [`SnapshotStore`] before raft may purge the log it covers.
 
 #![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
 
@@ -12,21 +12,18 @@ use std::sync::Arc;
 
 use openraft::storage::RaftStateMachine;
 use openraft::{
-    AnyError, BasicNode, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
-    StorageIOError, StoredMembership,
+    AnyError, BasicNode, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, StorageError, StorageIOError,
+    StoredMembership,
 };
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
-use crate::kv::{KvBackend, WriteBatch};
+use crate::kv::KvBackend;
+use crate::snapshot_store::{Meta, SnapshotStore};
 use crate::state::{ChangeSet, State, WriteOutcome};
 use crate::{Batch, TypeConfig};
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
-type Meta = SnapshotMeta<u64, BasicNode>;
-
-const SNAPSHOT_META: &[u8] = b"snapshot/meta";
-const SNAPSHOT_DATA: &[u8] = b"snapshot/data";
 
 /// How many change sets a slow watcher may fall behind before it must re-list.
 const WATCH_BUFFER: usize = 16 * 1024;
@@ -60,34 +57,25 @@ impl Applied {
 }
 
 pub struct StateMachine {
-    kv: Arc<dyn KvBackend>,
+    snapshots: Arc<SnapshotStore>,
     applied: Arc<Applied>,
     last_applied: Option<LogId<u64>>,
     last_membership: StoredMembership<u64, BasicNode>,
-    /// Serialises check-and-write of the stored snapshot between builders and installs, so an
-    /// older snapshot never replaces a newer one.
-    snapshot_lock: Arc<Mutex<()>>,
     builds: u64,
 }
 
 impl StateMachine {
-    /// Loads the latest snapshot from `kv`, if any.
+    /// Loads the latest snapshot from `kv`, where it keeps its snapshots, if any.
     pub fn open(kv: Arc<dyn KvBackend>) -> StorageResult<Self> {
-        let (state, last_applied, last_membership) = match read_snapshot(kv.as_ref())? {
+        let snapshots = Arc::new(SnapshotStore::new(kv));
+        let (state, last_applied, last_membership) = match snapshots.read()? {
             Some((meta, data)) => {
                 let state = decode_state(&meta, &data)?;
                 (state, meta.last_log_id, meta.last_membership)
             }
             None => (State::default(), None, StoredMembership::default()),
         };
-        Ok(StateMachine {
-            kv,
-            applied: Applied::new(state),
-            last_applied,
-            last_membership,
-            snapshot_lock: Arc::default(),
-            builds: 0,
-        })
+        Ok(StateMachine { snapshots, applied: Applied::new(state), last_applied, last_membership, builds: 0 })
     }
 
     /// The handle readers and watchers use.
@@ -139,8 +127,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         self.builds += 1;
         SnapshotBuilder {
-            kv: self.kv.clone(),
-            snapshot_lock: self.snapshot_lock.clone(),
+            snapshots: self.snapshots.clone(),
             // Records are behind `Arc`s, so this copy is cheap next to serialising it.
             state: self.applied.state.read().clone(),
             meta: Meta {
@@ -158,8 +145,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn install_snapshot(&mut self, meta: &Meta, snapshot: Box<Cursor<Vec<u8>>>) -> StorageResult<()> {
         let data = snapshot.into_inner();
         let new = decode_state(meta, &data)?;
-        let (kv, lock, stored_meta) = (self.kv.clone(), self.snapshot_lock.clone(), meta.clone());
-        tokio::task::spawn_blocking(move || save_snapshot(kv.as_ref(), &lock, &stored_meta, &data))
+        let (snapshots, stored_meta) = (self.snapshots.clone(), meta.clone());
+        tokio::task::spawn_blocking(move || snapshots.save(&stored_meta, &data))
             .await
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::error(e)))??;
 
@@ -176,15 +163,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
-        Ok(read_snapshot(self.kv.as_ref())?
-            .map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+        Ok(self.snapshots.read()?.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }
 
 /// A copy of the state at one log id, serialised and stored off the apply path.
 pub struct SnapshotBuilder {
-    kv: Arc<dyn KvBackend>,
-    snapshot_lock: Arc<Mutex<()>>,
+    snapshots: Arc<SnapshotStore>,
     state: State,
     meta: Meta,
 }
@@ -192,11 +177,11 @@ pub struct SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
         let state = std::mem::take(&mut self.state);
-        let (kv, lock, meta) = (self.kv.clone(), self.snapshot_lock.clone(), self.meta.clone());
+        let (snapshots, meta) = (self.snapshots.clone(), self.meta.clone());
         let data = tokio::task::spawn_blocking(move || -> StorageResult<Vec<u8>> {
             let data = serde_json::to_vec(&state)
                 .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
-            save_snapshot(kv.as_ref(), &lock, &meta, &data)?;
+            snapshots.save(&meta, &data)?;
             Ok(data)
         })
         .await
@@ -216,44 +201,6 @@ fn snapshot_id(last_applied: Option<LogId<u64>>, build: u64) -> String {
 fn decode_state(meta: &Meta, data: &[u8]) -> StorageResult<State> {
     serde_json::from_slice(data)
         .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), AnyError::new(&e)).into())
-}
-
-fn read_err(e: AnyError) -> StorageError<u64> {
-    StorageIOError::read_snapshot(None, e).into()
-}
-
-fn read_snapshot_meta(kv: &dyn KvBackend) -> StorageResult<Option<Meta>> {
-    let Some(meta) = kv.get(SNAPSHOT_META).map_err(|e| read_err(AnyError::new(&e)))? else {
-        return Ok(None);
-    };
-    Ok(Some(serde_json::from_slice(&meta).map_err(|e| read_err(AnyError::new(&e)))?))
-}
-
-fn read_snapshot(kv: &dyn KvBackend) -> StorageResult<Option<(Meta, Vec<u8>)>> {
-    let Some(meta) = read_snapshot_meta(kv)? else {
-        return Ok(None);
-    };
-    let data = kv
-        .get(SNAPSHOT_DATA)
-        .map_err(|e| read_err(AnyError::new(&e)))?
-        .ok_or_else(|| read_err(AnyError::error("snapshot meta without data")))?;
-    Ok(Some((meta, data)))
-}
-
-/// Stores the snapshot durably unless a newer one is already stored. Blocks on the flush.
-fn save_snapshot(kv: &dyn KvBackend, lock: &Mutex<()>, meta: &Meta, data: &[u8]) -> StorageResult<()> {
-    let write_err = |e: AnyError| StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), e));
-    let _guard = lock.lock();
-    if let Some(stored) = read_snapshot_meta(kv)?
-        && stored.last_log_id > meta.last_log_id
-    {
-        return Ok(());
-    }
-    let mut batch = WriteBatch::default();
-    batch.put(SNAPSHOT_META, serde_json::to_vec(meta).map_err(|e| write_err(AnyError::new(&e)))?);
-    batch.put(SNAPSHOT_DATA, data);
-    kv.apply(batch).map_err(|e| write_err(AnyError::new(&e)))?;
-    kv.flush().map_err(|e| write_err(AnyError::new(&e)))
 }
 
 #[cfg(test)]
