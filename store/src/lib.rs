@@ -5,8 +5,9 @@
 //! [`ChangeSet`] from [`Store::subscribe`].
 //!
 //! Wiring: writes are grouped by [`batch`] into raft entries; [`log_store`] keeps the raft log
-//! and [`state_machine`] the applied state and its snapshots, both in a [`kv`] backend (sled on
-//! disk, or memory); [`network`] is the (empty) network of a one-member cluster.
+//! in one [`kv`] backend and [`state_machine`] the applied state, with its snapshots in another
+//! (sled under `data_dir/raft` and `data_dir/snapshots`, or memory); [`network`] is the (empty)
+//! network of a one-member cluster.
 
 pub mod batch;
 pub mod keys;

@@ -3,7 +3,7 @@
 //!
 //! The state itself is never written to disk entry by entry: a restart loads the latest
 //! snapshot and raft re-applies the log after it. A snapshot is the whole state as JSON, made
-//! durable by [`SnapshotStore`] before raft may purge the log it covers.
+//! durable (chunked, in its own backend) before raft may purge the log it covers.
 
 #![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
 
