@@ -160,7 +160,8 @@ async fn open_backends(config: &StoreConfig) -> Result<[Arc<dyn KvBackend>; 2]> 
 }
 
 /// Opens sled, waiting a little if it is locked: a store dropped without [`Store::shutdown`]
-/// closes the database only once raft's tasks have wound down.
+/// closes the database only once raft's tasks have wound down, and even a dropped sled handle
+/// releases its lock only when its flusher thread stops.
 async fn open_sled(dir: &Path) -> Result<SledKv> {
     let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
     loop {

@@ -18,6 +18,17 @@ async fn open(dir: Option<&Path>) -> Result<Store> {
     Ok(Store::open(StoreConfig { data_dir: dir.map(Path::to_path_buf) }).await?)
 }
 
+/// sled lets go of its lock a moment after the last handle is dropped.
+fn open_log_backend(dir: &Path) -> Result<SledKv> {
+    for _ in 0..500 {
+        match SledKv::open(dir) {
+            Err(store::kv::Error::Locked(_)) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            other => return Ok(other?),
+        }
+    }
+    anyhow::bail!("{} stayed locked", dir.display())
+}
+
 fn snapshot(store: &Store) -> State {
     store.read(|s| s.clone())
 }
@@ -135,7 +146,7 @@ async fn a_restart_after_snapshot_and_purge_restores_everything() -> Result<()> 
 
     // The log really was cut: what is left starts after the snapshot.
     {
-        let kv = Arc::new(SledKv::open(&dir.path().join("raft"))?);
+        let kv = Arc::new(open_log_backend(&dir.path().join("raft"))?);
         let state = LogStore::new(kv).get_log_state().await?;
         let purged = state.last_purged_log_id.expect("purged").index;
         assert!(purged > 10, "purged up to {purged}");
