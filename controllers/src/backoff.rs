@@ -32,10 +32,19 @@ impl Backoff {
         let first = Duration::from_secs(app.backoff_seconds.into()).min(max);
         let version = app.config_version();
         let current = match self.delays.get(&app.id) {
-            Some(d) if d.config_version == version => d.current.mul_f64(app.backoff_factor).min(max),
+            Some(d) if d.config_version == version => {
+                d.current.mul_f64(app.backoff_factor).min(max)
+            }
             _ => first,
         };
-        self.delays.insert(app.id.clone(), Delay { config_version: version, reference: now, current });
+        self.delays.insert(
+            app.id.clone(),
+            Delay {
+                config_version: version,
+                reference: now,
+                current,
+            },
+        );
     }
 
     /// A task of `app` got going: the delay clock restarts from now, keeping its length
@@ -85,7 +94,10 @@ mod tests {
         a.max_launch_delay_seconds = max;
         let v = Timestamp::from_millis(config);
         a.version = Some(v);
-        a.version_info = Some(VersionInfo { last_scaling_at: v, last_config_change_at: v });
+        a.version_info = Some(VersionInfo {
+            last_scaling_at: v,
+            last_config_change_at: v,
+        });
         a
     }
 
@@ -121,7 +133,10 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         b.advance(&a);
         // The reference moved to now: the full 1.15 s applies again.
-        assert_eq!(b.ready_at(&a).unwrap() - Instant::now(), Duration::from_millis(1150));
+        assert_eq!(
+            b.ready_at(&a).unwrap() - Instant::now(),
+            Duration::from_millis(1150)
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -31,9 +31,16 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, id: String) -> Result<Action, D
 fn advance(state: &State, id: &str) -> Option<WriteRequest> {
     let key = keys::deployment(id);
     let entry = state.get(&key)?;
-    let Record::Deployment(deployment) = &entry.record else { return None };
+    let Record::Deployment(deployment) = &entry.record else {
+        return None;
+    };
     let mut step = deployment.current_step;
-    while step < deployment.steps.len() && deployment.steps[step].actions.iter().all(|a| action_done(state, a)) {
+    while step < deployment.steps.len()
+        && deployment.steps[step]
+            .actions
+            .iter()
+            .all(|a| action_done(state, a))
+    {
         step += 1;
     }
     if step == deployment.current_step && step < deployment.steps.len() {
@@ -44,9 +51,18 @@ fn advance(state: &State, id: &str) -> Option<WriteRequest> {
         tracing::info!(deployment = %id, "deployment finished");
         Op::delete(key)
     } else {
-        Op::put(key, Record::Deployment(Arc::new(Deployment { current_step: step, ..Deployment::clone(deployment) })))
+        Op::put(
+            key,
+            Record::Deployment(Arc::new(Deployment {
+                current_step: step,
+                ..Deployment::clone(deployment)
+            })),
+        )
     };
-    Some(WriteRequest { preconditions: guard, ops: vec![op] })
+    Some(WriteRequest {
+        preconditions: guard,
+        ops: vec![op],
+    })
 }
 
 fn action_done(state: &State, action: &DeploymentAction) -> bool {
@@ -56,9 +72,14 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
     };
     match (action.action, app) {
         (ActionKind::StartApplication, app) => app.is_some(),
-        (ActionKind::StopApplication, None) => state.scan(&keys::instances_of(&action.app)).next().is_none(),
+        (ActionKind::StopApplication, None) => state
+            .scan(&keys::instances_of(&action.app))
+            .next()
+            .is_none(),
         (ActionKind::StopApplication, Some(_)) => false,
-        (ActionKind::ScaleApplication | ActionKind::RestartApplication, Some(app)) => converged(state, app),
+        (ActionKind::ScaleApplication | ActionKind::RestartApplication, Some(app)) => {
+            converged(state, app)
+        }
         (ActionKind::ScaleApplication | ActionKind::RestartApplication, None) => false,
     }
 }
@@ -69,7 +90,9 @@ pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
     let config = app.config_version();
     let mut running = 0u32;
     for (_, e) in state.scan(&keys::instances_of(&app.id)) {
-        let Record::Instance(i) = &e.record else { continue };
+        let Record::Instance(i) = &e.record else {
+            continue;
+        };
         match i.goal {
             Goal::Decommissioned if i.has_active_task() => return false,
             Goal::Decommissioned => {}

@@ -33,7 +33,10 @@ impl LaunchQueue {
             apps.remove(app);
             return;
         }
-        let entry = QueuedApp { instances, not_before };
+        let entry = QueuedApp {
+            instances,
+            not_before,
+        };
         if apps.get(app) != Some(&entry) {
             apps.insert(app.clone(), entry);
             self.changed.notify_one();
@@ -60,8 +63,15 @@ impl LaunchQueue {
     /// What may launch at `now`, interleaved across apps so that no app starves the others.
     pub fn launchable(&self, now: Instant) -> Vec<(PathId, String)> {
         let apps = self.apps.lock();
-        let ready: Vec<_> = apps.iter().filter(|(_, q)| q.not_before.is_none_or(|t| t <= now)).collect();
-        let longest = ready.iter().map(|(_, q)| q.instances.len()).max().unwrap_or(0);
+        let ready: Vec<_> = apps
+            .iter()
+            .filter(|(_, q)| q.not_before.is_none_or(|t| t <= now))
+            .collect();
+        let longest = ready
+            .iter()
+            .map(|(_, q)| q.instances.len())
+            .max()
+            .unwrap_or(0);
         let mut out = Vec::new();
         for i in 0..longest {
             for (app, q) in &ready {
@@ -75,7 +85,12 @@ impl LaunchQueue {
 
     /// The soonest instant at which something now delayed may launch.
     pub fn next_not_before(&self, now: Instant) -> Option<Instant> {
-        self.apps.lock().values().filter_map(|q| q.not_before).filter(|t| *t > now).min()
+        self.apps
+            .lock()
+            .values()
+            .filter_map(|q| q.not_before)
+            .filter(|t| *t > now)
+            .min()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -108,7 +123,11 @@ mod tests {
         let now = Instant::now();
         q.set(&id("/a"), vec!["a1".into(), "a2".into(), "a3".into()], None);
         q.set(&id("/b"), vec!["b1".into()], None);
-        q.set(&id("/c"), vec!["c1".into()], Some(now + Duration::from_secs(5)));
+        q.set(
+            &id("/c"),
+            vec!["c1".into()],
+            Some(now + Duration::from_secs(5)),
+        );
         let order: Vec<_> = q.launchable(now).into_iter().map(|(_, i)| i).collect();
         assert_eq!(order, vec!["a1", "b1", "a2", "a3"]);
         assert_eq!(q.next_not_before(now), Some(now + Duration::from_secs(5)));

@@ -23,7 +23,9 @@ pub(crate) async fn write_planned<T>(
     mut plan: impl FnMut(&State) -> Option<(WriteRequest, T)>,
 ) -> Result<Option<T>, WriteError> {
     for _ in 0..ATTEMPTS {
-        let Some((req, out)) = store.read(&mut plan) else { return Ok(None) };
+        let Some((req, out)) = store.read(&mut plan) else {
+            return Ok(None);
+        };
         if req.ops.is_empty() {
             return Ok(Some(out));
         }

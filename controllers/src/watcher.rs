@@ -51,14 +51,22 @@ pub(crate) async fn run(
 }
 
 fn every_app(s: &State) -> BTreeSet<PathId> {
-    let mut ids: BTreeSet<PathId> = s.scan(keys::APPS).filter_map(|(k, _)| keys::app_of_key(k)).collect();
+    let mut ids: BTreeSet<PathId> = s
+        .scan(keys::APPS)
+        .filter_map(|(k, _)| keys::app_of_key(k))
+        .collect();
     // Instances of deleted apps still need their reconciler to clean them up.
-    ids.extend(s.scan(keys::INSTANCES).filter_map(|(k, _)| keys::app_of_key(k)));
+    ids.extend(
+        s.scan(keys::INSTANCES)
+            .filter_map(|(k, _)| keys::app_of_key(k)),
+    );
     ids
 }
 
 fn every_deployment(s: &State) -> Vec<String> {
-    s.scan(keys::DEPLOYMENTS).filter_map(|(k, _)| k.strip_prefix(keys::DEPLOYMENTS).map(str::to_string)).collect()
+    s.scan(keys::DEPLOYMENTS)
+        .filter_map(|(k, _)| k.strip_prefix(keys::DEPLOYMENTS).map(str::to_string))
+        .collect()
 }
 
 fn triggers(s: &State, change: &ChangeSet) -> (BTreeSet<PathId>, BTreeSet<String>) {

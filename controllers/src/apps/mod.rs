@@ -39,9 +39,11 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         let observed: Vec<Observed> = state
             .scan(&keys::instances_of(&app_id))
             .filter_map(|(key, e)| match &e.record {
-                Record::Instance(i) => {
-                    Some(Observed { key: key.to_string(), revision: e.mod_revision, instance: (**i).clone() })
-                }
+                Record::Instance(i) => Some(Observed {
+                    key: key.to_string(),
+                    revision: e.mod_revision,
+                    instance: (**i).clone(),
+                }),
                 _ => None,
             })
             .collect();
@@ -49,7 +51,9 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         Some((write_request(&app_id, &plan), (app, plan)))
     })
     .await?;
-    let Some((app, plan)) = planned else { return Ok(Action::await_change()) };
+    let Some((app, plan)) = planned else {
+        return Ok(Action::await_change());
+    };
 
     match &app {
         Some(app) => {
@@ -62,14 +66,21 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         }
     }
 
-    let grace = app.as_ref().and_then(|a| a.task_kill_grace_period_seconds).map(|s| Duration::from_secs(s.into()));
+    let grace = app
+        .as_ref()
+        .and_then(|a| a.task_kill_grace_period_seconds)
+        .map(|s| Duration::from_secs(s.into()));
     for o in &plan.kill {
         if let Some(task) = &o.instance.task {
             ctx.driver.kill(task, grace).await?;
         }
     }
 
-    Ok(if plan.kill.is_empty() { Action::requeue(RESYNC) } else { Action::requeue(ctx.config.kill_retry) })
+    Ok(if plan.kill.is_empty() {
+        Action::requeue(RESYNC)
+    } else {
+        Action::requeue(ctx.config.kill_retry)
+    })
 }
 
 fn write_request(app_id: &PathId, plan: &Plan) -> WriteRequest {
@@ -77,16 +88,20 @@ fn write_request(app_id: &PathId, plan: &Plan) -> WriteRequest {
     for i in &plan.create {
         let key = keys::instance(app_id, &i.instance_id);
         req.preconditions.push(Precondition::Absent(key.clone()));
-        req.ops.push(Op::put(key, Record::Instance(Arc::new(i.clone()))));
+        req.ops
+            .push(Op::put(key, Record::Instance(Arc::new(i.clone()))));
     }
     for o in &plan.decommission {
         let mut i = o.instance.clone();
         i.goal = schemas::Goal::Decommissioned;
-        req.preconditions.push(Precondition::ModRevision(o.key.clone(), o.revision));
-        req.ops.push(Op::put(o.key.clone(), Record::Instance(Arc::new(i))));
+        req.preconditions
+            .push(Precondition::ModRevision(o.key.clone(), o.revision));
+        req.ops
+            .push(Op::put(o.key.clone(), Record::Instance(Arc::new(i))));
     }
     for o in &plan.expunge {
-        req.preconditions.push(Precondition::ModRevision(o.key.clone(), o.revision));
+        req.preconditions
+            .push(Precondition::ModRevision(o.key.clone(), o.revision));
         req.ops.push(Op::delete(o.key.clone()));
     }
     req

@@ -28,7 +28,13 @@ struct Inner {
 
 impl DriverHandle {
     pub fn new(kill_retry: Duration) -> Self {
-        Self { inner: Arc::new(Inner { caller: Mutex::new(None), kills: Mutex::new(HashMap::new()), kill_retry }) }
+        Self {
+            inner: Arc::new(Inner {
+                caller: Mutex::new(None),
+                kills: Mutex::new(HashMap::new()),
+                kill_retry,
+            }),
+        }
     }
 
     pub fn is_connected(&self) -> bool {
@@ -45,24 +51,41 @@ impl DriverHandle {
 
     /// Asks Mesos to kill `task` (SIGTERM, then SIGKILL after `grace`). A kill already sent
     /// within the retry interval is not sent again.
-    pub async fn kill(&self, task: &TaskRecord, grace: Option<Duration>) -> Result<(), DriverError> {
+    pub async fn kill(
+        &self,
+        task: &TaskRecord,
+        grace: Option<Duration>,
+    ) -> Result<(), DriverError> {
         let now = Instant::now();
         {
             let kills = self.inner.kills.lock();
-            if kills.get(&task.task_id).is_some_and(|sent| now < *sent + self.inner.kill_retry) {
+            if kills
+                .get(&task.task_id)
+                .is_some_and(|sent| now < *sent + self.inner.kill_retry)
+            {
                 return Ok(());
             }
         }
         let caller = self.caller().ok_or(DriverError::NotConnected)?;
         let kill = call::Kill {
-            task_id: TaskId { value: task.task_id.clone() },
-            agent_id: Some(AgentId { value: task.agent_id.clone() }),
+            task_id: TaskId {
+                value: task.task_id.clone(),
+            },
+            agent_id: Some(AgentId {
+                value: task.agent_id.clone(),
+            }),
             kill_policy: grace.map(|g| KillPolicy {
-                grace_period: Some(DurationInfo { nanoseconds: g.as_nanos() as i64 }),
+                grace_period: Some(DurationInfo {
+                    nanoseconds: g.as_nanos() as i64,
+                }),
             }),
         };
         caller
-            .call(Call { r#type: Some(call::Type::Kill as i32), kill: Some(kill), ..Default::default() })
+            .call(Call {
+                r#type: Some(call::Type::Kill as i32),
+                kill: Some(kill),
+                ..Default::default()
+            })
             .await?;
         self.inner.kills.lock().insert(task.task_id.clone(), now);
         Ok(())

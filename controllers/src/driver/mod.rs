@@ -53,14 +53,18 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
         match subscribed {
             Ok(conn) => {
                 attempt = 0;
-                let mut session = Session { ctx: ctx.clone(), caller: conn.caller.clone() };
+                let mut session = Session {
+                    ctx: ctx.clone(),
+                    caller: conn.caller.clone(),
+                };
                 session.run(conn, &cancel).await;
             }
             Err(e) => tracing::warn!(error = %e, "subscribing to the Mesos master failed"),
         }
         ctx.driver.set_caller(None);
         attempt += 1;
-        let pause = Duration::from_millis(200 * 2u64.pow(attempt.min(6))).min(Duration::from_secs(15));
+        let pause =
+            Duration::from_millis(200 * 2u64.pow(attempt.min(6))).min(Duration::from_secs(15));
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = cancel.cancelled() => break,
@@ -70,11 +74,15 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
 }
 
 fn framework_info(ctx: &Context) -> FrameworkInfo {
-    let id = ctx.store.read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
-        Some(Record::FrameworkId(id)) => Some(id.clone()),
-        _ => None,
-    });
-    let capability = |t: framework_info::capability::Type| framework_info::Capability { r#type: Some(t as i32) };
+    let id = ctx
+        .store
+        .read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
+            Some(Record::FrameworkId(id)) => Some(id.clone()),
+            _ => None,
+        });
+    let capability = |t: framework_info::capability::Type| framework_info::Capability {
+        r#type: Some(t as i32),
+    };
     use framework_info::capability::Type;
     FrameworkInfo {
         user: ctx.config.mesos_user.clone(),
@@ -155,11 +163,17 @@ impl Session {
                     tracing::error!(%message, "the Mesos master ended our subscription");
                     if message.contains("removed") {
                         // The framework id is dead; the next subscription must get a new one.
-                        let _ = self.ctx.store.write_ops(vec![Op::delete(keys::FRAMEWORK_ID)]).await;
+                        let _ = self
+                            .ctx
+                            .store
+                            .write_ops(vec![Op::delete(keys::FRAMEWORK_ID)])
+                            .await;
                     }
                     return;
                 }
-                Some(event::Type::Failure) => tracing::warn!(failure = ?event.failure, "agent or executor failure"),
+                Some(event::Type::Failure) => {
+                    tracing::warn!(failure = ?event.failure, "agent or executor failure")
+                }
                 // Offers are used or declined at once, so there is nothing to rescind; the
                 // remaining events need no action from a scheduler without executors.
                 _ => {}
@@ -171,12 +185,19 @@ impl Session {
         let Some(sub) = subscribed else { return };
         let id = sub.framework_id.value;
         tracing::info!(framework_id = %id, "subscribed to the Mesos master");
-        let known = self.ctx.store.read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
-            Some(Record::FrameworkId(known)) => known == &id,
-            _ => false,
-        });
+        let known = self
+            .ctx
+            .store
+            .read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
+                Some(Record::FrameworkId(known)) => known == &id,
+                _ => false,
+            });
         if !known
-            && let Err(e) = self.ctx.store.write_ops(vec![Op::put(keys::FRAMEWORK_ID, Record::FrameworkId(id))]).await
+            && let Err(e) = self
+                .ctx
+                .store
+                .write_ops(vec![Op::put(keys::FRAMEWORK_ID, Record::FrameworkId(id))])
+                .await
         {
             tracing::error!(error = %e, "could not record the framework id");
         }
@@ -195,8 +216,12 @@ impl Session {
                     _ => None,
                 })
                 .map(|t| call::reconcile::Task {
-                    task_id: mesos::v1::TaskId { value: t.task_id.clone() },
-                    agent_id: Some(mesos::v1::AgentId { value: t.agent_id.clone() }),
+                    task_id: mesos::v1::TaskId {
+                        value: t.task_id.clone(),
+                    },
+                    agent_id: Some(mesos::v1::AgentId {
+                        value: t.agent_id.clone(),
+                    }),
                 })
                 .collect()
         });
@@ -215,11 +240,26 @@ impl Session {
     /// Asks for offers again when something waits to launch, or stops them when nothing does.
     async fn revive(&self) {
         let (ty, call) = if self.ctx.queue.is_empty() {
-            (call::Type::Suppress, Call { suppress: Some(call::Suppress::default()), ..Default::default() })
+            (
+                call::Type::Suppress,
+                Call {
+                    suppress: Some(call::Suppress::default()),
+                    ..Default::default()
+                },
+            )
         } else {
-            (call::Type::Revive, Call { revive: Some(call::Revive::default()), ..Default::default() })
+            (
+                call::Type::Revive,
+                Call {
+                    revive: Some(call::Revive::default()),
+                    ..Default::default()
+                },
+            )
         };
-        let call = Call { r#type: Some(ty as i32), ..call };
+        let call = Call {
+            r#type: Some(ty as i32),
+            ..call
+        };
         if let Err(e) = self.caller.call(call).await {
             tracing::warn!(error = %e, "revive/suppress failed");
         }

@@ -36,10 +36,17 @@ impl Session {
         let launches = if candidates.is_empty() {
             Vec::new()
         } else {
-            write_planned(&ctx.store, |state| plan_launches(state, &offers, &candidates)).await?.unwrap_or_default()
+            write_planned(&ctx.store, |state| {
+                plan_launches(state, &offers, &candidates)
+            })
+            .await?
+            .unwrap_or_default()
         };
 
-        let launched: Vec<(PathId, String)> = launches.iter().map(|l| (l.app.clone(), l.instance_id.clone())).collect();
+        let launched: Vec<(PathId, String)> = launches
+            .iter()
+            .map(|l| (l.app.clone(), l.instance_id.clone()))
+            .collect();
         self.ctx.queue.remove_instances(&launched);
 
         let mut by_offer: HashMap<usize, Vec<TaskInfo>> = HashMap::new();
@@ -55,7 +62,9 @@ impl Session {
                 None => IDLE_REFUSE,
             }
         };
-        let filters = Some(Filters { refuse_seconds: Some(refuse.as_secs_f64()) });
+        let filters = Some(Filters {
+            refuse_seconds: Some(refuse.as_secs_f64()),
+        });
 
         let mut declined: Vec<OfferId> = Vec::new();
         for (i, offer) in offers.into_iter().enumerate() {
@@ -69,9 +78,15 @@ impl Session {
                             ..Default::default()
                         }],
                         // What this offer has left comes back soon if more waits.
-                        filters: Some(Filters { refuse_seconds: Some(if waiting { 0.0 } else { refuse.as_secs_f64() }) }),
+                        filters: Some(Filters {
+                            refuse_seconds: Some(if waiting { 0.0 } else { refuse.as_secs_f64() }),
+                        }),
                     };
-                    let call = Call { r#type: Some(call::Type::Accept as i32), accept: Some(accept), ..Default::default() };
+                    let call = Call {
+                        r#type: Some(call::Type::Accept as i32),
+                        accept: Some(accept),
+                        ..Default::default()
+                    };
                     // A failed accept leaves the tasks PROVISIONED; reconciliation reports them
                     // lost and the instances are launched again.
                     self.caller.call(call).await?;
@@ -80,8 +95,15 @@ impl Session {
             }
         }
         if !declined.is_empty() {
-            let decline = call::Decline { offer_ids: declined, filters };
-            let call = Call { r#type: Some(call::Type::Decline as i32), decline: Some(decline), ..Default::default() };
+            let decline = call::Decline {
+                offer_ids: declined,
+                filters,
+            };
+            let call = Call {
+                r#type: Some(call::Type::Decline as i32),
+                decline: Some(decline),
+                ..Default::default()
+            };
             self.caller.call(call).await?;
         }
         if !waiting && self.ctx.queue.is_empty() {
@@ -98,24 +120,38 @@ fn plan_launches(
     offers: &[Offer],
     candidates: &[(PathId, String)],
 ) -> Option<(WriteRequest, Vec<Launch>)> {
-    let mut resources: Vec<OfferResources> = offers.iter().map(OfferResources::from_offer).collect();
+    let mut resources: Vec<OfferResources> =
+        offers.iter().map(OfferResources::from_offer).collect();
     let mut req = WriteRequest::default();
     let mut launches = Vec::new();
     let now = Timestamp::now();
     for (app_id, instance_id) in candidates {
-        let Some(Record::App(app)) = state.get(&keys::app(app_id)).map(|e| &e.record) else { continue };
+        let Some(Record::App(app)) = state.get(&keys::app(app_id)).map(|e| &e.record) else {
+            continue;
+        };
         let key = keys::instance(app_id, instance_id);
-        let Some(entry) = state.get(&key) else { continue };
-        let Record::Instance(instance) = &entry.record else { continue };
+        let Some(entry) = state.get(&key) else {
+            continue;
+        };
+        let Record::Instance(instance) = &entry.record else {
+            continue;
+        };
         if instance.goal != Goal::Running || instance.has_active_task() {
             continue;
         }
-        let Some((offer_idx, ports)) = resources.iter_mut().enumerate().find_map(|(i, r)| r.take(app).ok().map(|p| (i, p)))
+        let Some((offer_idx, ports)) = resources
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, r)| r.take(app).ok().map(|p| (i, p)))
         else {
             continue;
         };
         let offer = &offers[offer_idx];
-        let placement = Placement { agent_id: offer.agent_id.value.clone(), hostname: offer.hostname.clone(), ports };
+        let placement = Placement {
+            agent_id: offer.agent_id.value.clone(),
+            hostname: offer.hostname.clone(),
+            ports,
+        };
         let task_id = instance.next_task_id();
         let task = build_task_info(app, &task_id, &placement);
         let launched = Instance {
@@ -139,9 +175,16 @@ fn plan_launches(
             }),
             ..Instance::clone(instance)
         };
-        req.preconditions.push(Precondition::ModRevision(key.clone(), entry.mod_revision));
-        req.ops.push(Op::put(key, Record::Instance(Arc::new(launched))));
-        launches.push(Launch { offer: offer_idx, app: app_id.clone(), instance_id: instance_id.clone(), task });
+        req.preconditions
+            .push(Precondition::ModRevision(key.clone(), entry.mod_revision));
+        req.ops
+            .push(Op::put(key, Record::Instance(Arc::new(launched))));
+        launches.push(Launch {
+            offer: offer_idx,
+            app: app_id.clone(),
+            instance_id: instance_id.clone(),
+            task,
+        });
     }
     (!launches.is_empty()).then_some((req, launches))
 }

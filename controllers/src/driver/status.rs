@@ -48,8 +48,14 @@ pub(crate) enum Applied {
 }
 
 /// Applies `status` to `instance` if it is about the instance's current task.
-pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
-    let Some(task) = instance.task.as_mut() else { return Applied::Stale };
+pub(crate) fn apply_status(
+    instance: &mut Instance,
+    status: &TaskStatus,
+    now: Timestamp,
+) -> Applied {
+    let Some(task) = instance.task.as_mut() else {
+        return Applied::Stale;
+    };
     if task.task_id != status.task_id.value {
         return Applied::Stale;
     }
@@ -72,7 +78,10 @@ pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Ti
         task.started_at = Some(now);
     }
     let failed = state.is_terminal() && state.is_failure() && !instance.kill_requested;
-    Applied::Changed { became_running, failed }
+    Applied::Changed {
+        became_running,
+        failed,
+    }
 }
 
 #[cfg(test)]
@@ -107,13 +116,25 @@ mod tests {
     }
 
     fn status(task_id: &str, state: i32) -> TaskStatus {
-        TaskStatus { task_id: TaskId { value: task_id.into() }, state, ..Default::default() }
+        TaskStatus {
+            task_id: TaskId {
+                value: task_id.into(),
+            },
+            state,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn ids_map_back_to_instances_and_apps() {
-        assert_eq!(instance_id_of_task("a_b.instance-123._app.4"), Some("a_b.instance-123"));
-        assert_eq!(app_id_of_instance("a_b.c.instance-123").unwrap().as_str(), "/a/b.c");
+        assert_eq!(
+            instance_id_of_task("a_b.instance-123._app.4"),
+            Some("a_b.instance-123")
+        );
+        assert_eq!(
+            app_id_of_instance("a_b.c.instance-123").unwrap().as_str(),
+            "/a/b.c"
+        );
         assert_eq!(instance_id_of_task("junk"), None);
     }
 
@@ -121,13 +142,31 @@ mod tests {
     fn applies_current_task_updates_only() {
         let now = Timestamp::from_millis(5);
         let mut i = instance("t1", TaskState::TASK_PROVISIONED);
-        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Changed { became_running: true, failed: false });
+        assert_eq!(
+            apply_status(&mut i, &status("t1", 1), now),
+            Applied::Changed {
+                became_running: true,
+                failed: false
+            }
+        );
         assert_eq!(i.task.as_ref().unwrap().started_at, Some(now));
-        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
+        assert_eq!(
+            apply_status(&mut i, &status("t1", 1), now),
+            Applied::Unchanged
+        );
         assert_eq!(apply_status(&mut i, &status("t0", 3), now), Applied::Stale);
-        assert_eq!(apply_status(&mut i, &status("t1", 3), now), Applied::Changed { became_running: false, failed: true });
+        assert_eq!(
+            apply_status(&mut i, &status("t1", 3), now),
+            Applied::Changed {
+                became_running: false,
+                failed: true
+            }
+        );
         // Terminal is final.
-        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
+        assert_eq!(
+            apply_status(&mut i, &status("t1", 1), now),
+            Applied::Unchanged
+        );
     }
 
     #[test]
@@ -136,7 +175,10 @@ mod tests {
         i.kill_requested = true;
         assert_eq!(
             apply_status(&mut i, &status("t1", 4), Timestamp::from_millis(9)),
-            Applied::Changed { became_running: false, failed: false }
+            Applied::Changed {
+                became_running: false,
+                failed: false
+            }
         );
     }
 }

@@ -2,8 +2,8 @@
 //! environment Marathon gives (PORT0.., PORTS, HOST, MARATHON_APP_*, ...).
 
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo,
-    environment::Variable, value,
+    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId,
+    TaskInfo, environment::Variable, value,
 };
 use schemas::{AppDefinition, EnvValue};
 
@@ -18,8 +18,16 @@ pub struct Placement {
 /// The TaskInfo for `task_id` of `app`, placed as `placement` says.
 pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement) -> TaskInfo {
     let (shell, value, arguments) = match (&app.cmd, &app.args) {
-        (Some(cmd), _) => (true, cmd.clone(), Vec::new()),
-        (None, Some(args)) => (false, args.first().cloned().unwrap_or_default(), args.clone()),
+        // A command of plain words needs no shell: exec it directly, one process per task.
+        (Some(cmd), _) => match plain_words(cmd) {
+            Some(words) => (false, words[0].clone(), words),
+            None => (true, cmd.clone(), Vec::new()),
+        },
+        (None, Some(args)) => (
+            false,
+            args.first().cloned().unwrap_or_default(),
+            args.clone(),
+        ),
         (None, None) => (true, String::new(), Vec::new()),
     };
     let command = CommandInfo {
@@ -30,25 +38,66 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
         environment: Some(Environment {
             variables: task_env(app, task_id, placement)
                 .into_iter()
-                .map(|(name, value)| Variable { name, value: Some(value), ..Default::default() })
+                .map(|(name, value)| Variable {
+                    name,
+                    value: Some(value),
+                    ..Default::default()
+                })
                 .collect(),
         }),
         ..Default::default()
     };
     TaskInfo {
         name: app.id.safe_id(),
-        task_id: TaskId { value: task_id.to_string() },
-        agent_id: AgentId { value: placement.agent_id.clone() },
+        task_id: TaskId {
+            value: task_id.to_string(),
+        },
+        agent_id: AgentId {
+            value: placement.agent_id.clone(),
+        },
         resources: task_resources(app, &placement.ports),
         command: Some(command),
         kill_policy: app.task_kill_grace_period_seconds.map(|s| KillPolicy {
-            grace_period: Some(DurationInfo { nanoseconds: i64::from(s) * 1_000_000_000 }),
+            grace_period: Some(DurationInfo {
+                nanoseconds: i64::from(s) * 1_000_000_000,
+            }),
         }),
         labels: (!app.labels.is_empty()).then(|| Labels {
-            labels: app.labels.iter().map(|(k, v)| Label { key: k.clone(), value: Some(v.clone()) }).collect(),
+            labels: app
+                .labels
+                .iter()
+                .map(|(k, v)| Label {
+                    key: k.clone(),
+                    value: Some(v.clone()),
+                })
+                .collect(),
         }),
         ..Default::default()
     }
+}
+
+/// The words of `cmd` when a shell would only split it on spaces: no quoting, expansion,
+/// redirection, globbing or control operators, and no shell builtin or keyword first.
+fn plain_words(cmd: &str) -> Option<Vec<String>> {
+    const PLAIN: &str = "_-./:=@%+,";
+    const SHELL_ONLY: [&str; 12] = [
+        "cd", "exec", "exit", "export", "set", "source", ".", "ulimit", "umask", "trap", "eval",
+        "wait",
+    ];
+    if !cmd
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || PLAIN.contains(c))
+    {
+        return None;
+    }
+    let words: Vec<String> = cmd
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let first = words.first()?;
+    // `a=b cmd` sets a variable for the command: only a shell does that.
+    (!SHELL_ONLY.contains(&first.as_str()) && !first.contains('=')).then_some(words)
 }
 
 /// The resources a task of `app` takes, as Mesos resources of the default role.
@@ -65,7 +114,13 @@ pub(crate) fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource
             name: "ports".into(),
             r#type: value::Type::Ranges as i32,
             ranges: Some(value::Ranges {
-                range: ports.iter().map(|p| value::Range { begin: u64::from(*p), end: u64::from(*p) }).collect(),
+                range: ports
+                    .iter()
+                    .map(|p| value::Range {
+                        begin: u64::from(*p),
+                        end: u64::from(*p),
+                    })
+                    .collect(),
             }),
             role: Some("*".into()),
             ..Default::default()
@@ -85,7 +140,11 @@ fn scalar(name: &str, v: f64) -> Resource {
 }
 
 /// Marathon's task environment (`EnvironmentHelper`); the app's own `env` comes last and wins.
-pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Vec<(String, String)> {
+pub fn task_env(
+    app: &AppDefinition,
+    task_id: &str,
+    placement: &Placement,
+) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
     let mut set = |k: String, v: String| match env.iter_mut().find(|(name, _)| *name == k) {
         Some(slot) => slot.1 = v,
@@ -93,7 +152,10 @@ pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Ve
     };
     set("MESOS_TASK_ID".into(), task_id.into());
     set("MARATHON_APP_ID".into(), app.id.to_string());
-    set("MARATHON_APP_VERSION".into(), app.version_or_epoch().to_string());
+    set(
+        "MARATHON_APP_VERSION".into(),
+        app.version_or_epoch().to_string(),
+    );
     if let Some(docker) = app.container.as_ref().and_then(|c| c.docker.as_ref()) {
         set("MARATHON_APP_DOCKER_IMAGE".into(), docker.image.clone());
     }
@@ -120,13 +182,23 @@ pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Ve
     if let Some(first) = ports.first() {
         set("PORT".into(), first.to_string());
     }
-    set("PORTS".into(), ports.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+    set(
+        "PORTS".into(),
+        ports
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     let defs = app.port_definitions.as_deref().unwrap_or_default();
     for (def, host_port) in defs.iter().zip(ports) {
         let requested = if def.port == 0 { *host_port } else { def.port };
         set(format!("PORT_{requested}"), host_port.to_string());
         if let Some(name) = &def.name {
-            set(format!("PORT_{}", name.to_uppercase().replace('-', "_")), host_port.to_string());
+            set(
+                format!("PORT_{}", name.to_uppercase().replace('-', "_")),
+                host_port.to_string(),
+            );
         }
     }
     set("HOST".into(), placement.hostname.clone());
@@ -141,7 +213,11 @@ pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Ve
 
 /// Scala's `Double.toString`: whole numbers keep one decimal (`1.0`), others print as is.
 fn scala_double(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e7 { format!("{v:.1}") } else { v.to_string() }
+    if v.fract() == 0.0 && v.abs() < 1e7 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
 }
 
 /// Upper-cases a label key and turns every run of other characters into one `_`.
@@ -160,7 +236,6 @@ fn sanitize_label_key(k: &str) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +245,11 @@ mod tests {
     }
 
     fn placement(ports: Vec<u32>) -> Placement {
-        Placement { agent_id: "agent-1".into(), hostname: "node-a".into(), ports }
+        Placement {
+            agent_id: "agent-1".into(),
+            hostname: "node-a".into(),
+            ports,
+        }
     }
 
     fn get<'a>(env: &'a [(String, String)], k: &str) -> Option<&'a str> {
@@ -182,7 +261,11 @@ mod tests {
         let a = app(r#"{"id":"/prod/web","cmd":"run","cpus":0.5,"mem":64,
             "portDefinitions":[{"port":10000,"name":"http"},{"port":10001}],
             "labels":{"team.name":"core","x":"y"},"env":{"PORT0":"override","FOO":"bar"}}"#);
-        let env = task_env(&a, "prod_web.instance-1._app.1", &placement(vec![31000, 31001]));
+        let env = task_env(
+            &a,
+            "prod_web.instance-1._app.1",
+            &placement(vec![31000, 31001]),
+        );
         assert_eq!(get(&env, "MARATHON_APP_ID"), Some("/prod/web"));
         assert_eq!(get(&env, "MARATHON_APP_RESOURCE_CPUS"), Some("0.5"));
         assert_eq!(get(&env, "MARATHON_APP_RESOURCE_MEM"), Some("64.0"));
@@ -203,7 +286,9 @@ mod tests {
 
     #[test]
     fn command_and_resources() {
-        let a = app(r#"{"id":"/a","args":["/bin/sleep","600"],"cpus":0.1,"mem":32,"disk":10,"taskKillGracePeriodSeconds":7}"#);
+        let a = app(
+            r#"{"id":"/a","args":["/bin/sleep","600"],"cpus":0.1,"mem":32,"disk":10,"taskKillGracePeriodSeconds":7}"#,
+        );
         let t = build_task_info(&a, "a.instance-1._app.1", &placement(vec![31005]));
         let cmd = t.command.unwrap();
         assert_eq!(cmd.shell, Some(false));
@@ -211,8 +296,53 @@ mod tests {
         assert_eq!(cmd.arguments, vec!["/bin/sleep", "600"]);
         let names: Vec<_> = t.resources.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, vec!["cpus", "mem", "disk", "ports"]);
-        assert_eq!(t.kill_policy.unwrap().grace_period.unwrap().nanoseconds, 7_000_000_000);
-        let shell = build_task_info(&app(r#"{"id":"/b","cmd":"echo hi"}"#), "b", &placement(vec![]));
+        assert_eq!(
+            t.kill_policy.unwrap().grace_period.unwrap().nanoseconds,
+            7_000_000_000
+        );
+        let shell = build_task_info(
+            &app(r#"{"id":"/b","cmd":"echo $HOST; sleep 1"}"#),
+            "b",
+            &placement(vec![]),
+        );
         assert_eq!(shell.command.unwrap().shell, Some(true));
+        let direct = build_task_info(
+            &app(r#"{"id":"/b","cmd":"sleep  600"}"#),
+            "b",
+            &placement(vec![]),
+        );
+        let direct = direct.command.unwrap();
+        assert_eq!(
+            (direct.shell, direct.value.as_deref()),
+            (Some(false), Some("sleep"))
+        );
+        assert_eq!(direct.arguments, vec!["sleep", "600"]);
+    }
+
+    #[test]
+    fn only_plain_words_skip_the_shell() {
+        assert_eq!(
+            plain_words("python3 -m http.server 8080"),
+            Some(vec![
+                "python3".into(),
+                "-m".into(),
+                "http.server".into(),
+                "8080".into()
+            ])
+        );
+        for needs_shell in [
+            "echo $PORT0",
+            "a && b",
+            "x > f",
+            "ls *",
+            "cd /tmp",
+            "FOO=1 run",
+            "say 'hi'",
+            "a;b",
+            "",
+            "   ",
+        ] {
+            assert_eq!(plain_words(needs_shell), None, "{needs_shell:?}");
+        }
     }
 }

@@ -26,7 +26,12 @@ impl Session {
     pub(super) async fn updates(&mut self, statuses: Vec<TaskStatus>) -> Result<(), DriverError> {
         // Backoff first: the write below wakes the app's reconciler, which must already see
         // the new delay when it queues the relaunch.
-        let effects = self.ctx.store.read(|state| plan_updates(state, &statuses)).map(|(_, e)| e).unwrap_or_default();
+        let effects = self
+            .ctx
+            .store
+            .read(|state| plan_updates(state, &statuses))
+            .map(|(_, e)| e)
+            .unwrap_or_default();
         {
             let mut backoff = self.ctx.backoff.lock();
             for app in &effects.failed {
@@ -59,9 +64,19 @@ impl Session {
         }
         // Acknowledge only what is durably recorded, and only updates that carry a uuid.
         for status in statuses {
-            let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) else { continue };
-            let ack = call::Acknowledge { agent_id, task_id: status.task_id, uuid };
-            let call = Call { r#type: Some(call::Type::Acknowledge as i32), acknowledge: Some(ack), ..Default::default() };
+            let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) else {
+                continue;
+            };
+            let ack = call::Acknowledge {
+                agent_id,
+                task_id: status.task_id,
+                uuid,
+            };
+            let call = Call {
+                r#type: Some(call::Type::Acknowledge as i32),
+                acknowledge: Some(ack),
+                ..Default::default()
+            };
             self.caller.call(call).await?;
         }
         Ok(())
@@ -82,7 +97,12 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
             }
             let entry = state.get(key)?;
             match &entry.record {
-                Record::Instance(i) => Some((key.clone(), app.clone(), Some(entry.mod_revision), Instance::clone(i))),
+                Record::Instance(i) => Some((
+                    key.clone(),
+                    app.clone(),
+                    Some(entry.mod_revision),
+                    Instance::clone(i),
+                )),
                 _ => None,
             }
         });
@@ -100,7 +120,10 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
                 }
             }
             Applied::Unchanged => {}
-            Applied::Changed { became_running, failed } => {
+            Applied::Changed {
+                became_running,
+                failed,
+            } => {
                 let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {
                     Some(Record::App(app)) => Some(app.clone()),
                     _ => None,
@@ -126,8 +149,10 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
     }
     let mut req = WriteRequest::default();
     for (key, (revision, instance)) in changed {
-        req.preconditions.push(Precondition::ModRevision(key.clone(), revision));
-        req.ops.push(Op::put(key, Record::Instance(Arc::new(instance))));
+        req.preconditions
+            .push(Precondition::ModRevision(key.clone(), revision));
+        req.ops
+            .push(Op::put(key, Record::Instance(Arc::new(instance))));
     }
     Some((req, effects))
 }

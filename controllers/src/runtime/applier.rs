@@ -6,7 +6,6 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
 
-
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -24,13 +23,19 @@ pub struct Applier {
 
 impl Applier {
     pub fn new(concurrency: usize) -> Self {
-        Self { concurrency: concurrency.max(1) }
+        Self {
+            concurrency: concurrency.max(1),
+        }
     }
 
     /// Runs until `triggers` closes. `reconcile` is called with each due key; `error_policy`
     /// turns a failed reconcile into the action to take (usually a requeue with backoff).
-    pub async fn run<K, F, Fut, E, P>(self, mut triggers: mpsc::UnboundedReceiver<K>, reconcile: F, error_policy: P)
-    where
+    pub async fn run<K, F, Fut, E, P>(
+        self,
+        mut triggers: mpsc::UnboundedReceiver<K>,
+        reconcile: F,
+        error_policy: P,
+    ) where
         K: Clone + Eq + Hash + Debug + Send + 'static,
         F: Fn(K) -> Fut,
         Fut: Future<Output = Result<Action, E>> + Send + 'static,
@@ -117,7 +122,11 @@ mod tests {
             move |_k: &'static str| {
                 let (running, runs) = (r2.clone(), n2.clone());
                 async move {
-                    assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "concurrent reconcile of one key");
+                    assert_eq!(
+                        running.fetch_add(1, Ordering::SeqCst),
+                        0,
+                        "concurrent reconcile of one key"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     running.fetch_sub(1, Ordering::SeqCst);
                     runs.fetch_add(1, Ordering::SeqCst);
@@ -162,7 +171,14 @@ mod tests {
         tx.send(7).unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
         let times = times.lock().clone();
-        assert_eq!(times, vec![(7, Duration::ZERO), (7, Duration::from_secs(5)), (7, Duration::from_secs(6))]);
+        assert_eq!(
+            times,
+            vec![
+                (7, Duration::ZERO),
+                (7, Duration::from_secs(5)),
+                (7, Duration::from_secs(6))
+            ]
+        );
         drop(tx);
         handle.await.unwrap();
     }

@@ -16,7 +16,10 @@ pub struct Scheduler<K> {
 
 impl<K: Clone + Eq + Hash> Default for Scheduler<K> {
     fn default() -> Self {
-        Self { queue: DelayQueue::new(), entries: HashMap::new() }
+        Self {
+            queue: DelayQueue::new(),
+            entries: HashMap::new(),
+        }
     }
 }
 
