@@ -31,8 +31,12 @@ pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, par
         let key = keys::deployment(&id);
         let req = WriteRequest { preconditions: vec![Precondition::Present(key.clone())], ops: vec![Op::delete(key)] };
         let _serialised = ctx.write_lock.lock().await;
+        let cancel = ctx.events.cancel(&id);
         return match ctx.store.write(req).await? {
-            WriteOutcome::Applied { .. } => Ok(StatusCode::ACCEPTED.into_response()),
+            WriteOutcome::Applied { revision } => {
+                cancel.applied(revision);
+                Ok(StatusCode::ACCEPTED.into_response())
+            }
             WriteOutcome::Conflict { .. } => Err(unknown(&id)),
         };
     }

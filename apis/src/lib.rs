@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! let store = store::Store::open(store::StoreConfig::default()).await?;
-//! let app = apis::router(apis::ApiState { store, config: apis::ApiConfig::default() });
+//! let app = apis::router(apis::ApiState::new(store, apis::ApiConfig::default()));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
@@ -17,6 +17,7 @@ mod apps;
 mod deployments;
 mod desired;
 mod error;
+mod events;
 mod info;
 mod json;
 mod labels;
@@ -36,17 +37,22 @@ use axum::routing::{delete, get, post};
 use store::Store;
 
 pub use error::{ApiError, Detail};
+pub use events::{EventBus, EventConfig};
 
 /// What the router serves from.
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
     pub config: ApiConfig,
+    pub events: EventBus,
 }
 
 impl ApiState {
+    /// The state for `store`, with an event bus following it (needs a Tokio runtime).
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        ApiState { store, config }
+        let events =
+            EventBus::start(&store, EventConfig { hostname: config.hostname.clone(), ..EventConfig::default() });
+        ApiState { store, config, events }
     }
 }
 
@@ -135,6 +141,7 @@ pub(crate) struct Ctx(Arc<Inner>);
 pub(crate) struct Inner {
     pub store: Store,
     pub config: ApiConfig,
+    pub events: EventBus,
     pub write_lock: tokio::sync::Mutex<()>,
     pub metrics: metrics::Metrics,
 }
@@ -154,6 +161,7 @@ pub fn router(state: ApiState) -> Router {
     let ctx = Ctx(Arc::new(Inner {
         store: state.store,
         config: state.config,
+        events: state.events,
         write_lock: tokio::sync::Mutex::new(()),
         metrics: metrics::Metrics::default(),
     }));
@@ -179,9 +187,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/v2/deployments", get(deployments::list))
         .route("/v2/deployments/{id}", delete(deployments::cancel))
         .route("/v2/queue", get(queue::list))
+        .route("/v2/events", get(events::sse::stream).options(events::sse::options))
+        .route(
+            "/v2/eventSubscriptions",
+            get(events::subscriptions::list)
+                .post(events::subscriptions::subscribe)
+                .delete(events::subscriptions::unsubscribe),
+        )
         .fallback(info::not_found)
         .method_not_allowed_fallback(info::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Handlers run with the request's origin in scope; writes report it in their events.
+        .layer(axum::middleware::from_fn(events::origin::scope))
         // Added last, so outermost: it sees every response, fallbacks and rejections included.
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::headers_and_counts))
         .with_state(ctx)

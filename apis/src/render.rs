@@ -112,7 +112,7 @@ pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinitio
 
 /// The addresses a task can be reached at. Only an address Pacer knows without a DNS lookup
 /// is given: a literal IP as host, or loopback for this machine's own agents.
-fn ip_addresses(host: &str, local_hostname: &str) -> Vec<Value> {
+pub(crate) fn ip_addresses(host: &str, local_hostname: &str) -> Vec<Value> {
     let ip = match host.parse::<IpAddr>() {
         Ok(ip) => ip,
         Err(_) if host == "localhost" || host == local_hostname => IpAddr::from([127, 0, 0, 1]),

@@ -20,6 +20,8 @@ pub enum Record {
     Deployment(Arc<Deployment>),
     /// The Mesos FrameworkID to fail over to after a restart.
     FrameworkId(String),
+    /// The callback URL of an event subscriber (`/v2/eventSubscriptions`).
+    EventSubscription(String),
 }
 
 /// What an instance should be doing; the reconciler moves reality towards it.

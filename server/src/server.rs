@@ -62,10 +62,19 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         framework_name: args.framework_name.clone(),
         ..Default::default()
     };
-    let router = apis::router(apis::ApiState::new(store.clone(), api_config));
+    let state = apis::ApiState::new(store.clone(), api_config);
+    let events = state.events.clone();
+    let router = apis::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "pacer is serving");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    // Connect info gives events their client addresses. Event streams never end on their
+    // own, so they are closed for the graceful shutdown to finish.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let stop = async move {
+        shutdown_signal().await;
+        events.close_streams();
+    };
+    axum::serve(listener, service).with_graceful_shutdown(stop).await.context("serving HTTP")?;
 
     tracing::info!("shutting down; tasks keep running and are recovered on the next start");
     cancel.cancel();

@@ -82,9 +82,22 @@ pub(crate) async fn deploy(
     let _serialised = ctx.write_lock.lock().await;
     for _ in 0..MAX_ATTEMPTS {
         let now = Timestamp::now();
-        let planned = ctx.store.read(|s| build(s).and_then(|m| plan::plan(s, m, force, now, &ctx.config)))?;
+        let mut apps = Vec::new();
+        let planned = ctx.store.read(|s| {
+            build(s).and_then(|m| {
+                apps = m.changes.iter().map(|(id, _)| id.clone()).collect();
+                plan::plan(s, m, force, now, &ctx.config)
+            })
+        });
+        let planned = planned.inspect_err(|e| ctx.events.change_failed(e, &apps, now))?;
+        let post = ctx.events.app_post(&planned.outcome.deployment_id);
         match ctx.store.write(planned.request).await? {
-            WriteOutcome::Applied { .. } => return Ok(planned.outcome),
+            WriteOutcome::Applied { .. } => {
+                if let Some(post) = post {
+                    post.applied();
+                }
+                return Ok(planned.outcome);
+            }
             WriteOutcome::Conflict { failed } => tracing::debug!(?failed, "write lost a race; recomputing"),
         }
     }

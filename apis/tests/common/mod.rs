@@ -40,7 +40,7 @@ impl Api {
 
     pub async fn with_config(config: apis::ApiConfig) -> Api {
         let store = Store::open(StoreConfig::default()).await.expect("in-memory store");
-        let router = apis::router(apis::ApiState { store: store.clone(), config });
+        let router = apis::router(apis::ApiState::new(store.clone(), config));
         Api { router, store }
     }
 

@@ -1,0 +1,166 @@
+//! The event stream of the real server: scaling an app shows up on `/v2/events` in order,
+//! with the ids of the task processes the server really started, and a client that went
+//! away catches up with `Last-Event-ID`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use nix::sys::signal::Signal;
+use pacer_e2e::{PacerServer, wait_until};
+use serde_json::{Value, json};
+
+/// Generous: a debug build on a busy 2-core machine.
+const LAUNCH: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+struct Frame {
+    id: u64,
+    event: String,
+    data: Value,
+}
+
+/// Reads `/v2/events` on a thread and hands over every event frame.
+fn open_stream(server: &PacerServer, last_event_id: Option<u64>) -> Result<mpsc::Receiver<Frame>> {
+    let client = reqwest::blocking::Client::builder().timeout(None).build()?;
+    let mut req = client.get(format!("{}/v2/events", server.url())).header("Accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    let res = req.send()?;
+    ensure!(res.status() == 200, "GET /v2/events: {}", res.status());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut id, mut event, mut data) = (None, String::new(), String::new());
+        for line in BufReader::new(res).lines() {
+            let Ok(line) = line else { return };
+            if line.is_empty() {
+                if let (Some(id), Ok(data)) = (id.take(), serde_json::from_str(&data)) {
+                    let frame = Frame { id, event: std::mem::take(&mut event), data };
+                    if tx.send(frame).is_err() {
+                        return;
+                    }
+                }
+                data.clear();
+            } else if let Some(v) = line.strip_prefix("id: ") {
+                id = v.parse().ok();
+            } else if let Some(v) = line.strip_prefix("event: ") {
+                event = v.to_string();
+            } else if let Some(v) = line.strip_prefix("data: ") {
+                data = v.to_string();
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Frames until (and including) the first one `stop` accepts.
+fn read_until(rx: &mpsc::Receiver<Frame>, mut stop: impl FnMut(&Frame) -> bool) -> Result<Vec<Frame>> {
+    let deadline = Instant::now() + LAUNCH;
+    let mut frames = vec![];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = rx.recv_timeout(left).with_context(|| {
+            let seen: Vec<&str> = frames.iter().map(|f: &Frame| f.event.as_str()).collect();
+            format!("stream ended or stalled after {seen:?}")
+        })?;
+        let done = stop(&frame);
+        frames.push(frame);
+        if done {
+            return Ok(frames);
+        }
+    }
+}
+
+fn position(frames: &[Frame], what: &str, pick: impl Fn(&Frame) -> bool) -> Result<usize> {
+    frames.iter().position(pick).with_context(|| format!("no {what} in {:?}", events(frames)))
+}
+
+fn events(frames: &[Frame]) -> Vec<&str> {
+    frames.iter().map(|f| f.event.as_str()).collect()
+}
+
+fn no_deployments(server: &PacerServer) -> Result<()> {
+    wait_until(LAUNCH, || {
+        let r = server.get("/v2/deployments").ok()?;
+        (r.status == 200 && r.body.as_array().is_some_and(Vec::is_empty)).then_some(())
+    })
+    .context("deployments did not finish")
+}
+
+#[test]
+fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -> Result<()> {
+    let server = PacerServer::start()?;
+    let app = json!({"id": "/ev", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 1});
+    let r = server.post("/v2/apps", &app)?;
+    ensure!(r.status == 201, "create: {} {}", r.status, r.body);
+    let first = wait_until(LAUNCH, || Some(server.task_ids("/ev")).filter(|ids| ids.len() == 1))
+        .context("the first task did not start")?;
+    no_deployments(&server)?;
+
+    let rx = open_stream(&server, None)?;
+    let attached = read_until(&rx, |_| true)?.remove(0);
+    ensure!(attached.event == "event_stream_attached", "first frame: {attached:?}");
+    ensure!(attached.data["remoteAddress"] == "127.0.0.1", "{attached:?}");
+
+    let r = server.put("/v2/apps/ev", &json!({"instances": 3}))?;
+    ensure!(r.status == 200, "scale: {} {}", r.status, r.body);
+    let deployment = r.body["deploymentId"].as_str().context("no deploymentId")?.to_string();
+
+    // Read until the deployment starts, then go away for the rest of it.
+    let before = read_until(&rx, |f| f.event == "deployment_info" && f.data["plan"]["id"] == deployment.as_str())?;
+    let post = position(&before, "api_post_event", |f| f.event == "api_post_event")?;
+    ensure!(before[post].data["appDefinition"]["instances"] == 3, "{:?}", before[post]);
+    ensure!(before[post].data["uri"] == "/v2/apps/ev", "{:?}", before[post]);
+    let last_seen = before.last().map(|f| f.id).context("no frames")?;
+    drop(rx);
+
+    let tasks = wait_until(LAUNCH, || Some(server.task_ids("/ev")).filter(|ids| ids.len() == 3))
+        .context("scaling did not start two more tasks")?;
+    ensure!(first.is_subset(&tasks), "scaling replaced tasks: {first:?} -> {tasks:?}");
+    no_deployments(&server)?;
+
+    // Back with the last id seen: the missed events first, in order, then the attach.
+    let rx = open_stream(&server, Some(last_seen))?;
+    let missed = read_until(&rx, |f| f.event == "event_stream_attached" && f.id > attached.id)?;
+    for (i, f) in missed.iter().enumerate() {
+        ensure!(f.id == last_seen + 1 + i as u64, "ids must continue without a gap: {:?}", events(&missed));
+    }
+    let running: BTreeSet<String> = missed
+        .iter()
+        .filter(|f| f.event == "status_update_event" && f.data["taskStatus"] == "TASK_RUNNING")
+        .filter_map(|f| f.data["taskId"].as_str().map(String::from))
+        .collect();
+    let new: BTreeSet<String> = tasks.difference(&first).cloned().collect();
+    ensure!(running == new, "TASK_RUNNING updates {running:?} should name the new tasks {new:?}");
+    let last_running = missed
+        .iter()
+        .rposition(|f| f.event == "status_update_event" && f.data["taskStatus"] == "TASK_RUNNING")
+        .context("no status update")?;
+    let success = position(&missed, "deployment_success", |f| {
+        f.event == "deployment_success" && f.data["id"] == deployment.as_str()
+    })?;
+    if success < last_running {
+        bail!("the deployment succeeded before its tasks ran: {:?}", events(&missed));
+    }
+    let status = &missed[last_running].data;
+    ensure!(status["appId"] == "/ev" && status["ports"].is_array() && status["slaveId"].is_string(), "{status}");
+
+    // An open stream does not hold up a graceful stop: the server ends it and exits itself
+    // (the harness would SIGKILL it, and log nothing more, after its timeout).
+    let mut server = server;
+    server.stop_server_only(Signal::SIGTERM)?;
+    loop {
+        match rx.recv_timeout(LAUNCH) {
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                bail!("the stream stayed open after the server stopped")
+            }
+        }
+    }
+    ensure!(server.log().contains("shutting down"), "no graceful shutdown:\n{}", server.log());
+    Ok(())
+}
