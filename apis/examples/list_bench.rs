@@ -13,7 +13,10 @@ use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
     let store = Store::open(StoreConfig::default()).await?;
     let router = apis::router(apis::ApiState::new(store, apis::ApiConfig::default()));
 
@@ -24,25 +27,42 @@ async fn main() -> anyhow::Result<()> {
             i % 100,
             i % 7
         );
-        let req = Request::post("/v2/apps").header("content-type", "application/json").body(Body::from(body))?;
+        let req = Request::post("/v2/apps")
+            .header("content-type", "application/json")
+            .body(Body::from(body))?;
         let started = Instant::now();
         let res = router.clone().oneshot(req).await?;
         creates.push(started.elapsed());
-        anyhow::ensure!(res.status() == StatusCode::CREATED, "create {i}: {}", res.status());
+        anyhow::ensure!(
+            res.status() == StatusCode::CREATED,
+            "create {i}: {}",
+            res.status()
+        );
     }
 
     let mut lists = Vec::new();
     let mut bytes = 0;
     for _ in 0..20 {
         let started = Instant::now();
-        let res = router.clone().oneshot(Request::get("/v2/apps").body(Body::empty())?).await?;
+        let res = router
+            .clone()
+            .oneshot(Request::get("/v2/apps").body(Body::empty())?)
+            .await?;
         let body = res.into_body().collect().await?.to_bytes();
         lists.push(started.elapsed());
         bytes = body.len();
     }
     println!("apps:                      {n}");
-    println!("POST /v2/apps p50 / p99:   {} / {}", ms(pct(&mut creates, 50)), ms(pct(&mut creates, 99)));
-    println!("GET /v2/apps p50 / max:    {} / {}", ms(pct(&mut lists, 50)), ms(pct(&mut lists, 100)));
+    println!(
+        "POST /v2/apps p50 / p99:   {} / {}",
+        ms(pct(&mut creates, 50)),
+        ms(pct(&mut creates, 99))
+    );
+    println!(
+        "GET /v2/apps p50 / max:    {} / {}",
+        ms(pct(&mut lists, 50)),
+        ms(pct(&mut lists, 100))
+    );
     println!("GET /v2/apps body:         {:.1} MB", bytes as f64 / 1e6);
     Ok(())
 }

@@ -17,7 +17,9 @@ use crate::{Ctx, render, view};
 pub(crate) async fn list(State(ctx): State<Ctx>) -> Json<Value> {
     let mut deployments = ctx.store.read(view::deployments);
     deployments.sort_by(|a, b| (a.version, &a.id).cmp(&(b.version, &b.id)));
-    Json(Value::Array(deployments.iter().map(|d| render::deployment(d)).collect()))
+    Json(Value::Array(
+        deployments.iter().map(|d| render::deployment(d)).collect(),
+    ))
 }
 
 fn unknown(id: &str) -> ApiError {
@@ -25,11 +27,18 @@ fn unknown(id: &str) -> ApiError {
 }
 
 /// `DELETE /v2/deployments/{id}`.
-pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, params: Params) -> Result<Response> {
+pub(crate) async fn cancel(
+    State(ctx): State<Ctx>,
+    PathParam(id): PathParam,
+    params: Params,
+) -> Result<Response> {
     if params.flag("force", false) {
         // Stop where it is: the apps keep their new definitions.
         let key = keys::deployment(&id);
-        let req = WriteRequest { preconditions: vec![Precondition::Present(key.clone())], ops: vec![Op::delete(key)] };
+        let req = WriteRequest {
+            preconditions: vec![Precondition::Present(key.clone())],
+            ops: vec![Op::delete(key)],
+        };
         let _serialised = ctx.write_lock.lock().await;
         let cancel = ctx.events.cancel(&id);
         return match ctx.store.write(req).await? {
@@ -44,11 +53,16 @@ pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, par
     // app, remove a created one), replacing the cancelled deployment.
     let outcome = desired::deploy(&ctx, true, |s| {
         let d = view::deployment(s, &id).ok_or_else(|| unknown(&id))?;
-        let mut m = Mutation { cancel: vec![id.clone()], ..Mutation::default() };
+        let mut m = Mutation {
+            cancel: vec![id.clone()],
+            ..Mutation::default()
+        };
         for (app, original) in &d.original {
             match original {
                 Some(def) => m.changes.push((app.clone(), Change::put((**def).clone()))),
-                None if view::app(s, app).is_some() => m.changes.push((app.clone(), Change::Delete)),
+                None if view::app(s, app).is_some() => {
+                    m.changes.push((app.clone(), Change::Delete))
+                }
                 None => {}
             }
         }

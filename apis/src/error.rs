@@ -18,19 +18,29 @@ pub struct Detail {
 
 impl Detail {
     pub fn new(path: impl Into<String>, error: impl Into<String>) -> Self {
-        Detail { path: path.into(), errors: vec![error.into()] }
+        Detail {
+            path: path.into(),
+            errors: vec![error.into()],
+        }
     }
 
     /// The same problem as seen from an enclosing array element (`/3/cpus` for batch bodies).
     pub fn under(mut self, prefix: &str) -> Self {
-        self.path = if self.path == "/" { prefix.to_string() } else { format!("{prefix}{}", self.path) };
+        self.path = if self.path == "/" {
+            prefix.to_string()
+        } else {
+            format!("{prefix}{}", self.path)
+        };
         self
     }
 }
 
 impl From<schemas::Violation> for Detail {
     fn from(v: schemas::Violation) -> Self {
-        Detail { path: v.path.to_string(), errors: v.errors.iter().map(ToString::to_string).collect() }
+        Detail {
+            path: v.path.to_string(),
+            errors: v.errors.iter().map(ToString::to_string).collect(),
+        }
     }
 }
 
@@ -99,9 +109,13 @@ impl ApiError {
 
     fn body(&self) -> serde_json::Value {
         match self {
-            ApiError::InvalidJson(details) => json!({"message": "Invalid JSON", "details": details}),
+            ApiError::InvalidJson(details) => {
+                json!({"message": "Invalid JSON", "details": details})
+            }
             ApiError::JsonShape(details) => json!({"message": "Invalid JSON", "details": details}),
-            ApiError::Invalid(details) => json!({"message": "Object is not valid", "details": details}),
+            ApiError::Invalid(details) => {
+                json!({"message": "Object is not valid", "details": details})
+            }
             ApiError::Locked(ids) => json!({
                 "message": format!(
                     "App is locked by one or more deployments. Override with the option '?force=true'. \
@@ -132,8 +146,15 @@ impl From<store::Error> for ApiError {
 /// (`error.expected.jsnumber`, `error.path.missing`, ...), so clients see familiar codes.
 pub(crate) fn shape_error(pointer: String, err: &serde_json::Error) -> Detail {
     let msg = err.to_string();
-    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-        let path = if pointer == "/" { format!("/{field}") } else { format!("{pointer}/{field}") };
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        let path = if pointer == "/" {
+            format!("/{field}")
+        } else {
+            format!("{pointer}/{field}")
+        };
         return Detail::new(path, "error.path.missing");
     }
     Detail::new(pointer, play_code(&msg).unwrap_or(msg))
@@ -143,15 +164,24 @@ fn play_code(msg: &str) -> Option<String> {
     if msg.starts_with("unknown variant") {
         return Some("error.expected.validenumvalue".into());
     }
-    let got = msg.strip_prefix("invalid type: ").or_else(|| msg.strip_prefix("invalid value: "))?;
+    let got = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "))?;
     let (got, expected) = got.rsplit_once(", expected ")?;
-    let integer = ["u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize"].contains(&expected)
+    let integer = [
+        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
+    ]
+    .contains(&expected)
         || expected.contains("integer");
     let code = if integer {
         if got.starts_with("floating point") {
             "error.expected.int"
         } else if let Some(n) = got.strip_prefix("integer `") {
-            if n.starts_with('-') { "error.min" } else { "error.max" }
+            if n.starts_with('-') {
+                "error.min"
+            } else {
+                "error.max"
+            }
         } else {
             "error.expected.jsnumber"
         }
@@ -161,7 +191,10 @@ fn play_code(msg: &str) -> Option<String> {
         "error.expected.jsstring"
     } else if expected.contains("bool") {
         "error.expected.jsboolean"
-    } else if expected.contains("sequence") || expected.contains("tuple") || expected.contains("array") {
+    } else if expected.contains("sequence")
+        || expected.contains("tuple")
+        || expected.contains("array")
+    {
         "error.expected.jsarray"
     } else if expected.contains("struct") || expected.contains("map") {
         "error.expected.jsobject"
@@ -181,8 +214,14 @@ mod tests {
             play_code("invalid type: floating point `0.1`, expected u32").as_deref(),
             Some("error.expected.int")
         );
-        assert_eq!(play_code("invalid value: integer `-1`, expected u32").as_deref(), Some("error.min"));
-        assert_eq!(play_code("invalid type: string \"x\", expected f64").as_deref(), Some("error.expected.jsnumber"));
+        assert_eq!(
+            play_code("invalid value: integer `-1`, expected u32").as_deref(),
+            Some("error.min")
+        );
+        assert_eq!(
+            play_code("invalid type: string \"x\", expected f64").as_deref(),
+            Some("error.expected.jsnumber")
+        );
         assert_eq!(
             play_code("invalid type: integer `1`, expected a string").as_deref(),
             Some("error.expected.jsstring")
@@ -191,7 +230,10 @@ mod tests {
             play_code("invalid type: string \"x\", expected a boolean").as_deref(),
             Some("error.expected.jsboolean")
         );
-        assert_eq!(play_code("invalid type: map, expected a sequence").as_deref(), Some("error.expected.jsarray"));
+        assert_eq!(
+            play_code("invalid type: map, expected a sequence").as_deref(),
+            Some("error.expected.jsarray")
+        );
         assert_eq!(
             play_code("invalid type: sequence, expected struct AppDefinition").as_deref(),
             Some("error.expected.jsobject")
@@ -203,6 +245,11 @@ mod tests {
     fn locked_body_lists_every_deployment() {
         let body = ApiError::Locked(vec!["d1".into(), "d2".into()]).body();
         assert_eq!(body["deployments"], json!([{"id": "d1"}, {"id": "d2"}]));
-        assert!(body["message"].as_str().unwrap().ends_with("View details at '/v2/deployments/d1'."));
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("View details at '/v2/deployments/d1'.")
+        );
     }
 }

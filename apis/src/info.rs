@@ -36,7 +36,11 @@ fn ui_file(path: &str) -> Response {
 /// `pong` as text when the client accepts text, as a JSON string when it only accepts JSON.
 pub(crate) async fn ping(headers: HeaderMap) -> Response {
     match preferred(&headers, &[Media::Text, Media::Json]) {
-        Some(Media::Text) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "pong").into_response(),
+        Some(Media::Text) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "pong",
+        )
+            .into_response(),
         Some(Media::Json) => Json("pong").into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -53,7 +57,10 @@ pub(crate) async fn info(State(ctx): State<Ctx>) -> Json<Value> {
     let mut body = Map::new();
     body.insert("name".into(), json!("pacer"));
     body.insert("version".into(), json!(c.version));
-    body.insert("buildref".into(), json!(option_env!("PACER_BUILDREF").unwrap_or("unknown")));
+    body.insert(
+        "buildref".into(),
+        json!(option_env!("PACER_BUILDREF").unwrap_or("unknown")),
+    );
     // Only the leader serves the API for now, so whoever answers is elected.
     body.insert("elected".into(), json!(true));
     body.insert("leader".into(), json!(c.leader));
@@ -80,7 +87,10 @@ pub(crate) async fn info(State(ctx): State<Ctx>) -> Json<Value> {
     );
     // Pacer has no ZooKeeper; the key stays because clients build an object from it.
     body.insert("zookeeper_config".into(), json!({}));
-    body.insert("http_config".into(), json!({"http_port": c.http_port, "https_port": c.https_port}));
+    body.insert(
+        "http_config".into(),
+        json!({"http_port": c.http_port, "https_port": c.https_port}),
+    );
     Json(Value::Object(body))
 }
 

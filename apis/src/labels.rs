@@ -84,12 +84,20 @@ impl Selector {
         let mut it = toks.into_iter().peekable();
         let mut terms = Vec::new();
         loop {
-            let Some(Tok::Word(key)) = it.next() else { return None };
+            let Some(Tok::Word(key)) = it.next() else {
+                return None;
+            };
             let term = match it.peek() {
                 Some(Tok::Eq | Tok::Ne) => {
                     let eq = it.next() == Some(Tok::Eq);
-                    let Some(Tok::Word(v)) = it.next() else { return None };
-                    if eq { Term::Eq(key, v) } else { Term::Ne(key, v) }
+                    let Some(Tok::Word(v)) = it.next() else {
+                        return None;
+                    };
+                    if eq {
+                        Term::Eq(key, v)
+                    } else {
+                        Term::Ne(key, v)
+                    }
                 }
                 Some(Tok::Word(w)) if w == "in" || w == "notin" => {
                     let negate = w == "notin";
@@ -99,7 +107,9 @@ impl Selector {
                     }
                     let mut values = Vec::new();
                     loop {
-                        let Some(Tok::Word(v)) = it.next() else { return None };
+                        let Some(Tok::Word(v)) = it.next() else {
+                            return None;
+                        };
                         values.push(v);
                         match it.next() {
                             Some(Tok::Comma) => {}
@@ -107,7 +117,11 @@ impl Selector {
                             _ => return None,
                         }
                     }
-                    if negate { Term::NotIn(key, values) } else { Term::In(key, values) }
+                    if negate {
+                        Term::NotIn(key, values)
+                    } else {
+                        Term::In(key, values)
+                    }
                 }
                 _ => Term::Exists(key),
             };
@@ -136,26 +150,63 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn parses_and_matches_every_form() {
         let l = labels(&[("env", "prod"), ("tier", "web"), ("a b", "x")]);
-        let yes =
-            ["env", "env==prod", "env!=dev", "env in (dev, prod)", "tier notin (db)", "env==prod,tier", "a\\ b==x"];
+        let yes = [
+            "env",
+            "env==prod",
+            "env!=dev",
+            "env in (dev, prod)",
+            "tier notin (db)",
+            "env==prod,tier",
+            "a\\ b==x",
+        ];
         for s in yes {
-            assert!(Selector::parse(s).unwrap_or_else(|| panic!("{s}")).matches(&l), "{s}");
+            assert!(
+                Selector::parse(s)
+                    .unwrap_or_else(|| panic!("{s}"))
+                    .matches(&l),
+                "{s}"
+            );
         }
-        let no = ["missing", "env==dev", "env!=prod", "env in (dev)", "env notin (prod)", "env,missing", "missing!=x"];
+        let no = [
+            "missing",
+            "env==dev",
+            "env!=prod",
+            "env in (dev)",
+            "env notin (prod)",
+            "env,missing",
+            "missing!=x",
+        ];
         for s in no {
-            assert!(!Selector::parse(s).unwrap_or_else(|| panic!("{s}")).matches(&l), "{s}");
+            assert!(
+                !Selector::parse(s)
+                    .unwrap_or_else(|| panic!("{s}"))
+                    .matches(&l),
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn rejects_malformed() {
-        for s in ["", "env==", "env in prod", "env in (a", "==x", "env = x", "env,,x", "a b"] {
+        for s in [
+            "",
+            "env==",
+            "env in prod",
+            "env in (a",
+            "==x",
+            "env = x",
+            "env,,x",
+            "a b",
+        ] {
             assert!(Selector::parse(s).is_none(), "{s}");
         }
     }

@@ -50,9 +50,18 @@ pub struct ApiState {
 impl ApiState {
     /// The state for `store`, with an event bus following it (needs a Tokio runtime).
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        let events =
-            EventBus::start(&store, EventConfig { hostname: config.hostname.clone(), ..EventConfig::default() });
-        ApiState { store, config, events }
+        let events = EventBus::start(
+            &store,
+            EventConfig {
+                hostname: config.hostname.clone(),
+                ..EventConfig::default()
+            },
+        );
+        ApiState {
+            store,
+            config,
+            events,
+        }
     }
 }
 
@@ -124,7 +133,10 @@ pub enum ConfigError {
 impl ApiConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.local_port_min >= self.local_port_max {
-            return Err(ConfigError::EmptyPortRange(self.local_port_min, self.local_port_max));
+            return Err(ConfigError::EmptyPortRange(
+                self.local_port_min,
+                self.local_port_max,
+            ));
         }
         if self.max_versions == 0 {
             return Err(ConfigError::NoVersions);
@@ -169,6 +181,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(info::root))
         .route("/ping", get(info::ping))
         .route("/metrics", get(metrics::get))
+        .route("/metrics/prometheus", get(metrics::prometheus))
         .route("/ui", get(info::root))
         .route("/ui/", get(info::ui_index))
         .route("/ui/{*path}", get(info::ui_asset))
@@ -176,18 +189,28 @@ pub fn router(state: ApiState) -> Router {
         .route("/v2/leader", get(info::leader))
         .route(
             "/v2/apps",
-            get(apps::read::list).post(apps::write::create).put(apps::write::put_batch).patch(apps::write::patch_batch),
+            get(apps::read::list)
+                .post(apps::write::create)
+                .put(apps::write::put_batch)
+                .patch(apps::write::patch_batch),
         )
         .route(
             "/v2/apps/{*path}",
-            get(apps::get).put(apps::put).patch(apps::patch).delete(apps::delete).post(apps::post),
+            get(apps::get)
+                .put(apps::put)
+                .patch(apps::patch)
+                .delete(apps::delete)
+                .post(apps::post),
         )
         .route("/v2/tasks", get(tasks::list))
         .route("/v2/tasks/delete", post(tasks::delete))
         .route("/v2/deployments", get(deployments::list))
         .route("/v2/deployments/{id}", delete(deployments::cancel))
         .route("/v2/queue", get(queue::list))
-        .route("/v2/events", get(events::sse::stream).options(events::sse::options))
+        .route(
+            "/v2/events",
+            get(events::sse::stream).options(events::sse::options),
+        )
         .route(
             "/v2/eventSubscriptions",
             get(events::subscriptions::list)
@@ -200,6 +223,9 @@ pub fn router(state: ApiState) -> Router {
         // Handlers run with the request's origin in scope; writes report it in their events.
         .layer(axum::middleware::from_fn(events::origin::scope))
         // Added last, so outermost: it sees every response, fallbacks and rejections included.
-        .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::headers_and_counts))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            metrics::headers_and_counts,
+        ))
         .with_state(ctx)
 }

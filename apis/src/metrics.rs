@@ -1,14 +1,18 @@
 //! Request counters and the headers every response carries, in one middleware; `GET /metrics`
-//! reports the counters and a few store gauges in Marathon's Dropwizard-style JSON layout.
+//! reports the counters and a few store gauges in Marathon's Dropwizard-style JSON layout, or
+//! in Prometheus's text format when the client asks for text (as scrapers do), as
+//! `GET /metrics/prometheus` always does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::HttpBody;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use schemas::{Goal, Record, TaskState};
 use serde_json::{Value, json};
 use store::keys;
@@ -23,11 +27,22 @@ pub(crate) struct Metrics {
     response_bytes: AtomicU64,
     /// Responses by status class, 1xx..5xx.
     responses: [AtomicU64; 5],
+    /// Request durations: counts per upper bound of [`LATENCY_BUCKETS`] (the last is +Inf).
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    latency_micros: AtomicU64,
 }
 
+/// Upper bounds, in seconds, of the request-duration histogram's buckets.
+const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
 /// Counts the request and its response, and adds Marathon's leader and caching headers.
-pub(crate) async fn headers_and_counts(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
+pub(crate) async fn headers_and_counts(
+    State(ctx): State<Ctx>,
+    req: Request,
+    next: Next,
+) -> Response {
     let m = &ctx.metrics;
+    let started = std::time::Instant::now();
     m.requests.fetch_add(1, Ordering::Relaxed);
     m.active.fetch_add(1, Ordering::Relaxed);
     if let Some(n) = req.body().size_hint().exact() {
@@ -40,14 +55,29 @@ pub(crate) async fn headers_and_counts(State(ctx): State<Ctx>, req: Request, nex
     }
     let class = (res.status().as_u16() / 100).clamp(1, 5) as usize - 1;
     m.responses[class].fetch_add(1, Ordering::Relaxed);
+    // Time to the response head: streams (SSE) would otherwise count as forever.
+    let took = started.elapsed();
+    let bucket = LATENCY_BUCKETS
+        .iter()
+        .position(|b| took.as_secs_f64() <= *b)
+        .unwrap_or(LATENCY_BUCKETS.len());
+    m.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    m.latency_micros
+        .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
 
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("http://{}", ctx.config.leader)) {
         headers.insert("x-marathon-leader", v);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store, must-revalidate"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("x-xss-protection", HeaderValue::from_static("1; mode=block"));
+    headers.insert(
+        "x-xss-protection",
+        HeaderValue::from_static("1; mode=block"),
+    );
     res
 }
 
@@ -59,8 +89,133 @@ fn gauge(n: u64) -> Value {
     json!({"value": n})
 }
 
-/// `GET /metrics`.
-pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
+/// `GET /metrics`: JSON, or Prometheus text when the client prefers text.
+pub(crate) async fn get(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("text/plain") || accept.contains("openmetrics") {
+        prometheus(State(ctx)).await.into_response()
+    } else {
+        json_view(&ctx).into_response()
+    }
+}
+
+/// `GET /metrics/prometheus`: Prometheus's text exposition format.
+pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
+    let tasks = ctx.store.read(|s| {
+        let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for (_, e) in s.scan(keys::INSTANCES) {
+            if let Record::Instance(i) = &e.record
+                && let Some(state) = i.state()
+            {
+                *by_state.entry(state.as_str()).or_default() += 1;
+            }
+        }
+        by_state
+    });
+    let (apps, deployments) = ctx.store.read(|s| {
+        (
+            s.scan(keys::APPS).count(),
+            s.scan(keys::DEPLOYMENTS).count(),
+        )
+    });
+    let m = &ctx.metrics;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let mut out = String::new();
+    family(
+        &mut out,
+        "pacer_http_requests_total",
+        "counter",
+        "HTTP requests received.",
+        [("", load(&m.requests) as f64)],
+    );
+    family(
+        &mut out,
+        "pacer_http_requests_active",
+        "gauge",
+        "HTTP requests being handled.",
+        [("", load(&m.active) as f64)],
+    );
+    let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+    family(
+        &mut out,
+        "pacer_http_responses_total",
+        "counter",
+        "HTTP responses by status class.",
+        m.responses
+            .iter()
+            .zip(classes)
+            .map(|(n, c)| (format!("{{class=\"{c}\"}}"), load(n) as f64)),
+    );
+    let mut cumulative = 0;
+    let mut buckets = Vec::new();
+    for (i, n) in m.latency_buckets.iter().enumerate() {
+        cumulative += load(n);
+        let le = LATENCY_BUCKETS
+            .get(i)
+            .map_or("+Inf".to_string(), |b| b.to_string());
+        buckets.push((format!("_bucket{{le=\"{le}\"}}"), cumulative as f64));
+    }
+    buckets.push(("_sum".into(), load(&m.latency_micros) as f64 / 1e6));
+    buckets.push(("_count".into(), cumulative as f64));
+    family(
+        &mut out,
+        "pacer_http_request_duration_seconds",
+        "histogram",
+        "Time to the response head.",
+        buckets,
+    );
+    family(
+        &mut out,
+        "pacer_apps",
+        "gauge",
+        "Apps defined.",
+        [("", apps as f64)],
+    );
+    family(
+        &mut out,
+        "pacer_deployments",
+        "gauge",
+        "Deployments in progress.",
+        [("", deployments as f64)],
+    );
+    family(
+        &mut out,
+        "pacer_tasks",
+        "gauge",
+        "Tasks by Mesos state, as last observed.",
+        tasks
+            .into_iter()
+            .map(|(state, n)| (format!("{{state=\"{state}\"}}"), n as f64)),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+}
+
+/// Appends one metric family: its HELP and TYPE lines, then one sample per
+/// (suffix-and-labels, value).
+fn family<S: AsRef<str>>(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (S, f64)>,
+) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (suffix, value) in samples {
+        let _ = writeln!(out, "{name}{} {value}", suffix.as_ref());
+    }
+}
+
+fn json_view(ctx: &Ctx) -> Json<Value> {
     let (apps, deployments, running, staged) = ctx.store.read(|s| {
         let apps = s.scan(keys::APPS).count() as u64;
         let deployments = s.scan(keys::DEPLOYMENTS).count() as u64;
@@ -71,9 +226,11 @@ pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
             {
                 match i.state() {
                     Some(TaskState::TASK_RUNNING) => running += 1,
-                    Some(TaskState::TASK_STAGING | TaskState::TASK_STARTING | TaskState::TASK_PROVISIONED) => {
-                        staged += 1
-                    }
+                    Some(
+                        TaskState::TASK_STAGING
+                        | TaskState::TASK_STARTING
+                        | TaskState::TASK_PROVISIONED,
+                    ) => staged += 1,
                     _ => {}
                 }
             }
@@ -82,13 +239,23 @@ pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
     });
     let m = &ctx.metrics;
     let mut counters = serde_json::Map::new();
-    counters.insert("marathon.http.requests.count".into(), counter(m.requests.load(Ordering::Relaxed)));
-    counters
-        .insert("marathon.http.requests.size.counter.bytes".into(), counter(m.request_bytes.load(Ordering::Relaxed)));
-    counters
-        .insert("marathon.http.responses.size.counter.bytes".into(), counter(m.response_bytes.load(Ordering::Relaxed)));
+    counters.insert(
+        "marathon.http.requests.count".into(),
+        counter(m.requests.load(Ordering::Relaxed)),
+    );
+    counters.insert(
+        "marathon.http.requests.size.counter.bytes".into(),
+        counter(m.request_bytes.load(Ordering::Relaxed)),
+    );
+    counters.insert(
+        "marathon.http.responses.size.counter.bytes".into(),
+        counter(m.response_bytes.load(Ordering::Relaxed)),
+    );
     for (i, n) in m.responses.iter().enumerate() {
-        counters.insert(format!("marathon.http.responses.{}xx.count", i + 1), counter(n.load(Ordering::Relaxed)));
+        counters.insert(
+            format!("marathon.http.responses.{}xx.count", i + 1),
+            counter(n.load(Ordering::Relaxed)),
+        );
     }
     Json(json!({
         "version": "4.0.0",
@@ -104,4 +271,26 @@ pub(crate) async fn get(State(ctx): State<Ctx>) -> Json<Value> {
         "meters": {},
         "timers": {},
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_render_in_exposition_format() {
+        let mut out = String::new();
+        family(&mut out, "x_total", "counter", "Xs.", [("", 3.0)]);
+        family(
+            &mut out,
+            "t",
+            "gauge",
+            "Ts.",
+            [("{state=\"TASK_RUNNING\"}", 2.0)],
+        );
+        assert_eq!(
+            out,
+            "# HELP x_total Xs.\n# TYPE x_total counter\nx_total 3\n# HELP t Ts.\n# TYPE t gauge\nt{state=\"TASK_RUNNING\"} 2\n"
+        );
+    }
 }

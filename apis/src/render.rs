@@ -29,7 +29,10 @@ impl Embed {
     pub(crate) fn from_params(params: &Params) -> Embed {
         let mut e = Embed::default();
         for raw in params.all("embed") {
-            let name = ["group.apps.", "apps.", "app."].iter().find_map(|p| raw.strip_prefix(p)).unwrap_or(raw);
+            let name = ["group.apps.", "apps.", "app."]
+                .iter()
+                .find_map(|p| raw.strip_prefix(p))
+                .unwrap_or(raw);
             match name {
                 "tasks" => e.tasks = true,
                 "counts" => e.counts = true,
@@ -66,7 +69,9 @@ impl Counts {
         let mut c = Counts::default();
         for t in tasks {
             match t.state {
-                TaskState::TASK_PROVISIONED | TaskState::TASK_STAGING | TaskState::TASK_STARTING => c.staged += 1,
+                TaskState::TASK_PROVISIONED
+                | TaskState::TASK_STAGING
+                | TaskState::TASK_STARTING => c.staged += 1,
                 TaskState::TASK_RUNNING => c.running += 1,
                 _ => {}
             }
@@ -88,7 +93,12 @@ pub(crate) struct Env<'a> {
 }
 
 /// Marathon's Task JSON for the current task of `inst`.
-pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinition>, env: Env<'_>) -> Value {
+pub(crate) fn task(
+    inst: &Instance,
+    task: &TaskRecord,
+    app: Option<&AppDefinition>,
+    env: Env<'_>,
+) -> Value {
     let mut t = json!({
         "id": task.task_id,
         "appId": inst.app_id,
@@ -123,8 +133,15 @@ pub(crate) fn ip_addresses(host: &str, local_hostname: &str) -> Vec<Value> {
 }
 
 /// Every task of `instances` (instances that have one) as Task JSON.
-pub(crate) fn tasks(instances: &[Arc<Instance>], app: Option<&AppDefinition>, env: Env<'_>) -> Vec<Value> {
-    instances.iter().filter_map(|i| i.task.as_ref().map(|t| task(i, t, app, env))).collect()
+pub(crate) fn tasks(
+    instances: &[Arc<Instance>],
+    app: Option<&AppDefinition>,
+    env: Env<'_>,
+) -> Vec<Value> {
+    instances
+        .iter()
+        .filter_map(|i| i.task.as_ref().map(|t| task(i, t, app, env)))
+        .collect()
 }
 
 /// The inputs of one AppInfo.
@@ -183,12 +200,26 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
                 tasks_unhealthy: c.unhealthy,
             }
         }),
-        deployments: embed.deployments.then(|| parts.deployments.iter().map(|id| DeploymentRef { id }).collect()),
+        deployments: embed.deployments.then(|| {
+            parts
+                .deployments
+                .iter()
+                .map(|id| DeploymentRef { id })
+                .collect()
+        }),
         // Readiness results exist only while a deployment polls them; none are recorded yet.
         readiness_check_results: embed.readiness.then_some([]),
-        tasks: embed.tasks.then(|| self::tasks(parts.instances, Some(parts.app), env)),
-        last_task_failure: if embed.last_task_failure { last_task_failure(parts.instances) } else { None },
-        task_stats: embed.task_stats.then(|| task_stats(parts.app, parts.instances, env.now)),
+        tasks: embed
+            .tasks
+            .then(|| self::tasks(parts.instances, Some(parts.app), env)),
+        last_task_failure: if embed.last_task_failure {
+            last_task_failure(parts.instances)
+        } else {
+            None
+        },
+        task_stats: embed
+            .task_stats
+            .then(|| task_stats(parts.app, parts.instances, env.now)),
     }
 }
 
@@ -197,7 +228,12 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
 pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
     let (inst, t) = instances
         .iter()
-        .flat_map(|i| i.task.iter().chain(i.last_failure.as_ref()).map(move |t| (i, t)))
+        .flat_map(|i| {
+            i.task
+                .iter()
+                .chain(i.last_failure.as_ref())
+                .map(move |t| (i, t))
+        })
         .filter(|(_, t)| t.state.is_task_failure())
         .max_by_key(|(_, t)| t.updated_at)?;
     Some(json!({
@@ -215,20 +251,38 @@ pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
 /// Marathon's `taskStats`: counts and lifetimes of the app's tasks by how they relate to
 /// the latest scaling and config change. Empty categories are left out, as Marathon does.
 fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) -> Value {
-    let with_task: Vec<(&Instance, &TaskRecord)> =
-        instances.iter().filter_map(|i| i.task.as_ref().map(|t| (i.as_ref(), t))).collect();
+    let with_task: Vec<(&Instance, &TaskRecord)> = instances
+        .iter()
+        .filter_map(|i| i.task.as_ref().map(|t| (i.as_ref(), t)))
+        .collect();
     let config = app.config_version();
-    let scaled = app.version_info.map(|v| v.last_scaling_at).unwrap_or(config);
+    let scaled = app
+        .version_info
+        .map(|v| v.last_scaling_at)
+        .unwrap_or(config);
     let mut out = Map::new();
     type Pick = Box<dyn Fn(&Instance, &TaskRecord) -> bool>;
     let categories: [(&str, Pick); 4] = [
-        ("startedAfterLastScaling", Box::new(move |_, t| t.staged_at >= scaled)),
-        ("withLatestConfig", Box::new(move |i, _| i.run_spec_version >= config)),
-        ("withOutdatedConfig", Box::new(move |i, _| i.run_spec_version < config)),
+        (
+            "startedAfterLastScaling",
+            Box::new(move |_, t| t.staged_at >= scaled),
+        ),
+        (
+            "withLatestConfig",
+            Box::new(move |i, _| i.run_spec_version >= config),
+        ),
+        (
+            "withOutdatedConfig",
+            Box::new(move |i, _| i.run_spec_version < config),
+        ),
         ("totalSummary", Box::new(|_, _| true)),
     ];
     for (name, pick) in categories {
-        let picked: Vec<&TaskRecord> = with_task.iter().filter(|(i, t)| pick(i, t)).map(|(_, t)| *t).collect();
+        let picked: Vec<&TaskRecord> = with_task
+            .iter()
+            .filter(|(i, t)| pick(i, t))
+            .map(|(_, t)| *t)
+            .collect();
         if picked.is_empty() {
             continue;
         }
@@ -243,7 +297,11 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
             lives.sort_by(f64::total_cmp);
             let avg = lives.iter().sum::<f64>() / lives.len() as f64;
             let mid = lives.len() / 2;
-            let median = if lives.len().is_multiple_of(2) { (lives[mid - 1] + lives[mid]) / 2.0 } else { lives[mid] };
+            let median = if lives.len().is_multiple_of(2) {
+                (lives[mid - 1] + lives[mid]) / 2.0
+            } else {
+                lives[mid]
+            };
             stats["lifeTime"] = json!({"averageSeconds": avg, "medianSeconds": median});
         }
         out.insert(name.into(), json!({"stats": stats}));
@@ -257,7 +315,10 @@ pub(crate) fn deployment(d: &Deployment) -> Value {
     let current = d.steps.get(d.current_step);
     let current_actions: Vec<Value> = current
         .map(|s| {
-            s.actions.iter().map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []})).collect()
+            s.actions
+                .iter()
+                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []}))
+                .collect()
         })
         .unwrap_or_default();
     json!({
@@ -279,7 +340,10 @@ pub(crate) fn deployment_result(id: &str, version: Timestamp) -> Value {
 
 impl<'a> Env<'a> {
     pub(crate) fn new(config: &'a crate::ApiConfig) -> Self {
-        Env { hostname: &config.hostname, now: Timestamp::now() }
+        Env {
+            hostname: &config.hostname,
+            now: Timestamp::now(),
+        }
     }
 }
 

@@ -50,7 +50,11 @@ pub(crate) async fn list(State(ctx): State<Ctx>, params: Params, headers: Header
             })
             .collect();
         listed.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text::haproxy(&listed)).into_response();
+        return (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text::haproxy(&listed),
+        )
+            .into_response();
     }
     let wanted: HashSet<TaskState> = params
         .all("status")
@@ -78,14 +82,23 @@ struct Ids {
 
 /// `POST /v2/tasks/delete {"ids": [...]}`: kills the named tasks of any apps; unknown ids
 /// are skipped, malformed ones are a 400.
-pub(crate) async fn delete(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
+pub(crate) async fn delete(
+    State(ctx): State<Ctx>,
+    params: Params,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let Ids { ids } = json::from_value(body)?;
     let parsed = ids
         .iter()
-        .map(|id| parse_task_id(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid task id '{id}'"))))
+        .map(|id| {
+            parse_task_id(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid task id '{id}'")))
+        })
         .collect::<Result<BTreeSet<_>>>()?;
-    let mode =
-        KillMode::from_flags(params.flag("scale", false), params.flag("wipe", false), params.flag("force", false))?;
+    let mode = KillMode::from_flags(
+        params.flag("scale", false),
+        params.flag("wipe", false),
+        params.flag("force", false),
+    )?;
     let killed = desired::kill(&ctx, mode, |s| {
         Ok(parsed
             .iter()
@@ -108,7 +121,9 @@ pub(crate) async fn delete(State(ctx): State<Ctx>, params: Params, JsonBody(body
             let tasks: Vec<_> = instances
                 .iter()
                 .filter_map(|i| {
-                    i.task.as_ref().map(|t| render::task(i, t, apps.get(&i.app_id).map(|a| a.as_ref()), env))
+                    i.task
+                        .as_ref()
+                        .map(|t| render::task(i, t, apps.get(&i.app_id).map(|a| a.as_ref()), env))
                 })
                 .collect();
             Json(json!({"tasks": tasks})).into_response()

@@ -27,11 +27,19 @@ impl Media {
 /// The one of `offered` the client's `Accept` rates highest; ties go to the earlier offer.
 /// No `Accept` header accepts anything.
 pub(crate) fn preferred(headers: &HeaderMap, offered: &[Media]) -> Option<Media> {
-    let accept: Vec<&str> = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     if accept.is_empty() {
         return offered.first().copied();
     }
-    let ranges: Vec<(&str, &str, f32)> = accept.iter().flat_map(|h| h.split(',')).filter_map(parse_range).collect();
+    let ranges: Vec<(&str, &str, f32)> = accept
+        .iter()
+        .flat_map(|h| h.split(','))
+        .filter_map(parse_range)
+        .collect();
     let mut best: Option<(Media, f32)> = None;
     for &m in offered {
         let q = quality(&ranges, m);
@@ -45,7 +53,10 @@ pub(crate) fn preferred(headers: &HeaderMap, offered: &[Media]) -> Option<Media>
 fn parse_range(s: &str) -> Option<(&str, &str, f32)> {
     let mut parts = s.split(';').map(str::trim);
     let (t, sub) = parts.next()?.split_once('/')?;
-    let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+    let q = parts
+        .filter_map(|p| p.strip_prefix("q="))
+        .find_map(|q| q.parse::<f32>().ok())
+        .unwrap_or(1.0);
     Some((t, sub, q))
 }
 
@@ -77,8 +88,11 @@ pub(crate) fn haproxy(apps: &[(Arc<AppDefinition>, Vec<Arc<Instance>>)]) -> Stri
     let mut out = String::new();
     for (app, instances) in apps {
         let id = app.id.safe_id();
-        let running: Vec<_> =
-            instances.iter().filter_map(|i| i.task.as_ref()).filter(|t| t.state == TaskState::TASK_RUNNING).collect();
+        let running: Vec<_> = instances
+            .iter()
+            .filter_map(|i| i.task.as_ref())
+            .filter(|t| t.state == TaskState::TASK_RUNNING)
+            .collect();
         let ports = service_ports(app);
         if ports.is_empty() {
             let _ = write!(out, "{id}\t \t");
@@ -117,10 +131,22 @@ mod tests {
         let offered = [Media::Json, Media::Text];
         assert_eq!(preferred(&HeaderMap::new(), &offered), Some(Media::Json));
         assert_eq!(preferred(&accept("*/*"), &offered), Some(Media::Json));
-        assert_eq!(preferred(&accept("text/plain"), &offered), Some(Media::Text));
-        assert_eq!(preferred(&accept("text/plain, */*;q=0.1"), &offered), Some(Media::Text));
-        assert_eq!(preferred(&accept("application/json"), &offered), Some(Media::Json));
+        assert_eq!(
+            preferred(&accept("text/plain"), &offered),
+            Some(Media::Text)
+        );
+        assert_eq!(
+            preferred(&accept("text/plain, */*;q=0.1"), &offered),
+            Some(Media::Text)
+        );
+        assert_eq!(
+            preferred(&accept("application/json"), &offered),
+            Some(Media::Json)
+        );
         assert_eq!(preferred(&accept("image/png"), &offered), None);
-        assert_eq!(preferred(&accept("text/*;q=0.9, application/json;q=0.5"), &offered), Some(Media::Text));
+        assert_eq!(
+            preferred(&accept("text/*;q=0.9, application/json;q=0.5"), &offered),
+            Some(Media::Text)
+        );
     }
 }

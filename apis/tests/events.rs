@@ -36,16 +36,21 @@ struct Frame {
 
 impl Stream {
     async fn open(router: &axum::Router, query: &str, last_event_id: Option<u64>) -> Stream {
-        let mut req = Request::get(format!("/v2/events{query}")).header("accept", "text/event-stream");
+        let mut req =
+            Request::get(format!("/v2/events{query}")).header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
         let mut req = req.body(Body::empty()).unwrap();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 7], 50_000))));
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 7], 50_000))));
         let res = router.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["content-type"], "text/event-stream");
-        Stream { body: res.into_body(), buf: String::new() }
+        Stream {
+            body: res.into_body(),
+            buf: String::new(),
+        }
     }
 
     /// The next raw SSE block (an event or a comment), `None` when the response ended.
@@ -56,7 +61,10 @@ impl Stream {
                 self.buf.drain(..end + 2);
                 return Some(block);
             }
-            let frame = tokio::time::timeout(WAIT, self.body.frame()).await.expect("no event in time")?.unwrap();
+            let frame = tokio::time::timeout(WAIT, self.body.frame())
+                .await
+                .expect("no event in time")?
+                .unwrap();
             if let Ok(data) = frame.into_data() {
                 self.buf.push_str(std::str::from_utf8(&data).unwrap());
             }
@@ -70,7 +78,11 @@ impl Stream {
             if block.starts_with(':') {
                 continue;
             }
-            let mut frame = Frame { id: None, event: String::new(), data: Value::Null };
+            let mut frame = Frame {
+                id: None,
+                event: String::new(),
+                data: Value::Null,
+            };
             for line in block.lines() {
                 let (field, value) = line.split_once(": ").unwrap_or((line, ""));
                 match field {
@@ -94,7 +106,9 @@ impl Stream {
 }
 
 async fn running(api: &Api, app: &str) -> schemas::Instance {
-    let mut inst = api.add_task(app, TaskState::TASK_PROVISIONED, "localhost", vec![31001]).await;
+    let mut inst = api
+        .add_task(app, TaskState::TASK_PROVISIONED, "localhost", vec![31001])
+        .await;
     let task = inst.task.as_mut().unwrap();
     task.state = TaskState::TASK_RUNNING;
     api.put_instance(&inst).await;
@@ -109,7 +123,12 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
     assert_eq!(attached.data["remoteAddress"], "10.0.0.7");
     let mut last = attached.id.expect("every event has an id");
 
-    let r = api.post("/v2/apps", json!({"id": "/prod/web", "cmd": "sleep 100", "instances": 1})).await;
+    let r = api
+        .post(
+            "/v2/apps",
+            json!({"id": "/prod/web", "cmd": "sleep 100", "instances": 1}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let deployment = r.header("marathon-deployment-id").unwrap().to_string();
     let inst = running(&api, "/prod/web").await;
@@ -124,13 +143,22 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
     assert_eq!(group.data["version"], r.json()["version"]);
     let info = s.expect("deployment_info").await;
     assert_eq!(info.data["plan"]["id"], deployment.as_str());
-    assert_eq!(info.data["currentStep"]["actions"][0]["action"], "StartApplication");
-    assert_eq!(s.expect("instance_changed_event").await.data["condition"], "Provisioned");
+    assert_eq!(
+        info.data["currentStep"]["actions"][0]["action"],
+        "StartApplication"
+    );
+    assert_eq!(
+        s.expect("instance_changed_event").await.data["condition"],
+        "Provisioned"
+    );
     let status = s.expect("status_update_event").await;
     assert_eq!(status.data["taskStatus"], "TASK_RUNNING");
     assert_eq!(status.data["taskId"], common::task_id(&inst));
     assert_eq!(status.data["appId"], "/prod/web");
-    assert_eq!(s.expect("instance_changed_event").await.data["condition"], "Running");
+    assert_eq!(
+        s.expect("instance_changed_event").await.data["condition"],
+        "Running"
+    );
     assert_eq!(
         s.expect("deployment_step_success").await.data["currentStep"]["actions"][0]["action"],
         "StartApplication"
@@ -155,10 +183,19 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
 #[tokio::test]
 async fn event_type_filters_and_method_rules() {
     let api = Api::new().await;
-    let r = api.raw(Method::GET, "/v2/events", None, &[("accept", "*/*")]).await;
-    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "Marathon's servlet wants text/event-stream");
+    let r = api
+        .raw(Method::GET, "/v2/events", None, &[("accept", "*/*")])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Marathon's servlet wants text/event-stream"
+    );
     let r = api.raw(Method::OPTIONS, "/v2/events", None, &[]).await;
-    assert_eq!((r.status, r.header("allow")), (StatusCode::OK, Some("GET, HEAD, OPTIONS")));
+    assert_eq!(
+        (r.status, r.header("allow")),
+        (StatusCode::OK, Some("GET, HEAD, OPTIONS"))
+    );
 
     let mut s = Stream::open(
         &api.router,
@@ -166,9 +203,14 @@ async fn event_type_filters_and_method_rules() {
         None,
     )
     .await;
-    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0})).await;
+    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0}))
+        .await;
     api.finish_deployments().await;
-    assert_eq!(s.next().await.event, "group_change_success", "its own attach is filtered out too");
+    assert_eq!(
+        s.next().await.event,
+        "group_change_success",
+        "its own attach is filtered out too"
+    );
     assert_eq!(s.next().await.event, "deployment_success");
 }
 
@@ -179,7 +221,8 @@ async fn a_reconnecting_client_gets_what_it_missed_then_its_attach_then_live_eve
     let seen = s.expect("event_stream_attached").await.id.unwrap();
     drop(s);
 
-    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0})).await;
+    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0}))
+        .await;
     // Missed while away: its own detach, and the app's events.
     let mut s = Stream::open(&api.router, "", Some(seen)).await;
     assert_eq!(s.expect("event_stream_detached").await.id, Some(seen + 1));
@@ -195,16 +238,33 @@ async fn a_reconnecting_client_gets_what_it_missed_then_its_attach_then_live_eve
 async fn a_client_that_does_not_read_is_cut_off() {
     let store = Store::open(StoreConfig::default()).await.unwrap();
     let config = apis::ApiConfig::default();
-    let events = apis::EventBus::start(&store, apis::EventConfig { stream_buffer: 4, ..Default::default() });
-    let router = apis::router(apis::ApiState { store: store.clone(), config, events });
+    let events = apis::EventBus::start(
+        &store,
+        apis::EventConfig {
+            stream_buffer: 4,
+            ..Default::default()
+        },
+    );
+    let router = apis::router(apis::ApiState {
+        store: store.clone(),
+        config,
+        events,
+    });
     let api = Api { router, store };
     let mut slow = Stream::open(&api.router, "", None).await;
     let mut fine = Stream::open(&api.router, "?event_type=group_change_success", None).await;
     for i in 0..3 {
-        api.post("/v2/apps", json!({"id": format!("/a{i}"), "cmd": "x", "instances": 0})).await;
+        api.post(
+            "/v2/apps",
+            json!({"id": format!("/a{i}"), "cmd": "x", "instances": 0}),
+        )
+        .await;
     }
     // Its queue overflowed: the response ends, and what it had queued is not sent.
-    assert_eq!(tokio::time::timeout(WAIT, slow.block()).await.unwrap(), None);
+    assert_eq!(
+        tokio::time::timeout(WAIT, slow.block()).await.unwrap(),
+        None
+    );
     for _ in 0..3 {
         fine.expect("group_change_success").await;
     }
@@ -219,23 +279,35 @@ async fn cancels_fail_deployments_and_lock_conflicts_fail_group_changes() {
         None,
     )
     .await;
-    let r = api.post("/v2/apps", json!({"id": "/g/a", "cmd": "x", "instances": 2})).await;
+    let r = api
+        .post(
+            "/v2/apps",
+            json!({"id": "/g/a", "cmd": "x", "instances": 2}),
+        )
+        .await;
     let first = r.header("marathon-deployment-id").unwrap().to_string();
 
     let r = api.put("/v2/apps/g/a", json!({"instances": 3})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let failed = s.expect("group_change_failed").await;
     assert_eq!(failed.data["groupId"], "/g");
-    assert!(failed.data["reason"].as_str().unwrap().contains(&first), "{failed:?}");
+    assert!(
+        failed.data["reason"].as_str().unwrap().contains(&first),
+        "{failed:?}"
+    );
 
     // Forcing replaces the running deployment: it fails.
-    let r = api.put("/v2/apps/g/a?force=true", json!({"instances": 3})).await;
+    let r = api
+        .put("/v2/apps/g/a?force=true", json!({"instances": 3}))
+        .await;
     let second = r.header("marathon-deployment-id").unwrap().to_string();
     let f = s.expect("deployment_failed").await;
     assert_eq!(f.data["id"], first.as_str());
 
     // Cancelling by force drops it: it fails, and never succeeds.
-    let r = api.delete(&format!("/v2/deployments/{second}?force=true")).await;
+    let r = api
+        .delete(&format!("/v2/deployments/{second}?force=true"))
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let f = s.expect("deployment_failed").await;
     assert_eq!(f.data["id"], second.as_str());
@@ -245,7 +317,10 @@ async fn cancels_fail_deployments_and_lock_conflicts_fail_group_changes() {
     let r = api.put("/v2/apps/g/a", json!({"instances": 1})).await;
     let third = r.header("marathon-deployment-id").unwrap().to_string();
     api.finish_deployments().await;
-    assert_eq!(s.expect("deployment_success").await.data["id"], third.as_str());
+    assert_eq!(
+        s.expect("deployment_success").await.data["id"],
+        third.as_str()
+    );
 }
 
 /// A callback subscriber: a real HTTP server that forwards every POSTed body.
@@ -268,7 +343,10 @@ async fn subscriber() -> (String, mpsc::UnboundedReceiver<Value>) {
 }
 
 async fn received(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
-    tokio::time::timeout(WAIT, rx.recv()).await.expect("no callback in time").unwrap()
+    tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("no callback in time")
+        .unwrap()
 }
 
 async fn received_type(rx: &mut mpsc::UnboundedReceiver<Value>, event: &str) -> Value {
@@ -281,7 +359,12 @@ async fn received_type(rx: &mut mpsc::UnboundedReceiver<Value>, event: &str) -> 
 async fn callback_subscribers_get_every_event_by_post_and_persist() {
     let api = Api::new().await;
     let (url, mut rx) = subscriber().await;
-    let r = api.post(&format!("/v2/eventSubscriptions?callbackUrl={url}"), json!(null)).await;
+    let r = api
+        .post(
+            &format!("/v2/eventSubscriptions?callbackUrl={url}"),
+            json!(null),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let body = r.json();
     assert_eq!(
@@ -289,11 +372,23 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
         (Some(url.as_str()), Some("subscribe_event"))
     );
     assert!(body["clientIp"].is_string() && body["timestamp"].is_string());
-    assert_eq!(api.get("/v2/eventSubscriptions").await.json(), json!({"callbackUrls": [url]}));
-    let stored = api.store.read(|s| s.scan("eventsub/").map(|(_, e)| e.record.clone()).collect::<Vec<_>>());
-    assert_eq!(stored, vec![Record::EventSubscription(url.clone())], "kept in the store");
+    assert_eq!(
+        api.get("/v2/eventSubscriptions").await.json(),
+        json!({"callbackUrls": [url]})
+    );
+    let stored = api.store.read(|s| {
+        s.scan("eventsub/")
+            .map(|(_, e)| e.record.clone())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        stored,
+        vec![Record::EventSubscription(url.clone())],
+        "kept in the store"
+    );
 
-    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 1})).await;
+    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 1}))
+        .await;
     running(&api, "/a").await;
     // Whether the subscribe_event itself reaches the new subscriber is a race with its start.
     let mut first = received(&mut rx).await;
@@ -305,30 +400,52 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
     received_type(&mut rx, "group_change_success").await;
     received_type(&mut rx, "deployment_info").await;
     received_type(&mut rx, "instance_changed_event").await;
-    assert_eq!(received_type(&mut rx, "status_update_event").await["taskStatus"], "TASK_RUNNING");
+    assert_eq!(
+        received_type(&mut rx, "status_update_event").await["taskStatus"],
+        "TASK_RUNNING"
+    );
     received_type(&mut rx, "instance_changed_event").await;
 
     // A server started later on the same store delivers to the same subscriber.
     let Api { router, store } = api;
     drop(router);
-    let api = Api { router: apis::router(apis::ApiState::new(store.clone(), apis::ApiConfig::default())), store };
+    let api = Api {
+        router: apis::router(apis::ApiState::new(
+            store.clone(),
+            apis::ApiConfig::default(),
+        )),
+        store,
+    };
     api.finish_deployments().await;
     received_type(&mut rx, "deployment_step_success").await;
     received_type(&mut rx, "deployment_step_success").await;
     received_type(&mut rx, "deployment_success").await;
 
-    let r = api.delete(&format!("/v2/eventSubscriptions?callbackUrl={url}")).await;
+    let r = api
+        .delete(&format!("/v2/eventSubscriptions?callbackUrl={url}"))
+        .await;
     assert_eq!(r.json()["eventType"], "unsubscribe_event");
-    assert_eq!(api.get("/v2/eventSubscriptions").await.json(), json!({"callbackUrls": []}));
+    assert_eq!(
+        api.get("/v2/eventSubscriptions").await.json(),
+        json!({"callbackUrls": []})
+    );
     assert!(api.store.read(|s| s.scan("eventsub/").next().is_none()));
 
     // Delivery stops: a subscriber that is still there sees later events, this one does not.
     let (other, mut other_rx) = subscriber().await;
-    api.post(&format!("/v2/eventSubscriptions?callbackUrl={other}"), json!(null)).await;
-    api.post("/v2/apps", json!({"id": "/b", "cmd": "x", "instances": 0})).await;
+    api.post(
+        &format!("/v2/eventSubscriptions?callbackUrl={other}"),
+        json!(null),
+    )
+    .await;
+    api.post("/v2/apps", json!({"id": "/b", "cmd": "x", "instances": 0}))
+        .await;
     while received(&mut other_rx).await["eventType"] != "deployment_info" {}
     while let Ok(v) = rx.try_recv() {
-        assert_eq!(v["eventType"], "unsubscribe_event", "delivered after unsubscribing: {v}");
+        assert_eq!(
+            v["eventType"], "unsubscribe_event",
+            "delivered after unsubscribing: {v}"
+        );
     }
 }
 
@@ -340,8 +457,13 @@ async fn a_subscriber_that_is_down_gets_its_events_once_it_is_up() {
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let url = format!("http://{addr}/cb");
-    api.post(&format!("/v2/eventSubscriptions?callbackUrl={url}"), json!(null)).await;
-    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0})).await;
+    api.post(
+        &format!("/v2/eventSubscriptions?callbackUrl={url}"),
+        json!(null),
+    )
+    .await;
+    api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0}))
+        .await;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
     let app = axum::Router::new().route(
@@ -359,8 +481,19 @@ async fn a_subscriber_that_is_down_gets_its_events_once_it_is_up() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut types = vec![];
     while !types.contains(&"deployment_info".to_string()) {
-        types.push(received(&mut rx).await["eventType"].as_str().unwrap().to_string());
+        types.push(
+            received(&mut rx).await["eventType"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    let from = types.iter().position(|t| t == "api_post_event").expect("api_post_event delivered");
-    assert_eq!(types[from..], ["api_post_event", "group_change_success", "deployment_info"]);
+    let from = types
+        .iter()
+        .position(|t| t == "api_post_event")
+        .expect("api_post_event delivered");
+    assert_eq!(
+        types[from..],
+        ["api_post_event", "group_change_success", "deployment_info"]
+    );
 }

@@ -27,7 +27,10 @@ fn gather(state: &StoreState, apps: Vec<Arc<AppDefinition>>) -> Vec<Gathered> {
     let mut by_app = view::deployments_by_app(&deployments);
     apps.into_iter()
         .map(|app| Gathered {
-            instances: view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect(),
+            instances: view::instances_of(state, &app.id)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect(),
             deployments: by_app.remove(&app.id).unwrap_or_default(),
             app,
         })
@@ -38,7 +41,11 @@ fn render<'a>(gathered: &'a [Gathered], embed: Embed, env: Env<'_>) -> Vec<AppIn
     gathered
         .iter()
         .map(|g| {
-            let parts = AppParts { app: &g.app, instances: &g.instances, deployments: &g.deployments };
+            let parts = AppParts {
+                app: &g.app,
+                instances: &g.instances,
+                deployments: &g.deployments,
+            };
             render::app_info(&parts, embed, env)
         })
         .collect()
@@ -62,7 +69,11 @@ struct GroupBody<'a> {
 
 /// The embeds of list endpoints: counts and deployments are always included.
 fn list_embed(params: &Params) -> Embed {
-    Embed { counts: true, deployments: true, ..Embed::from_params(params) }
+    Embed {
+        counts: true,
+        deployments: true,
+        ..Embed::from_params(params)
+    }
 }
 
 /// Filters of `GET /v2/apps`: `cmd` and `id` (case-insensitive substrings) and `label`.
@@ -75,19 +86,33 @@ struct Filter {
 impl Filter {
     fn from_params(params: &Params) -> Result<Filter> {
         let label = match params.get("label").filter(|l| !l.is_empty()) {
-            Some(l) => Some(
-                Selector::parse(l)
-                    .ok_or_else(|| ApiError::Unprocessable(format!("Can not parse label selector {l}")))?,
-            ),
+            Some(l) => Some(Selector::parse(l).ok_or_else(|| {
+                ApiError::Unprocessable(format!("Can not parse label selector {l}"))
+            })?),
             None => None,
         };
-        let lower = |k| params.get(k).filter(|v| !v.is_empty()).map(str::to_lowercase);
-        Ok(Filter { cmd: lower("cmd"), id: lower("id"), label })
+        let lower = |k| {
+            params
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .map(str::to_lowercase)
+        };
+        Ok(Filter {
+            cmd: lower("cmd"),
+            id: lower("id"),
+            label,
+        })
     }
 
     fn matches(&self, app: &AppDefinition) -> bool {
-        self.cmd.as_ref().is_none_or(|c| app.cmd.as_ref().is_some_and(|a| a.to_lowercase().contains(c)))
-            && self.id.as_ref().is_none_or(|i| app.id.as_str().to_lowercase().contains(i))
+        self.cmd.as_ref().is_none_or(|c| {
+            app.cmd
+                .as_ref()
+                .is_some_and(|a| a.to_lowercase().contains(c))
+        }) && self
+            .id
+            .as_ref()
+            .is_none_or(|i| app.id.as_str().to_lowercase().contains(i))
             && self.label.as_ref().is_none_or(|l| l.matches(&app.labels))
     }
 }
@@ -95,24 +120,51 @@ impl Filter {
 /// `GET /v2/apps`.
 pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Result<Response> {
     let filter = Filter::from_params(&params)?;
-    let gathered = ctx.store.read(|s| gather(s, view::apps(s).filter(|a| filter.matches(a)).collect()));
-    Ok(Json(AppsBody { apps: render(&gathered, list_embed(&params), Env::new(&ctx.config)) }).into_response())
+    let gathered = ctx
+        .store
+        .read(|s| gather(s, view::apps(s).filter(|a| filter.matches(a)).collect()));
+    Ok(Json(AppsBody {
+        apps: render(&gathered, list_embed(&params), Env::new(&ctx.config)),
+    })
+    .into_response())
 }
 
 /// `GET /v2/apps/{id}`: tasks, counts, deployments and the last failure always included.
 pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> {
-    let gathered = ctx.store.read(|s| view::app(s, id).map(|(app, _)| gather(s, vec![app])));
+    let gathered = ctx
+        .store
+        .read(|s| view::app(s, id).map(|(app, _)| gather(s, vec![app])));
     let gathered = gathered.ok_or_else(|| ApiError::app_not_found(id))?;
-    let embed =
-        Embed { counts: true, deployments: true, tasks: true, last_task_failure: true, ..Embed::from_params(params) };
-    let g = gathered.first().ok_or_else(|| ApiError::app_not_found(id))?;
-    let parts = AppParts { app: &g.app, instances: &g.instances, deployments: &g.deployments };
-    Ok(Json(AppBody { app: render::app_info(&parts, embed, Env::new(&ctx.config)) }).into_response())
+    let embed = Embed {
+        counts: true,
+        deployments: true,
+        tasks: true,
+        last_task_failure: true,
+        ..Embed::from_params(params)
+    };
+    let g = gathered
+        .first()
+        .ok_or_else(|| ApiError::app_not_found(id))?;
+    let parts = AppParts {
+        app: &g.app,
+        instances: &g.instances,
+        deployments: &g.deployments,
+    };
+    Ok(Json(AppBody {
+        app: render::app_info(&parts, embed, Env::new(&ctx.config)),
+    })
+    .into_response())
 }
 
 /// `GET /v2/apps/{group}/*`: every app at or below the group.
 pub(crate) fn group(ctx: &Ctx, group: &PathId, params: &Params) -> Result<Response> {
-    let gathered = ctx.store.read(|s| view::is_group(s, group).then(|| gather(s, view::apps_within(s, group))));
-    let gathered = gathered.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
-    Ok(Json(GroupBody { apps: render(&gathered, list_embed(params), Env::new(&ctx.config)) }).into_response())
+    let gathered = ctx
+        .store
+        .read(|s| view::is_group(s, group).then(|| gather(s, view::apps_within(s, group))));
+    let gathered =
+        gathered.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
+    Ok(Json(GroupBody {
+        apps: render(&gathered, list_embed(params), Env::new(&ctx.config)),
+    })
+    .into_response())
 }

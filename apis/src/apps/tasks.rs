@@ -19,36 +19,63 @@ type AppTasks = Vec<(Arc<AppDefinition>, Vec<Arc<Instance>>)>;
 
 fn respond(ctx: &Ctx, apps: &AppTasks, headers: &HeaderMap) -> Response {
     if preferred(headers, &[Media::Json, Media::Text]) == Some(Media::Text) {
-        return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text::haproxy(apps)).into_response();
+        return (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text::haproxy(apps),
+        )
+            .into_response();
     }
     let env = Env::new(&ctx.config);
-    let tasks: Vec<_> = apps.iter().flat_map(|(app, inst)| render::tasks(inst, Some(app), env)).collect();
+    let tasks: Vec<_> = apps
+        .iter()
+        .flat_map(|(app, inst)| render::tasks(inst, Some(app), env))
+        .collect();
     Json(json!({"tasks": tasks})).into_response()
 }
 
-fn with_instances(state: &store::State, app: Arc<AppDefinition>) -> (Arc<AppDefinition>, Vec<Arc<Instance>>) {
-    let instances = view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect();
+fn with_instances(
+    state: &store::State,
+    app: Arc<AppDefinition>,
+) -> (Arc<AppDefinition>, Vec<Arc<Instance>>) {
+    let instances = view::instances_of(state, &app.id)
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
     (app, instances)
 }
 
 /// `GET /v2/apps/{id}/tasks`.
 pub(super) fn list(ctx: &Ctx, id: &PathId, headers: &HeaderMap) -> Result<Response> {
-    let apps = ctx.store.read(|s| view::app(s, id).map(|(app, _)| vec![with_instances(s, app)]));
-    Ok(respond(ctx, &apps.ok_or_else(|| ApiError::app_not_found(id))?, headers))
+    let apps = ctx
+        .store
+        .read(|s| view::app(s, id).map(|(app, _)| vec![with_instances(s, app)]));
+    Ok(respond(
+        ctx,
+        &apps.ok_or_else(|| ApiError::app_not_found(id))?,
+        headers,
+    ))
 }
 
 /// `GET /v2/apps/{group}/*/tasks`.
 pub(super) fn list_group(ctx: &Ctx, group: &PathId, headers: &HeaderMap) -> Result<Response> {
     let apps = ctx.store.read(|s| {
-        view::is_group(s, group)
-            .then(|| view::apps_within(s, group).into_iter().map(|a| with_instances(s, a)).collect::<AppTasks>())
+        view::is_group(s, group).then(|| {
+            view::apps_within(s, group)
+                .into_iter()
+                .map(|a| with_instances(s, a))
+                .collect::<AppTasks>()
+        })
     });
     let apps = apps.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
     Ok(respond(ctx, &apps, headers))
 }
 
 fn kill_mode(params: &Params) -> Result<KillMode> {
-    KillMode::from_flags(params.flag("scale", false), params.flag("wipe", false), params.flag("force", false))
+    KillMode::from_flags(
+        params.flag("scale", false),
+        params.flag("wipe", false),
+        params.flag("force", false),
+    )
 }
 
 /// The killed tasks as JSON (under `key`), or the deployment that scales the app down.
@@ -71,7 +98,10 @@ fn killed_response(ctx: &Ctx, id: &PathId, killed: Killed, single: bool) -> Resp
 /// `host` (`*` is every host).
 pub(super) async fn kill_many(ctx: &Ctx, id: PathId, params: &Params) -> Result<Response> {
     let mode = kill_mode(params)?;
-    let host = params.get("host").filter(|h| !h.is_empty() && *h != "*").map(str::to_string);
+    let host = params
+        .get("host")
+        .filter(|h| !h.is_empty() && *h != "*")
+        .map(str::to_string);
     let killed = desired::kill(ctx, mode, |s| {
         if view::app(s, &id).is_none() {
             return Err(ApiError::app_not_found(&id));
@@ -79,7 +109,11 @@ pub(super) async fn kill_many(ctx: &Ctx, id: PathId, params: &Params) -> Result<
         Ok(view::instances_of(s, &id)
             .into_iter()
             .filter(|(i, _)| i.goal == Goal::Running)
-            .filter(|(i, _)| i.task.as_ref().is_some_and(|t| host.as_ref().is_none_or(|h| &t.host == h)))
+            .filter(|(i, _)| {
+                i.task
+                    .as_ref()
+                    .is_some_and(|t| host.as_ref().is_none_or(|h| &t.host == h))
+            })
             .collect())
     })
     .await?;
@@ -87,7 +121,12 @@ pub(super) async fn kill_many(ctx: &Ctx, id: PathId, params: &Params) -> Result<
 }
 
 /// `DELETE /v2/apps/{id}/tasks/{taskId}`.
-pub(super) async fn kill_one(ctx: &Ctx, id: PathId, task_id: String, params: &Params) -> Result<Response> {
+pub(super) async fn kill_one(
+    ctx: &Ctx,
+    id: PathId,
+    task_id: String,
+    params: &Params,
+) -> Result<Response> {
     let mode = kill_mode(params)?;
     let killed = desired::kill(ctx, mode, |s| {
         if view::app(s, &id).is_none() {
@@ -97,7 +136,9 @@ pub(super) async fn kill_one(ctx: &Ctx, id: PathId, task_id: String, params: &Pa
             .filter(|(app, _)| *app == id)
             .and_then(|(app, instance_id)| view::instance(s, &app, &instance_id))
             .filter(|(i, _)| i.task.is_some());
-        found.map(|f| vec![f]).ok_or_else(|| ApiError::task_not_found(&task_id))
+        found
+            .map(|f| vec![f])
+            .ok_or_else(|| ApiError::task_not_found(&task_id))
     })
     .await?;
     Ok(killed_response(ctx, &id, killed, true))

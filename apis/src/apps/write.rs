@@ -23,13 +23,18 @@ fn definition(mut body: Value, id: Option<&PathId>) -> Result<AppDefinition> {
         m.insert("id".into(), Value::String(id.to_string()));
     }
     let app: AppDefinition = json::from_value(body)?;
-    let app = schemas::normalize_app(app, &PathId::root()).map_err(|v| ApiError::Invalid(details(v)))?;
+    let app =
+        schemas::normalize_app(app, &PathId::root()).map_err(|v| ApiError::Invalid(details(v)))?;
     checked(app)
 }
 
 fn checked(app: AppDefinition) -> Result<AppDefinition> {
     let violations = schemas::validate_app(&app);
-    if violations.is_empty() { Ok(app) } else { Err(ApiError::Invalid(details(violations))) }
+    if violations.is_empty() {
+        Ok(app)
+    } else {
+        Err(ApiError::Invalid(details(violations)))
+    }
 }
 
 /// `current` with the fields of `body` applied (Marathon's `partialUpdate`).
@@ -37,22 +42,36 @@ fn merged(current: &AppDefinition, mut body: Value) -> Result<AppDefinition> {
     if let Value::Object(m) = &mut body {
         m.insert("id".into(), Value::String(current.id.to_string()));
     }
-    let app = schemas::merge_app_update(current, body.clone())
-        .map_err(|v| shape_error_of(current, body).unwrap_or_else(|| ApiError::Invalid(details(v))))?;
+    let app = schemas::merge_app_update(current, body.clone()).map_err(|v| {
+        shape_error_of(current, body).unwrap_or_else(|| ApiError::Invalid(details(v)))
+    })?;
     checked(app)
 }
 
 /// The wrong-type error of a patch, named by its field (merging reports it only at `/`).
 fn shape_error_of(current: &AppDefinition, patch: Value) -> Option<ApiError> {
-    let (Ok(Value::Object(mut merged)), Value::Object(patch)) = (serde_json::to_value(current), patch) else {
+    let (Ok(Value::Object(mut merged)), Value::Object(patch)) =
+        (serde_json::to_value(current), patch)
+    else {
         return None;
     };
-    merged.extend(patch.into_iter().filter(|(k, v)| !v.is_null() && k != "id" && k != "version" && k != "versionInfo"));
-    json::from_value::<AppDefinition>(Value::Object(merged)).err().filter(|e| matches!(e, ApiError::JsonShape(_)))
+    merged.extend(
+        patch
+            .into_iter()
+            .filter(|(k, v)| !v.is_null() && k != "id" && k != "version" && k != "versionInfo"),
+    );
+    json::from_value::<AppDefinition>(Value::Object(merged))
+        .err()
+        .filter(|e| matches!(e, ApiError::JsonShape(_)))
 }
 
 /// The new definition for an update of `current` (or a creation when it is `None`).
-fn updated(current: Option<&AppDefinition>, id: &PathId, body: Value, partial: bool) -> Result<AppDefinition> {
+fn updated(
+    current: Option<&AppDefinition>,
+    id: &PathId,
+    body: Value,
+    partial: bool,
+) -> Result<AppDefinition> {
     match current {
         Some(cur) if partial => merged(cur, body),
         _ => definition(body, Some(id)),
@@ -60,11 +79,18 @@ fn updated(current: Option<&AppDefinition>, id: &PathId, body: Value, partial: b
 }
 
 fn put_change(id: &PathId, app: AppDefinition) -> Mutation {
-    Mutation { changes: vec![(id.clone(), Change::put(app))], ..Mutation::default() }
+    Mutation {
+        changes: vec![(id.clone(), Change::put(app))],
+        ..Mutation::default()
+    }
 }
 
 /// `POST /v2/apps`: 201 with the full AppInfo of the new app.
-pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
+pub(crate) async fn create(
+    State(ctx): State<Ctx>,
+    params: Params,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let app = definition(body, None)?;
     let id = app.id.clone();
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
@@ -74,12 +100,31 @@ pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body
         Ok(put_change(&id, app.clone()))
     })
     .await?;
-    let stored = outcome.targets.get(&id).cloned().flatten().unwrap_or_else(|| Arc::new(app));
+    let stored = outcome
+        .targets
+        .get(&id)
+        .cloned()
+        .flatten()
+        .unwrap_or_else(|| Arc::new(app));
     let deployments = [outcome.deployment_id.clone()];
-    let parts = AppParts { app: &stored, instances: &[], deployments: &deployments };
-    let embed = Embed { counts: true, deployments: true, tasks: true, ..Embed::default() };
+    let parts = AppParts {
+        app: &stored,
+        instances: &[],
+        deployments: &deployments,
+    };
+    let embed = Embed {
+        counts: true,
+        deployments: true,
+        tasks: true,
+        ..Embed::default()
+    };
     let body = render::app_info(&parts, embed, Env::new(&ctx.config));
-    Ok(render::with_deployment_headers(StatusCode::CREATED, body, &outcome, Some(&id)))
+    Ok(render::with_deployment_headers(
+        StatusCode::CREATED,
+        body,
+        &outcome,
+        Some(&id),
+    ))
 }
 
 /// `PUT /v2/apps/{id}`: update (merge by default, replace with `partialUpdate=false`),
@@ -94,7 +139,10 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, body: Value) -> 
     let outcome = desired::deploy(ctx, force, |s| {
         let current = view::app(s, &id).map(|(a, _)| a);
         created = current.is_none();
-        Ok(put_change(&id, updated(current.as_deref(), &id, body.clone(), partial)?))
+        Ok(put_change(
+            &id,
+            updated(current.as_deref(), &id, body.clone(), partial)?,
+        ))
     })
     .await?;
     Ok(if created {
@@ -106,8 +154,12 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, body: Value) -> 
 
 /// The version a `PUT` body asks to roll back to; Marathon allows only `id` beside it.
 fn rollback_version(body: &Value) -> Result<Option<Timestamp>> {
-    let Some(obj) = body.as_object() else { return Ok(None) };
-    let Some(v) = obj.get("version").filter(|v| !v.is_null()) else { return Ok(None) };
+    let Some(obj) = body.as_object() else {
+        return Ok(None);
+    };
+    let Some(v) = obj.get("version").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
     if obj.keys().any(|k| k != "id" && k != "version") {
         return Err(ApiError::Invalid(vec![Detail::new(
             "/",
@@ -115,7 +167,12 @@ fn rollback_version(body: &Value) -> Result<Option<Timestamp>> {
         )]));
     }
     let version = v.as_str().and_then(|s| s.parse::<Timestamp>().ok());
-    version.map(Some).ok_or_else(|| ApiError::JsonShape(vec![Detail::new("/version", "error.expected.date.isoformat")]))
+    version.map(Some).ok_or_else(|| {
+        ApiError::JsonShape(vec![Detail::new(
+            "/version",
+            "error.expected.date.isoformat",
+        )])
+    })
 }
 
 async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Result<Response> {
@@ -123,9 +180,9 @@ async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Res
         if view::app(s, &id).is_none() {
             return Err(ApiError::app_not_found(&id));
         }
-        let (_, old) = view::versions(s, &id)
-            .remove(&version)
-            .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist in version {version}")))?;
+        let (_, old) = view::versions(s, &id).remove(&version).ok_or_else(|| {
+            ApiError::NotFound(format!("App '{id}' does not exist in version {version}"))
+        })?;
         Ok(put_change(&id, (*old).clone()))
     })
     .await?;
@@ -148,7 +205,10 @@ pub(crate) async fn delete(ctx: &Ctx, id: PathId, params: &Params) -> Result<Res
         if view::app(s, &id).is_none() {
             return Err(ApiError::app_not_found(&id));
         }
-        Ok(Mutation { changes: vec![(id.clone(), Change::Delete)], ..Mutation::default() })
+        Ok(Mutation {
+            changes: vec![(id.clone(), Change::Delete)],
+            ..Mutation::default()
+        })
     })
     .await?;
     Ok(render::deployment_response(StatusCode::OK, &outcome, None))
@@ -159,7 +219,10 @@ pub(crate) async fn restart(ctx: &Ctx, id: PathId, params: &Params) -> Result<Re
     let outcome = desired::deploy(ctx, params.flag("force", false), |s| {
         let (current, _) = view::app(s, &id).ok_or_else(|| ApiError::app_not_found(&id))?;
         let app = (*current).clone();
-        Ok(Mutation { changes: vec![(id.clone(), Change::restart(app))], ..Mutation::default() })
+        Ok(Mutation {
+            changes: vec![(id.clone(), Change::restart(app))],
+            ..Mutation::default()
+        })
     })
     .await?;
     Ok(render::deployment_response(StatusCode::OK, &outcome, None))
@@ -183,26 +246,31 @@ fn batch_ids(body: Value) -> Result<Vec<(PathId, Value)>> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let id = item
-                .get("id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")]))?;
-            let id = PathId::parse(id)
-                .map_err(|e| ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())]))?;
+            let id = item.get("id").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")])
+            })?;
+            let id = PathId::parse(id).map_err(|e| {
+                ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())])
+            })?;
             Ok((id, item))
         })
         .collect()
 }
 
 /// `PUT /v2/apps`: update or create every app of the array in one deployment.
-pub(crate) async fn put_batch(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
+pub(crate) async fn put_batch(
+    State(ctx): State<Ctx>,
+    params: Params,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let items = batch_ids(body)?;
     let partial = params.flag("partialUpdate", true);
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
         let mut m = Mutation::default();
         for (i, (id, item)) in items.iter().enumerate() {
             let current = view::app(s, id).map(|(a, _)| a);
-            let app = updated(current.as_deref(), id, item.clone(), partial).map_err(|e| at(i, e))?;
+            let app =
+                updated(current.as_deref(), id, item.clone(), partial).map_err(|e| at(i, e))?;
             m.changes.push((id.clone(), Change::put(app)));
         }
         Ok(m)
@@ -212,7 +280,11 @@ pub(crate) async fn put_batch(State(ctx): State<Ctx>, params: Params, JsonBody(b
 }
 
 /// `PATCH /v2/apps`: merge into every app of the array; all must exist.
-pub(crate) async fn patch_batch(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
+pub(crate) async fn patch_batch(
+    State(ctx): State<Ctx>,
+    params: Params,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let items = batch_ids(body)?;
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
         let mut m = Mutation::default();

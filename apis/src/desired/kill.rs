@@ -28,7 +28,9 @@ impl KillMode {
     /// Reads Marathon's `scale`, `wipe` and `force` parameters.
     pub(crate) fn from_flags(scale: bool, wipe: bool, force: bool) -> Result<KillMode> {
         match (scale, wipe) {
-            (true, true) => Err(ApiError::BadRequest("You cannot use scale and wipe at the same time.".into())),
+            (true, true) => Err(ApiError::BadRequest(
+                "You cannot use scale and wipe at the same time.".into(),
+            )),
             (true, false) => Ok(KillMode::Scale { force }),
             (false, true) => Ok(KillMode::Wipe),
             (false, false) => Ok(KillMode::Restart),
@@ -50,7 +52,9 @@ pub(crate) async fn kill(
     select: impl Fn(&State) -> Result<Vec<(Arc<Instance>, u64)>>,
 ) -> Result<Killed> {
     match mode {
-        KillMode::Scale { force } => deploy(ctx, force, |s| scale_down(s, select(s)?)).await.map(Killed::Deployment),
+        KillMode::Scale { force } => deploy(ctx, force, |s| scale_down(s, select(s)?))
+            .await
+            .map(Killed::Deployment),
         KillMode::Restart | KillMode::Wipe => update_instances(ctx, |s| {
             let picked = select(s)?;
             let updates = picked.iter().map(|(i, rev)| flip(i, *rev, mode)).collect();
@@ -72,7 +76,10 @@ fn flip(inst: &Instance, revision: u64, mode: KillMode) -> InstanceUpdate {
 
 fn scale_down(state: &State, picked: Vec<(Arc<Instance>, u64)>) -> Result<Mutation> {
     // An instance already on its way out must not lower the count a second time.
-    let picked: Vec<_> = picked.into_iter().filter(|(i, _)| i.goal == Goal::Running).collect();
+    let picked: Vec<_> = picked
+        .into_iter()
+        .filter(|(i, _)| i.goal == Goal::Running)
+        .collect();
     let mut per_app: BTreeMap<PathId, u32> = BTreeMap::new();
     for (i, _) in &picked {
         *per_app.entry(i.app_id.clone()).or_default() += 1;
@@ -84,7 +91,10 @@ fn scale_down(state: &State, picked: Vec<(Arc<Instance>, u64)>) -> Result<Mutati
         app.instances = app.instances.saturating_sub(killed);
         m.changes.push((id, Change::put(app)));
     }
-    m.instances = picked.iter().map(|(i, rev)| flip(i, *rev, KillMode::Scale { force: false })).collect();
+    m.instances = picked
+        .iter()
+        .map(|(i, rev)| flip(i, *rev, KillMode::Scale { force: false }))
+        .collect();
     Ok(m)
 }
 
@@ -127,7 +137,13 @@ mod tests {
 
     #[test]
     fn scale_and_wipe_together_is_a_bad_request() {
-        assert!(matches!(KillMode::from_flags(true, true, false), Err(ApiError::BadRequest(_))));
-        assert_eq!(KillMode::from_flags(true, false, true).unwrap(), KillMode::Scale { force: true });
+        assert!(matches!(
+            KillMode::from_flags(true, true, false),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert_eq!(
+            KillMode::from_flags(true, false, true).unwrap(),
+            KillMode::Scale { force: true }
+        );
     }
 }

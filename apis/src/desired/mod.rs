@@ -39,11 +39,17 @@ pub(crate) enum Change {
 
 impl Change {
     pub(crate) fn put(app: AppDefinition) -> Change {
-        Change::Put { app: Box::new(app), restart: false }
+        Change::Put {
+            app: Box::new(app),
+            restart: false,
+        }
     }
 
     pub(crate) fn restart(app: AppDefinition) -> Change {
-        Change::Put { app: Box::new(app), restart: true }
+        Change::Put {
+            app: Box::new(app),
+            restart: true,
+        }
     }
 }
 
@@ -98,7 +104,9 @@ pub(crate) async fn deploy(
                 }
                 return Ok(planned.outcome);
             }
-            WriteOutcome::Conflict { failed } => tracing::debug!(?failed, "write lost a race; recomputing"),
+            WriteOutcome::Conflict { failed } => {
+                tracing::debug!(?failed, "write lost a race; recomputing")
+            }
         }
     }
     Err(contention())
@@ -121,7 +129,9 @@ pub(crate) async fn update_instances<R>(
         }
         match ctx.store.write(request).await? {
             WriteOutcome::Applied { .. } => return Ok(result),
-            WriteOutcome::Conflict { failed } => tracing::debug!(?failed, "instance changed meanwhile; retrying"),
+            WriteOutcome::Conflict { failed } => {
+                tracing::debug!(?failed, "instance changed meanwhile; retrying")
+            }
         }
     }
     Err(contention())

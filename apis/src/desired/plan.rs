@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use schemas::{
-    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record, Timestamp, VersionInfo,
-    app_change_steps, is_scale_only, same_spec,
+    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record,
+    Timestamp, VersionInfo, app_change_steps, is_scale_only, same_spec,
 };
 use store::{Op, Precondition, State, WriteRequest, keys};
 
@@ -42,16 +42,26 @@ struct Step {
 
 pub(super) fn push_instance(req: &mut WriteRequest, u: InstanceUpdate) {
     let key = keys::instance(&u.instance.app_id, &u.instance.instance_id);
-    req.preconditions.push(Precondition::ModRevision(key.clone(), u.revision));
-    req.ops.push(Op::put(key, Record::Instance(Arc::new(u.instance))));
+    req.preconditions
+        .push(Precondition::ModRevision(key.clone(), u.revision));
+    req.ops
+        .push(Op::put(key, Record::Instance(Arc::new(u.instance))));
 }
 
-pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg: &ApiConfig) -> Result<Planned> {
+pub(super) fn plan(
+    state: &State,
+    m: Mutation,
+    force: bool,
+    now: Timestamp,
+    cfg: &ApiConfig,
+) -> Result<Planned> {
     let mut req = WriteRequest::default();
     let ids: Vec<PathId> = m.changes.iter().map(|(id, _)| id.clone()).collect();
     let changing: HashSet<&PathId> = ids.iter().collect();
     if changing.len() != ids.len() {
-        return Err(ApiError::Unprocessable("Every app may appear only once in one request".into()));
+        return Err(ApiError::Unprocessable(
+            "Every app may appear only once in one request".into(),
+        ));
     }
 
     let mut olds = Vec::with_capacity(ids.len());
@@ -69,7 +79,12 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         Change::Put { app, .. } => Some(app.as_ref()),
         Change::Delete => None,
     });
-    let mut pool = PortPool::for_change(state, &changing, puts, cfg.local_port_min..cfg.local_port_max);
+    let mut pool = PortPool::for_change(
+        state,
+        &changing,
+        puts,
+        cfg.local_port_min..cfg.local_port_max,
+    );
 
     let mut steps = Vec::with_capacity(ids.len());
     for ((id, change), old) in m.changes.into_iter().zip(olds) {
@@ -77,7 +92,11 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     }
     check_cycles(state, &steps)?;
 
-    let changed: Vec<PathId> = steps.iter().filter(|s| s.kind != Kind::Unchanged).map(|s| s.id.clone()).collect();
+    let changed: Vec<PathId> = steps
+        .iter()
+        .filter(|s| s.kind != Kind::Unchanged)
+        .map(|s| s.id.clone())
+        .collect();
     let mut locked_apps: HashSet<&PathId> = changed.iter().collect();
     locked_apps.extend(m.instances.iter().map(|u| &u.instance.app_id));
     let mut conflicts: Vec<Arc<Deployment>> = view::deployments(state)
@@ -87,13 +106,19 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         .collect();
     conflicts.sort_by(|a, b| (a.version, &a.id).cmp(&(b.version, &b.id)));
     if !conflicts.is_empty() && !force {
-        return Err(ApiError::Locked(conflicts.iter().map(|d| d.id.clone()).collect()));
+        return Err(ApiError::Locked(
+            conflicts.iter().map(|d| d.id.clone()).collect(),
+        ));
     }
     for id in conflicts.iter().map(|d| &d.id).chain(&m.cancel) {
         req.ops.push(Op::delete(keys::deployment(id)));
     }
 
-    let prev = steps.iter().filter_map(|s| s.old.as_ref()).map(|a| a.version_or_epoch()).max();
+    let prev = steps
+        .iter()
+        .filter_map(|s| s.old.as_ref())
+        .map(|a| a.version_or_epoch())
+        .max();
     let version = prev.unwrap_or(Timestamp::from_millis(0)).next_after(now);
 
     let mut per_app_steps = Vec::new();
@@ -105,7 +130,10 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
             Kind::Unchanged => vec![],
             Kind::Restart => {
                 vec![DeploymentStep {
-                    actions: vec![DeploymentAction { action: ActionKind::RestartApplication, app: s.id.clone() }],
+                    actions: vec![DeploymentAction {
+                        action: ActionKind::RestartApplication,
+                        app: s.id.clone(),
+                    }],
                 }]
             }
             _ => app_change_steps(s.old.as_deref(), stored.as_deref()),
@@ -134,8 +162,18 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         target: target.clone(),
     };
     let deployment_id = deployment.id.clone();
-    req.ops.push(Op::put(keys::deployment(&deployment_id), Record::Deployment(Arc::new(deployment))));
-    Ok(Planned { request: req, outcome: Outcome { deployment_id, version, targets: target } })
+    req.ops.push(Op::put(
+        keys::deployment(&deployment_id),
+        Record::Deployment(Arc::new(deployment)),
+    ));
+    Ok(Planned {
+        request: req,
+        outcome: Outcome {
+            deployment_id,
+            version,
+            targets: target,
+        },
+    })
 }
 
 fn classify(
@@ -150,7 +188,12 @@ fn classify(
         if old.is_none() {
             return Err(ApiError::app_not_found(&id));
         }
-        return Ok(Step { id, old, new: None, kind: Kind::Delete });
+        return Ok(Step {
+            id,
+            old,
+            new: None,
+            kind: Kind::Delete,
+        });
     };
     app.id = id.clone();
     if let Some(pool) = pool {
@@ -158,7 +201,12 @@ fn classify(
     }
     let Some(current) = old.as_deref() else {
         check_no_clash(state, &id, changing)?;
-        return Ok(Step { id, old, new: Some(*app), kind: Kind::Create });
+        return Ok(Step {
+            id,
+            old,
+            new: Some(*app),
+            kind: Kind::Create,
+        });
     };
     // Compare specs only: the version fields of the request are not part of the spec.
     app.version = current.version;
@@ -172,7 +220,12 @@ fn classify(
     } else {
         Kind::Config
     };
-    Ok(Step { id, old, new: Some(*app), kind })
+    Ok(Step {
+        id,
+        old,
+        new: Some(*app),
+        kind,
+    })
 }
 
 /// An app id may not also be a group: no app above or below it may exist.
@@ -217,10 +270,17 @@ fn write_app(
                 _ => version,
             };
             app.version = Some(version);
-            app.version_info = Some(VersionInfo { last_scaling_at: version, last_config_change_at });
+            app.version_info = Some(VersionInfo {
+                last_scaling_at: version,
+                last_config_change_at,
+            });
             let app = Arc::new(app);
-            req.ops.push(Op::put(keys::app(&s.id), Record::App(app.clone())));
-            req.ops.push(Op::put(keys::app_version(&s.id, version), Record::AppVersion(app.clone())));
+            req.ops
+                .push(Op::put(keys::app(&s.id), Record::App(app.clone())));
+            req.ops.push(Op::put(
+                keys::app_version(&s.id, version),
+                Record::AppVersion(app.clone()),
+            ));
             let existing = versions_of(&s.id);
             let excess = (existing.len() + 1).saturating_sub(max_versions.max(1));
             for (key, _) in existing.into_values().take(excess) {
@@ -232,28 +292,44 @@ fn write_app(
 }
 
 /// The dependencies of `id` as they will be after the change.
-fn deps_after(state: &State, targets: &HashMap<&PathId, Option<&AppDefinition>>, id: &PathId) -> Vec<PathId> {
+fn deps_after(
+    state: &State,
+    targets: &HashMap<&PathId, Option<&AppDefinition>>,
+    id: &PathId,
+) -> Vec<PathId> {
     match targets.get(id) {
         Some(t) => t.map(|a| a.dependencies.clone()).unwrap_or_default(),
-        None => view::app(state, id).map(|(a, _)| a.dependencies.clone()).unwrap_or_default(),
+        None => view::app(state, id)
+            .map(|(a, _)| a.dependencies.clone())
+            .unwrap_or_default(),
     }
 }
 
 /// Rejects a change that closes a dependency cycle. A new cycle must pass through a changed
 /// app with dependencies, so only those are searched from.
 fn check_cycles(state: &State, steps: &[Step]) -> Result<()> {
-    let targets: HashMap<&PathId, Option<&AppDefinition>> = steps.iter().map(|s| (&s.id, s.new.as_ref())).collect();
-    for start in steps.iter().filter(|s| s.new.as_ref().is_some_and(|a| !a.dependencies.is_empty())) {
+    let targets: HashMap<&PathId, Option<&AppDefinition>> =
+        steps.iter().map(|s| (&s.id, s.new.as_ref())).collect();
+    for start in steps
+        .iter()
+        .filter(|s| s.new.as_ref().is_some_and(|a| !a.dependencies.is_empty()))
+    {
         let mut stack = vec![(start.id.clone(), 0usize)];
         let mut on_path: HashSet<PathId> = HashSet::from([start.id.clone()]);
         let mut done: HashSet<PathId> = HashSet::new();
         let mut children: HashMap<PathId, Vec<PathId>> = HashMap::new();
         while let Some((node, i)) = stack.pop() {
-            let kids = children.entry(node.clone()).or_insert_with(|| deps_after(state, &targets, &node)).clone();
+            let kids = children
+                .entry(node.clone())
+                .or_insert_with(|| deps_after(state, &targets, &node))
+                .clone();
             if let Some(next) = kids.get(i) {
                 stack.push((node, i + 1));
                 if on_path.contains(next) {
-                    return Err(ApiError::Invalid(vec![Detail::new("/", "Dependency graph has cyclic dependencies.")]));
+                    return Err(ApiError::Invalid(vec![Detail::new(
+                        "/",
+                        "Dependency graph has cyclic dependencies.",
+                    )]));
                 }
                 if !done.contains(next) {
                     on_path.insert(next.clone());
@@ -269,7 +345,11 @@ fn check_cycles(state: &State, steps: &[Step]) -> Result<()> {
 }
 
 /// How many dependency levels lie below `id` after the change (0: depends on nothing).
-fn depth(state: &State, target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>, id: &PathId) -> usize {
+fn depth(
+    state: &State,
+    target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    id: &PathId,
+) -> usize {
     fn go(
         state: &State,
         target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>,
@@ -280,10 +360,19 @@ fn depth(state: &State, target: &std::collections::BTreeMap<PathId, Option<Arc<A
             return 0;
         }
         let deps = match target.get(id) {
-            Some(t) => t.as_ref().map(|a| a.dependencies.clone()).unwrap_or_default(),
-            None => view::app(state, id).map(|(a, _)| a.dependencies.clone()).unwrap_or_default(),
+            Some(t) => t
+                .as_ref()
+                .map(|a| a.dependencies.clone())
+                .unwrap_or_default(),
+            None => view::app(state, id)
+                .map(|(a, _)| a.dependencies.clone())
+                .unwrap_or_default(),
         };
-        let d = deps.iter().map(|dep| 1 + go(state, target, dep, seen)).max().unwrap_or(0);
+        let d = deps
+            .iter()
+            .map(|dep| 1 + go(state, target, dep, seen))
+            .max()
+            .unwrap_or(0);
         seen.remove(id);
         d
     }
@@ -292,7 +381,10 @@ fn depth(state: &State, target: &std::collections::BTreeMap<PathId, Option<Arc<A
 
 /// Merges per-app plans the way Marathon orders one plan: all stops, then all starts, then
 /// scaling and restarts by dependency level (dependencies first).
-fn combine(per_app: Vec<Vec<DeploymentStep>>, depth: impl Fn(&PathId) -> usize) -> Vec<DeploymentStep> {
+fn combine(
+    per_app: Vec<Vec<DeploymentStep>>,
+    depth: impl Fn(&PathId) -> usize,
+) -> Vec<DeploymentStep> {
     let mut stops = Vec::new();
     let mut starts = Vec::new();
     let mut levels: std::collections::BTreeMap<usize, Vec<DeploymentAction>> = Default::default();
@@ -320,7 +412,8 @@ mod tests {
     use store::WriteOutcome;
 
     fn app(id: &str) -> AppDefinition {
-        let raw: AppDefinition = serde_json::from_value(serde_json::json!({"id": id, "cmd": "x"})).unwrap();
+        let raw: AppDefinition =
+            serde_json::from_value(serde_json::json!({"id": id, "cmd": "x"})).unwrap();
         schemas::normalize_app(raw, &PathId::root()).unwrap()
     }
 
@@ -332,14 +425,27 @@ mod tests {
     fn writes_are_guarded_by_what_they_read() {
         let cfg = ApiConfig::default();
         let mut state = State::default();
-        let create =
-            Mutation { changes: vec![(PathId::parse("/a").unwrap(), Change::put(app("/a")))], ..Default::default() };
+        let create = Mutation {
+            changes: vec![(PathId::parse("/a").unwrap(), Change::put(app("/a")))],
+            ..Default::default()
+        };
         let planned = plan(&state, create.clone(), false, Timestamp::now(), &cfg).unwrap();
-        assert!(planned.request.preconditions.contains(&Precondition::Absent("app//a".into())));
+        assert!(
+            planned
+                .request
+                .preconditions
+                .contains(&Precondition::Absent("app//a".into()))
+        );
         // Someone else created it meanwhile: the create must not apply.
         let other = plan(&state, create, false, Timestamp::now(), &cfg).unwrap();
-        assert!(matches!(apply(&mut state, other.request), WriteOutcome::Applied { .. }));
-        assert!(matches!(apply(&mut state, planned.request), WriteOutcome::Conflict { .. }));
+        assert!(matches!(
+            apply(&mut state, other.request),
+            WriteOutcome::Applied { .. }
+        ));
+        assert!(matches!(
+            apply(&mut state, planned.request),
+            WriteOutcome::Conflict { .. }
+        ));
 
         // A kill planned on an instance that changes before the write does not apply.
         let stored = view::app(&state, &PathId::parse("/a").unwrap()).unwrap().0;
@@ -360,7 +466,10 @@ mod tests {
             &mut state,
             WriteRequest {
                 preconditions: vec![],
-                ops: vec![Op::put(key.clone(), Record::Instance(Arc::new(inst.clone())))],
+                ops: vec![Op::put(
+                    key.clone(),
+                    Record::Instance(Arc::new(inst.clone())),
+                )],
             },
         );
         let rev = state.get(&key).unwrap().mod_revision;
@@ -370,20 +479,36 @@ mod tests {
         smaller.instances = 0;
         let m = Mutation {
             changes: vec![(stored.id.clone(), Change::put(smaller))],
-            instances: vec![InstanceUpdate { revision: rev, instance: killed }],
+            instances: vec![InstanceUpdate {
+                revision: rev,
+                instance: killed,
+            }],
             cancel: vec![],
         };
         let planned = plan(&state, m, true, Timestamp::now(), &cfg).unwrap();
         apply(
             &mut state,
-            WriteRequest { preconditions: vec![], ops: vec![Op::put(key, Record::Instance(Arc::new(inst)))] },
+            WriteRequest {
+                preconditions: vec![],
+                ops: vec![Op::put(key, Record::Instance(Arc::new(inst)))],
+            },
         );
-        assert!(matches!(apply(&mut state, planned.request), WriteOutcome::Conflict { .. }));
-        assert_eq!(view::app(&state, &stored.id).unwrap().0.instances, 1, "nothing of the kill applied");
+        assert!(matches!(
+            apply(&mut state, planned.request),
+            WriteOutcome::Conflict { .. }
+        ));
+        assert_eq!(
+            view::app(&state, &stored.id).unwrap().0.instances,
+            1,
+            "nothing of the kill applied"
+        );
     }
 
     fn action(kind: ActionKind, app: &str) -> DeploymentAction {
-        DeploymentAction { action: kind, app: PathId::parse(app).unwrap() }
+        DeploymentAction {
+            action: kind,
+            app: PathId::parse(app).unwrap(),
+        }
     }
 
     #[test]
@@ -391,16 +516,31 @@ mod tests {
         use ActionKind::*;
         let plans = vec![
             vec![
-                DeploymentStep { actions: vec![action(StartApplication, "/a")] },
-                DeploymentStep { actions: vec![action(ScaleApplication, "/a")] },
+                DeploymentStep {
+                    actions: vec![action(StartApplication, "/a")],
+                },
+                DeploymentStep {
+                    actions: vec![action(ScaleApplication, "/a")],
+                },
             ],
-            vec![DeploymentStep { actions: vec![action(StopApplication, "/b")] }],
-            vec![DeploymentStep { actions: vec![action(RestartApplication, "/c")] }],
+            vec![DeploymentStep {
+                actions: vec![action(StopApplication, "/b")],
+            }],
+            vec![DeploymentStep {
+                actions: vec![action(RestartApplication, "/c")],
+            }],
         ];
         // /a depends on /c.
         let steps = combine(plans, |id| if id.as_str() == "/a" { 1 } else { 0 });
-        let flat: Vec<Vec<(ActionKind, &str)>> =
-            steps.iter().map(|s| s.actions.iter().map(|a| (a.action, a.app.as_str())).collect()).collect();
+        let flat: Vec<Vec<(ActionKind, &str)>> = steps
+            .iter()
+            .map(|s| {
+                s.actions
+                    .iter()
+                    .map(|a| (a.action, a.app.as_str()))
+                    .collect()
+            })
+            .collect();
         assert_eq!(
             flat,
             vec![

@@ -14,7 +14,11 @@ use crate::view;
 /// An app's service ports in declaration order (port definitions, then port mappings).
 pub(crate) fn service_ports(app: &AppDefinition) -> Vec<u32> {
     let defs = app.port_definitions.iter().flatten().map(|p| p.port);
-    let maps = app.container.iter().flat_map(|c| c.port_mappings.iter().flatten()).map(|m| m.service_port);
+    let maps = app
+        .container
+        .iter()
+        .flat_map(|c| c.port_mappings.iter().flatten())
+        .map(|m| m.service_port);
     defs.chain(maps).collect()
 }
 
@@ -46,13 +50,24 @@ impl PortPool {
             .filter(|p| *p != 0)
             .collect();
         used.extend(apps.flat_map(service_ports).filter(|p| *p != 0));
-        Some(PortPool { used, next: range.start, range })
+        Some(PortPool {
+            used,
+            next: range.start,
+            range,
+        })
     }
 
     /// Replaces the 0 ports of `app`, preferring the port `old` had at the same index.
-    pub(crate) fn assign(&mut self, app: &mut AppDefinition, old: Option<&AppDefinition>) -> Result<(), ApiError> {
-        let old_defs: Vec<u32> =
-            old.and_then(|o| o.port_definitions.as_ref()).iter().flat_map(|d| d.iter().map(|p| p.port)).collect();
+    pub(crate) fn assign(
+        &mut self,
+        app: &mut AppDefinition,
+        old: Option<&AppDefinition>,
+    ) -> Result<(), ApiError> {
+        let old_defs: Vec<u32> = old
+            .and_then(|o| o.port_definitions.as_ref())
+            .iter()
+            .flat_map(|d| d.iter().map(|p| p.port))
+            .collect();
         let old_maps: Vec<u32> = old
             .and_then(|o| o.container.as_ref())
             .and_then(|c| c.port_mappings.as_ref())
@@ -61,14 +76,21 @@ impl PortPool {
             .collect();
         for (i, def) in app.port_definitions.iter_mut().flatten().enumerate() {
             if def.port == 0 {
-                def.port = self.pick(old_defs.get(i).copied(), || format!("/portDefinitions/{i}/port"))?;
+                def.port = self.pick(old_defs.get(i).copied(), || {
+                    format!("/portDefinitions/{i}/port")
+                })?;
             }
         }
-        if let Some(maps) = app.container.as_mut().and_then(|c| c.port_mappings.as_mut()) {
+        if let Some(maps) = app
+            .container
+            .as_mut()
+            .and_then(|c| c.port_mappings.as_mut())
+        {
             for (i, m) in maps.iter_mut().enumerate() {
                 if m.service_port == 0 {
-                    m.service_port =
-                        self.pick(old_maps.get(i).copied(), || format!("/container/portMappings/{i}/servicePort"))?;
+                    m.service_port = self.pick(old_maps.get(i).copied(), || {
+                        format!("/container/portMappings/{i}/servicePort")
+                    })?;
                 }
             }
         }
@@ -83,14 +105,21 @@ impl PortPool {
         let span = self.range.end.saturating_sub(self.range.start);
         for _ in 0..span {
             let candidate = self.next;
-            self.next = if self.next + 1 >= self.range.end { self.range.start } else { self.next + 1 };
+            self.next = if self.next + 1 >= self.range.end {
+                self.range.start
+            } else {
+                self.next + 1
+            };
             if self.used.insert(candidate) {
                 return Ok(candidate);
             }
         }
         Err(ApiError::Invalid(vec![Detail::new(
             path(),
-            format!("no free service port left in [{}, {})", self.range.start, self.range.end),
+            format!(
+                "no free service port left in [{}, {})",
+                self.range.start, self.range.end
+            ),
         )]))
     }
 }

@@ -25,7 +25,10 @@ pub(crate) struct Event {
 impl Event {
     /// The SSE frame of this event.
     pub(crate) fn frame(&self) -> String {
-        format!("id: {}\nevent: {}\ndata: {}\n\n", self.id, self.event_type, self.data)
+        format!(
+            "id: {}\nevent: {}\ndata: {}\n\n",
+            self.id, self.event_type, self.data
+        )
     }
 }
 
@@ -49,7 +52,9 @@ impl Filter {
     }
 
     fn accepts(&self, event_type: &str) -> bool {
-        self.0.as_ref().is_none_or(|t| t.iter().any(|t| t == event_type))
+        self.0
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|t| t == event_type))
     }
 }
 
@@ -109,7 +114,11 @@ impl Bus {
         // Encoded outside the lock: an app definition can be large.
         let data: Arc<str> = encode(event_type, payload).into();
         let mut st = self.lock();
-        let event = Arc::new(Event { id: st.next_id, event_type, data });
+        let event = Arc::new(Event {
+            id: st.next_id,
+            event_type,
+            data,
+        });
         st.next_id += 1;
         if self.history_capacity > 0 {
             if st.history.len() == self.history_capacity {
@@ -124,7 +133,11 @@ impl Bus {
     /// Adds a listener. With `after` (a `Last-Event-ID`), the retained events after it that
     /// pass the filter come first, taken atomically with the registration so that nothing
     /// is missed or repeated between replay and live events.
-    pub(crate) fn listen(self: &Arc<Self>, spec: ListenerSpec, after: Option<u64>) -> (Replay, Listener) {
+    pub(crate) fn listen(
+        self: &Arc<Self>,
+        spec: ListenerSpec,
+        after: Option<u64>,
+    ) -> (Replay, Listener) {
         let mut st = self.lock();
         let replay = match after {
             Some(after) => replay(&st, after, &spec.filter),
@@ -134,7 +147,14 @@ impl Bus {
         st.next_listener += 1;
         let queue = Arc::new(Queue::new(spec));
         st.listeners.insert(id, queue.clone());
-        (replay, Listener { bus: self.clone(), id, queue })
+        (
+            replay,
+            Listener {
+                bus: self.clone(),
+                id,
+                queue,
+            },
+        )
     }
 
     /// Closes every listener (server shutdown): their streams end after what they hold.
@@ -159,7 +179,13 @@ fn replay(st: &BusState, after: u64, filter: &Filter) -> Replay {
     }
     let missing = (after.saturating_add(1) < oldest).then(|| (after + 1, oldest - 1));
     let skip = after.saturating_add(1).saturating_sub(oldest) as usize;
-    let events = st.history.iter().skip(skip).filter(|e| filter.accepts(e.event_type)).cloned().collect();
+    let events = st
+        .history
+        .iter()
+        .skip(skip)
+        .filter(|e| filter.accepts(e.event_type))
+        .cloned()
+        .collect();
     Replay { events, missing }
 }
 
@@ -173,7 +199,8 @@ fn encode(event_type: &'static str, payload: Payload) -> String {
         }
     };
     body.insert("eventType".into(), Value::String(event_type.into()));
-    body.entry("timestamp").or_insert_with(|| serde_json::json!(schemas::Timestamp::now()));
+    body.entry("timestamp")
+        .or_insert_with(|| serde_json::json!(schemas::Timestamp::now()));
     Value::Object(body).to_string()
 }
 
@@ -194,7 +221,11 @@ struct QueueState {
 
 impl Queue {
     fn new(spec: ListenerSpec) -> Queue {
-        Queue { spec, inner: Mutex::new(QueueState::default()), ready: Notify::new() }
+        Queue {
+            spec,
+            inner: Mutex::new(QueueState::default()),
+            ready: Notify::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -300,7 +331,12 @@ mod tests {
     }
 
     fn spec(capacity: usize, overflow: Overflow) -> ListenerSpec {
-        ListenerSpec { filter: Filter::default(), capacity, overflow, name: "test".into() }
+        ListenerSpec {
+            filter: Filter::default(),
+            capacity,
+            overflow,
+            name: "test".into(),
+        }
     }
 
     fn ids(events: &[Arc<Event>]) -> Vec<u64> {
@@ -317,7 +353,10 @@ mod tests {
         assert_eq!(body["eventType"], "test_event");
         assert_eq!(body["n"], 1);
         assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(a.frame(), format!("id: 100\nevent: test_event\ndata: {}\n\n", a.data));
+        assert_eq!(
+            a.frame(),
+            format!("id: 100\nevent: test_event\ndata: {}\n\n", a.data)
+        );
     }
 
     #[test]
@@ -333,10 +372,25 @@ mod tests {
         bus.publish(payload(10));
         assert_eq!(listener.try_next().unwrap().id, 11);
         // Caught up: nothing to replay. From the future: nothing either.
-        assert!(bus.listen(spec(10, Overflow::Close), Some(11)).0.events.is_empty());
-        assert!(bus.listen(spec(10, Overflow::Close), Some(500)).0.events.is_empty());
+        assert!(
+            bus.listen(spec(10, Overflow::Close), Some(11))
+                .0
+                .events
+                .is_empty()
+        );
+        assert!(
+            bus.listen(spec(10, Overflow::Close), Some(500))
+                .0
+                .events
+                .is_empty()
+        );
         // A fresh listener gets no replay at all.
-        assert!(bus.listen(spec(10, Overflow::Close), None).0.events.is_empty());
+        assert!(
+            bus.listen(spec(10, Overflow::Close), None)
+                .0
+                .events
+                .is_empty()
+        );
     }
 
     #[test]
@@ -363,7 +417,13 @@ mod tests {
         bus.publish(payload(0));
         bus.publish(Payload::new("other", json!({})));
         let filter = Filter::only(["other".to_string()]);
-        let (replay, listener) = bus.listen(ListenerSpec { filter, ..spec(10, Overflow::Close) }, Some(0));
+        let (replay, listener) = bus.listen(
+            ListenerSpec {
+                filter,
+                ..spec(10, Overflow::Close)
+            },
+            Some(0),
+        );
         assert_eq!(ids(&replay.events), vec![2]);
         bus.publish(payload(1));
         bus.publish(Payload::new("other", json!({})));
@@ -379,10 +439,21 @@ mod tests {
         for n in 0..1024 {
             bus.publish(payload(n));
         }
-        assert_eq!(bus.listener_count(), 2, "a full queue is not yet an overflow");
+        assert_eq!(
+            bus.listener_count(),
+            2,
+            "a full queue is not yet an overflow"
+        );
         bus.publish(payload(1024));
-        assert_eq!(bus.listener_count(), 1, "the slow listener is gone, the other stays");
-        assert!(slow.next().await.is_none(), "the slow listener's stream ends");
+        assert_eq!(
+            bus.listener_count(),
+            1,
+            "the slow listener is gone, the other stays"
+        );
+        assert!(
+            slow.next().await.is_none(),
+            "the slow listener's stream ends"
+        );
         assert_eq!(fast.next().await.unwrap().id, 1);
         // Reconnecting with the last id it saw, it gets everything after it.
         let (replay, _) = bus.listen(spec(1024, Overflow::Close), Some(0));
@@ -398,7 +469,11 @@ mod tests {
             bus.publish(payload(n));
         }
         assert_eq!(bus.listener_count(), 1);
-        let got = vec![l.next().await.unwrap(), l.next().await.unwrap(), l.next().await.unwrap()];
+        let got = vec![
+            l.next().await.unwrap(),
+            l.next().await.unwrap(),
+            l.next().await.unwrap(),
+        ];
         assert_eq!(ids(&got), vec![3, 4, 5]);
     }
 
@@ -406,7 +481,10 @@ mod tests {
     async fn a_waiting_listener_wakes_on_publish_and_on_close() {
         let bus = Bus::new(1, 0);
         let (_, l) = bus.listen(spec(3, Overflow::DropOldest), None);
-        let waiter = tokio::spawn(async move { (l.next().await.map(|e| e.id), l.next().await.map(|e| e.id)) });
+        let waiter =
+            tokio::spawn(
+                async move { (l.next().await.map(|e| e.id), l.next().await.map(|e| e.id)) },
+            );
         tokio::task::yield_now().await;
         bus.publish(payload(0));
         tokio::task::yield_now().await;

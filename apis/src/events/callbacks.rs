@@ -34,11 +34,19 @@ pub(crate) struct Callbacks {
 
 impl Callbacks {
     pub(crate) fn new(bus: Arc<Bus>, config: EventConfig) -> Callbacks {
-        let client = reqwest::Client::builder().timeout(config.callback_timeout).build().unwrap_or_else(|e| {
-            tracing::warn!("callback HTTP client with defaults ({e})");
-            reqwest::Client::new()
-        });
-        Callbacks { bus, config, client, workers: HashMap::new() }
+        let client = reqwest::Client::builder()
+            .timeout(config.callback_timeout)
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::warn!("callback HTTP client with defaults ({e})");
+                reqwest::Client::new()
+            });
+        Callbacks {
+            bus,
+            config,
+            client,
+            workers: HashMap::new(),
+        }
     }
 
     /// Starts delivering to `url` from the next event on.
@@ -56,9 +64,15 @@ impl Callbacks {
         let client = self.client.clone();
         let target = url.clone();
         let send = move |event: Arc<Event>| post(client.clone(), target.clone(), event);
-        let backoff = (self.config.callback_backoff_min, self.config.callback_backoff_max);
+        let backoff = (
+            self.config.callback_backoff_min,
+            self.config.callback_backoff_max,
+        );
         tracing::info!(url = %url, "delivering events to a callback subscriber");
-        self.workers.insert(url.clone(), tokio::spawn(deliver(url, listener, backoff, send)));
+        self.workers.insert(
+            url.clone(),
+            tokio::spawn(deliver(url, listener, backoff, send)),
+        );
     }
 
     /// Stops delivering to `url`; what is queued for it is dropped.
@@ -78,20 +92,32 @@ impl Drop for Callbacks {
     }
 }
 
-async fn post(client: reqwest::Client, url: String, event: Arc<Event>) -> Result<(), DeliveryError> {
+async fn post(
+    client: reqwest::Client,
+    url: String,
+    event: Arc<Event>,
+) -> Result<(), DeliveryError> {
     let res = client
         .post(&url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(event.data.to_string())
         .send()
         .await?;
-    if res.status().is_success() { Ok(()) } else { Err(DeliveryError::Status(res.status().as_u16())) }
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(DeliveryError::Status(res.status().as_u16()))
+    }
 }
 
 /// Sends every event of `listener` with `send`, in order; a failure is retried after a
 /// delay that starts at `backoff.0` and doubles up to `backoff.1`, until it succeeds.
-async fn deliver<F, Fut>(url: String, listener: Listener, backoff: (Duration, Duration), mut send: F)
-where
+async fn deliver<F, Fut>(
+    url: String,
+    listener: Listener,
+    backoff: (Duration, Duration),
+    mut send: F,
+) where
     F: FnMut(Arc<Event>) -> Fut,
     Fut: Future<Output = Result<(), DeliveryError>>,
 {
@@ -118,8 +144,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failures_are_retried_in_order_with_doubling_backoff() {
         let bus = Bus::new(1, 0);
-        let spec =
-            ListenerSpec { filter: Filter::default(), capacity: 10, overflow: Overflow::DropOldest, name: "t".into() };
+        let spec = ListenerSpec {
+            filter: Filter::default(),
+            capacity: 10,
+            overflow: Overflow::DropOldest,
+            name: "t".into(),
+        };
         let (_, listener) = bus.listen(spec, None);
         let attempts: Arc<Mutex<Vec<(u64, Duration)>>> = Arc::default();
         let start = Instant::now();
@@ -130,11 +160,19 @@ mod tests {
                 let mut log = log.lock().unwrap();
                 log.push((event.id, start.elapsed()));
                 // Event 1 fails five times, then every attempt succeeds.
-                if log.len() <= 5 { Err(DeliveryError::Status(503)) } else { Ok(()) }
+                if log.len() <= 5 {
+                    Err(DeliveryError::Status(503))
+                } else {
+                    Ok(())
+                }
             }
         };
-        let worker =
-            tokio::spawn(deliver("u".into(), listener, (Duration::from_secs(1), Duration::from_secs(8)), send));
+        let worker = tokio::spawn(deliver(
+            "u".into(),
+            listener,
+            (Duration::from_secs(1), Duration::from_secs(8)),
+            send,
+        ));
         bus.publish(Payload::new("a", json!({})));
         bus.publish(Payload::new("b", json!({})));
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -142,7 +180,15 @@ mod tests {
         let secs = |s: u64| Duration::from_secs(s);
         assert_eq!(
             got,
-            vec![(1, secs(0)), (1, secs(1)), (1, secs(3)), (1, secs(7)), (1, secs(15)), (1, secs(23)), (2, secs(23))],
+            vec![
+                (1, secs(0)),
+                (1, secs(1)),
+                (1, secs(3)),
+                (1, secs(7)),
+                (1, secs(15)),
+                (1, secs(23)),
+                (2, secs(23))
+            ],
             "1 s, 2 s, 4 s, 8 s, then capped at 8 s; event 2 only after event 1"
         );
         worker.abort();

@@ -50,7 +50,8 @@ fn deployment_id(key: &str) -> Option<&str> {
 
 /// The app id of an `app/` key (not of instances or versions).
 fn app_id(key: &str) -> Option<PathId> {
-    key.strip_prefix(keys::APPS).and_then(|id| PathId::parse(id).ok())
+    key.strip_prefix(keys::APPS)
+        .and_then(|id| PathId::parse(id).ok())
 }
 
 impl Deriver {
@@ -67,17 +68,30 @@ impl Deriver {
             quiet: true,
         };
         // The shadow is filled; the few events built are thrown away.
-        let ops = Self::relevant(state).map(|(k, r)| Op::put(k, r.clone())).collect();
-        d.apply(&ChangeSet { revision: state.revision(), ops }, &Attribution::default());
+        let ops = Self::relevant(state)
+            .map(|(k, r)| Op::put(k, r.clone()))
+            .collect();
+        d.apply(
+            &ChangeSet {
+                revision: state.revision(),
+                ops,
+            },
+            &Attribution::default(),
+        );
         d.quiet = false;
         d
     }
 
     fn relevant(state: &State) -> impl Iterator<Item = (&str, &Record)> {
-        [keys::APPS, keys::INSTANCES, keys::DEPLOYMENTS, subscriptions::KEYS]
-            .into_iter()
-            .flat_map(|prefix| state.scan(prefix))
-            .map(|(k, e)| (k, &e.record))
+        [
+            keys::APPS,
+            keys::INSTANCES,
+            keys::DEPLOYMENTS,
+            subscriptions::KEYS,
+        ]
+        .into_iter()
+        .flat_map(|prefix| state.scan(prefix))
+        .map(|(k, e)| (k, &e.record))
     }
 
     /// The subscriptions known now.
@@ -89,7 +103,9 @@ impl Deriver {
     /// change sets: every relevant record as a put (unchanged ones produce nothing) and a
     /// delete of every shadowed key that is gone.
     pub(crate) fn catch_up(&self, state: &State) -> ChangeSet {
-        let mut ops: Vec<Op> = Self::relevant(state).map(|(k, r)| Op::put(k, r.clone())).collect();
+        let mut ops: Vec<Op> = Self::relevant(state)
+            .map(|(k, r)| Op::put(k, r.clone()))
+            .collect();
         let present = |k: &str| state.get(k).is_some();
         let shadowed = self
             .tasks
@@ -98,8 +114,16 @@ impl Deriver {
             .chain(self.apps.iter().map(keys::app))
             .chain(self.deployments.keys().map(|id| keys::deployment(id)))
             .chain(self.subscriptions.iter().map(|url| subscriptions::key(url)));
-        ops.extend(shadowed.filter(|k| !present(k)).map(Op::delete).collect::<Vec<_>>());
-        ChangeSet { revision: state.revision(), ops }
+        ops.extend(
+            shadowed
+                .filter(|k| !present(k))
+                .map(Op::delete)
+                .collect::<Vec<_>>(),
+        );
+        ChangeSet {
+            revision: state.revision(),
+            ops,
+        }
     }
 
     /// Deployments this change set deletes that may have been cancelled by the API's
@@ -112,7 +136,9 @@ impl Deriver {
         cs.ops
             .iter()
             .filter_map(|op| match op {
-                Op::Delete { key } => deployment_id(key).filter(|id| self.deployments.contains_key(*id)),
+                Op::Delete { key } => {
+                    deployment_id(key).filter(|id| self.deployments.contains_key(*id))
+                }
                 Op::Put { .. } => None,
             })
             .map(String::from)
@@ -124,7 +150,10 @@ impl Deriver {
         cs.ops
             .iter()
             .filter_map(|op| match op {
-                Op::Put { key, record: Record::Deployment(_) } => deployment_id(key),
+                Op::Put {
+                    key,
+                    record: Record::Deployment(_),
+                } => deployment_id(key),
                 _ => None,
             })
             .filter(|id| !self.deployments.contains_key(*id))
@@ -152,7 +181,10 @@ impl Deriver {
 
         for op in &cs.ops {
             match op {
-                Op::Put { key, record: Record::App(app) } if app_id(key).is_some() => {
+                Op::Put {
+                    key,
+                    record: Record::App(app),
+                } if app_id(key).is_some() => {
                     self.terminating.remove(&app.id);
                     self.apps.insert(app.id.clone());
                     app_puts.push(app);
@@ -162,9 +194,17 @@ impl Deriver {
                         self.terminating.insert(id);
                     }
                 }
-                Op::Put { key, record: Record::Instance(inst) } => self.instance_put(key, inst, &mut task_events),
-                Op::Delete { key } if key.starts_with(keys::INSTANCES) => self.instance_deleted(key),
-                Op::Put { key, record: Record::Deployment(d) } => {
+                Op::Put {
+                    key,
+                    record: Record::Instance(inst),
+                } => self.instance_put(key, inst, &mut task_events),
+                Op::Delete { key } if key.starts_with(keys::INSTANCES) => {
+                    self.instance_deleted(key)
+                }
+                Op::Put {
+                    key,
+                    record: Record::Deployment(d),
+                } => {
                     let Some(id) = deployment_id(key) else {
                         continue;
                     };
@@ -181,11 +221,15 @@ impl Deriver {
                     }
                 }
                 Op::Delete { key } if key.starts_with(keys::DEPLOYMENTS) => {
-                    let Some(d) = deployment_id(key).and_then(|id| self.deployments.remove(id)) else {
+                    let Some(d) = deployment_id(key).and_then(|id| self.deployments.remove(id))
+                    else {
                         continue;
                     };
                     if replacing {
-                        failed.push((d, "The deployment was replaced by a forced change or rollback"));
+                        failed.push((
+                            d,
+                            "The deployment was replaced by a forced change or rollback",
+                        ));
                     } else if attribution.cancelled.contains(&d.id) {
                         failed.push((d, "The deployment was cancelled"));
                     } else {
@@ -195,14 +239,19 @@ impl Deriver {
                         finished.push(p::deployment_success(&d));
                     }
                 }
-                Op::Put { key, record: Record::EventSubscription(url) }
-                    if key.starts_with(subscriptions::KEYS) && !self.subscriptions.contains(url) =>
-                {
+                Op::Put {
+                    key,
+                    record: Record::EventSubscription(url),
+                } if key.starts_with(subscriptions::KEYS) && !self.subscriptions.contains(url) => {
                     self.subscriptions.insert(url.clone());
                     out.subscribed.push(url.clone());
                 }
                 Op::Delete { key } if key.starts_with(subscriptions::KEYS) => {
-                    let url = self.subscriptions.iter().find(|u| subscriptions::key(u) == *key).cloned();
+                    let url = self
+                        .subscriptions
+                        .iter()
+                        .find(|u| subscriptions::key(u) == *key)
+                        .cloned();
                     if let Some(url) = url {
                         self.subscriptions.remove(&url);
                         out.unsubscribed.push(url);
@@ -215,13 +264,26 @@ impl Deriver {
         for d in &started {
             if let Some(origin) = attribution.posts.get(&d.id).filter(|o| o.posts_app) {
                 for app in app_puts.iter().filter(|a| d.affected_apps.contains(&a.id)) {
-                    out.events.push(p::api_post(&origin.client_ip, &origin.uri, app));
+                    out.events
+                        .push(p::api_post(&origin.client_ip, &origin.uri, app));
                 }
             }
-            out.events.push(p::group_change_success(&p::group_of(&d.affected_apps), d.version));
+            out.events.push(p::group_change_success(
+                &p::group_of(&d.affected_apps),
+                d.version,
+            ));
         }
-        out.events.extend(failed.iter().map(|(d, reason)| p::deployment_failed(d, reason)));
-        out.events.extend(started.iter().filter(|d| !d.steps.is_empty()).map(|d| p::deployment_info(d, 0)));
+        out.events.extend(
+            failed
+                .iter()
+                .map(|(d, reason)| p::deployment_failed(d, reason)),
+        );
+        out.events.extend(
+            started
+                .iter()
+                .filter(|d| !d.steps.is_empty())
+                .map(|d| p::deployment_info(d, 0)),
+        );
         out.events.extend(task_events);
         out.events.extend(progress);
         out.events.extend(finished);
@@ -243,7 +305,10 @@ impl Deriver {
         let before = match self.tasks.insert(key.to_string(), now.clone()) {
             Some(before) => before,
             None => {
-                *self.instances_per_app.entry(inst.app_id.clone()).or_default() += 1;
+                *self
+                    .instances_per_app
+                    .entry(inst.app_id.clone())
+                    .or_default() += 1;
                 None
             }
         };

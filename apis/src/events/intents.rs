@@ -51,7 +51,11 @@ impl Intents {
         let mut posts = lock(&self.posts);
         posts.retain(|_, (_, at)| now.duration_since(*at) < STALE_AFTER);
         posts.insert(deployment_id.to_string(), (origin, now));
-        PostGuard { intents: self.clone(), id: deployment_id.to_string(), applied: false }
+        PostGuard {
+            intents: self.clone(),
+            id: deployment_id.to_string(),
+            applied: false,
+        }
     }
 
     /// The origin of the write that created `deployment_id`, if it was an API post.
@@ -66,7 +70,11 @@ impl Intents {
         let mut cancels = lock(&self.cancels);
         cancels.retain(|_, (_, at)| now.duration_since(*at) < STALE_AFTER);
         cancels.insert(id.to_string(), (rx, now));
-        CancelGuard { intents: self.clone(), id: id.to_string(), tx }
+        CancelGuard {
+            intents: self.clone(),
+            id: id.to_string(),
+            tx,
+        }
     }
 
     /// Whether the deletion of deployment `id` at `revision` was an API cancel. Waits (at
@@ -79,7 +87,10 @@ impl Intents {
         let _ = tokio::time::timeout(VERDICT_WAIT, rx.wait_for(|v| *v != Verdict::Pending)).await;
         let verdict = *rx.borrow();
         if verdict == Verdict::Pending {
-            tracing::warn!(deployment = id, "no verdict on a pending cancel; reporting the deletion as a success");
+            tracing::warn!(
+                deployment = id,
+                "no verdict on a pending cancel; reporting the deletion as a success"
+            );
         }
         let cancelled = verdict == Verdict::Applied(revision);
         if cancelled {
@@ -147,7 +158,10 @@ impl Drop for CancelGuard {
         self.tx.send_replace(Verdict::Withdrawn);
         let mut cancels = lock(&self.intents.cancels);
         // Only this guard's entry: a later cancel of the same id may have replaced it.
-        if cancels.get(&self.id).is_some_and(|(rx, _)| rx.same_channel(&self.tx.subscribe())) {
+        if cancels
+            .get(&self.id)
+            .is_some_and(|(rx, _)| rx.same_channel(&self.tx.subscribe()))
+        {
             cancels.remove(&self.id);
         }
     }
@@ -158,7 +172,11 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin {
-        Origin { client_ip: "10.0.0.1".into(), uri: "/v2/apps".into(), posts_app: true }
+        Origin {
+            client_ip: "10.0.0.1".into(),
+            uri: "/v2/apps".into(),
+            posts_app: true,
+        }
     }
 
     #[test]

@@ -89,7 +89,9 @@ struct Shared {
 impl EventBus {
     /// Starts deriving events from `store`'s changes from now on. Needs a Tokio runtime.
     pub fn start(store: &Store, config: EventConfig) -> EventBus {
-        let first_id = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_micros() as u64);
+        let first_id = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_micros() as u64);
         let bus = Bus::new(first_id, config.history);
         let intents = Arc::new(Intents::default());
         // Subscribe before reading, so that no change falls between the shadow and the stream.
@@ -105,7 +107,12 @@ impl EventBus {
             callbacks: Callbacks::new(bus.clone(), config.clone()),
         };
         tokio::spawn(follower.run(changes, stop_rx));
-        EventBus(Arc::new(Shared { bus, intents, config, _stop: stop_tx }))
+        EventBus(Arc::new(Shared {
+            bus,
+            intents,
+            config,
+            _stop: stop_tx,
+        }))
     }
 
     /// Ends every event stream (their clients see the response end), so that a graceful
@@ -142,8 +149,15 @@ impl EventBus {
     /// of `apps` at `version`.
     pub(crate) fn change_failed(&self, err: &ApiError, apps: &[PathId], version: Timestamp) {
         if let ApiError::Locked(ids) = err {
-            let reason = format!("App is locked by one or more deployments: {}", ids.join(", "));
-            self.publish(payload::group_change_failed(&payload::group_of(apps), version, &reason));
+            let reason = format!(
+                "App is locked by one or more deployments: {}",
+                ids.join(", ")
+            );
+            self.publish(payload::group_change_failed(
+                &payload::group_of(apps),
+                version,
+                &reason,
+            ));
         }
     }
 }
@@ -160,7 +174,11 @@ struct Follower {
 }
 
 impl Follower {
-    async fn run(mut self, mut changes: broadcast::Receiver<Arc<ChangeSet>>, mut stop: watch::Receiver<()>) {
+    async fn run(
+        mut self,
+        mut changes: broadcast::Receiver<Arc<ChangeSet>>,
+        mut stop: watch::Receiver<()>,
+    ) {
         let known: Vec<String> = self.deriver.subscriptions().cloned().collect();
         for url in known {
             self.callbacks.add(url);
@@ -177,7 +195,10 @@ impl Follower {
                     self.publish(&cs, &attribution);
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "event bus fell behind the store; catching up from its state");
+                    tracing::warn!(
+                        missed = n,
+                        "event bus fell behind the store; catching up from its state"
+                    );
                     let cs = self.store.read(|s| self.deriver.catch_up(s));
                     let cancelled = self.intents.take_applied_cancels().into_iter().collect();
                     let posts = self

@@ -42,7 +42,10 @@ pub(crate) async fn scope(req: Request, next: Next) -> Response {
 /// The peer's address; `unknown` when the server was not started with connect info.
 pub(crate) fn client_ip(req: &Request) -> String {
     let info = req.extensions().get::<ConnectInfo<SocketAddr>>();
-    info.map_or_else(|| "unknown".to_string(), |ConnectInfo(addr)| addr.ip().to_string())
+    info.map_or_else(
+        || "unknown".to_string(),
+        |ConnectInfo(addr)| addr.ip().to_string(),
+    )
 }
 
 fn posts_app(method: &Method, path: &str) -> bool {
@@ -75,7 +78,11 @@ mod tests {
     #[tokio::test]
     async fn the_origin_is_visible_inside_the_scope_only() {
         assert_eq!(current(), None);
-        let o = Origin { client_ip: "1.2.3.4".into(), uri: "/v2/apps".into(), posts_app: true };
+        let o = Origin {
+            client_ip: "1.2.3.4".into(),
+            uri: "/v2/apps".into(),
+            posts_app: true,
+        };
         let seen = ORIGIN.scope(o.clone(), async { current() }).await;
         assert_eq!(seen, Some(o));
     }

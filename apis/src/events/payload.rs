@@ -2,7 +2,9 @@
 //! from Pacer's records. Deployment plans are in Marathon's "light" format: `original` and
 //! `target` are left out, as Marathon 1.8+ does on the event stream.
 
-use schemas::{AppDefinition, Deployment, DeploymentStep, Instance, PathId, TaskRecord, TaskState, Timestamp};
+use schemas::{
+    AppDefinition, Deployment, DeploymentStep, Instance, PathId, TaskRecord, TaskState, Timestamp,
+};
 use serde_json::{Value, json};
 
 use crate::render;
@@ -42,7 +44,10 @@ pub(crate) fn stream_detached(remote: &str) -> Payload {
 }
 
 pub(crate) fn api_post(client_ip: &str, uri: &str, app: &AppDefinition) -> Payload {
-    Payload::new("api_post_event", json!({"clientIp": client_ip, "uri": uri, "appDefinition": app}))
+    Payload::new(
+        "api_post_event",
+        json!({"clientIp": client_ip, "uri": uri, "appDefinition": app}),
+    )
 }
 
 /// Marathon's `status_update_event` for the current task of `inst`.
@@ -104,11 +109,17 @@ pub(crate) fn app_terminated(app: &PathId) -> Payload {
 }
 
 pub(crate) fn group_change_success(group: &PathId, version: Timestamp) -> Payload {
-    Payload::new("group_change_success", json!({"groupId": group, "version": version}))
+    Payload::new(
+        "group_change_success",
+        json!({"groupId": group, "version": version}),
+    )
 }
 
 pub(crate) fn group_change_failed(group: &PathId, version: Timestamp, reason: &str) -> Payload {
-    Payload::new("group_change_failed", json!({"groupId": group, "version": version, "reason": reason}))
+    Payload::new(
+        "group_change_failed",
+        json!({"groupId": group, "version": version, "reason": reason}),
+    )
 }
 
 /// The group a change of `apps` happened in: the parent of a single app, else the deepest
@@ -136,12 +147,18 @@ fn step(d: &Deployment, index: usize) -> Value {
 
 /// A deployment starts working on step `index`.
 pub(crate) fn deployment_info(d: &Deployment, index: usize) -> Payload {
-    Payload::new("deployment_info", json!({"plan": plan(d), "currentStep": step(d, index)}))
+    Payload::new(
+        "deployment_info",
+        json!({"plan": plan(d), "currentStep": step(d, index)}),
+    )
 }
 
 /// Step `index` of a deployment is done.
 pub(crate) fn deployment_step_success(d: &Deployment, index: usize) -> Payload {
-    Payload::new("deployment_step_success", json!({"plan": plan(d), "currentStep": step(d, index)}))
+    Payload::new(
+        "deployment_step_success",
+        json!({"plan": plan(d), "currentStep": step(d, index)}),
+    )
 }
 
 pub(crate) fn deployment_success(d: &Deployment) -> Payload {
@@ -149,14 +166,24 @@ pub(crate) fn deployment_success(d: &Deployment) -> Payload {
 }
 
 pub(crate) fn deployment_failed(d: &Deployment, reason: &str) -> Payload {
-    Payload::new("deployment_failed", json!({"id": d.id, "plan": plan(d), "reason": reason}))
+    Payload::new(
+        "deployment_failed",
+        json!({"id": d.id, "plan": plan(d), "reason": reason}),
+    )
 }
 
 /// `subscribe_event` and `unsubscribe_event`; the timestamp is set here because the same
 /// body is the answer to the request.
 pub(crate) fn subscription(subscribe: bool, client_ip: &str, callback_url: &str) -> Payload {
-    let event_type = if subscribe { "subscribe_event" } else { "unsubscribe_event" };
-    Payload::new(event_type, json!({"clientIp": client_ip, "callbackUrl": callback_url, "timestamp": Timestamp::now()}))
+    let event_type = if subscribe {
+        "subscribe_event"
+    } else {
+        "unsubscribe_event"
+    };
+    Payload::new(
+        event_type,
+        json!({"clientIp": client_ip, "callbackUrl": callback_url, "timestamp": Timestamp::now()}),
+    )
 }
 
 #[cfg(test)]
@@ -172,7 +199,10 @@ mod tests {
         assert_eq!(group_of([&id("/prod/web")]), id("/prod"));
         assert_eq!(group_of([&id("/web")]), PathId::root());
         assert_eq!(group_of([&id("/prod/a/x"), &id("/prod/b/y")]), id("/prod"));
-        assert_eq!(group_of([&id("/prod/a/x"), &id("/prod/a/y")]), id("/prod/a"));
+        assert_eq!(
+            group_of([&id("/prod/a/x"), &id("/prod/a/y")]),
+            id("/prod/a")
+        );
         assert_eq!(group_of([&id("/prod/a"), &id("/dev/b")]), PathId::root());
         assert_eq!(group_of([]), PathId::root());
     }

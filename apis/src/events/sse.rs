@@ -33,16 +33,31 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|media| media.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream")))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+        })
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<u64> {
-    headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok()
+    headers
+        .get("last-event-id")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `GET /v2/events[?event_type=...][&plan-format=light]`. Only the light plan format
 /// exists, as in Marathon 1.8+, so `plan-format` is accepted and has no effect.
-pub(crate) async fn stream(State(ctx): State<Ctx>, params: Params, req: Request) -> Result<Response> {
+pub(crate) async fn stream(
+    State(ctx): State<Ctx>,
+    params: Params,
+    req: Request,
+) -> Result<Response> {
     if !wants_event_stream(req.headers()) {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -58,14 +73,27 @@ pub(crate) async fn stream(State(ctx): State<Ctx>, params: Params, req: Request)
     let (replay, listener) = bus.listen(spec, last_event_id(req.headers()));
     let mut pending: VecDeque<Bytes> = VecDeque::new();
     if let Some((first, last)) = replay.missing {
-        pending.push_back(Bytes::from(format!(": events {first} to {last} are no longer retained\n\n")));
+        pending.push_back(Bytes::from(format!(
+            ": events {first} to {last} are no longer retained\n\n"
+        )));
     }
     pending.extend(replay.events.iter().map(|e| Bytes::from(e.frame())));
     // Published after listening, so this connection sees its own attach after the replay.
     bus.publish(payload::stream_attached(&remote));
-    let conn = Connection { pending, listener, keep_alive: ctx.events.config().keep_alive, bus, remote };
+    let conn = Connection {
+        pending,
+        listener,
+        keep_alive: ctx.events.config().keep_alive,
+        bus,
+        remote,
+    };
     let body = Body::from_stream(futures::stream::unfold(conn, Connection::next_chunk));
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/event-stream")], body).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        body,
+    )
+        .into_response())
 }
 
 /// `OPTIONS /v2/events`, as Marathon's servlet answers it.
@@ -114,14 +142,23 @@ mod tests {
         assert!(!wants_event_stream(&h));
         h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
         assert!(!wants_event_stream(&h));
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, Text/Event-Stream;q=0.9"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, Text/Event-Stream;q=0.9"),
+        );
         assert!(wants_event_stream(&h));
     }
 
     fn connection(bus: &Arc<Bus>) -> Connection {
         let (_, listener) = bus.listen(connection_spec(), None);
         let keep_alive = Duration::from_secs(15);
-        Connection { pending: VecDeque::new(), listener, keep_alive, bus: bus.clone(), remote: "10.0.0.1".into() }
+        Connection {
+            pending: VecDeque::new(),
+            listener,
+            keep_alive,
+            bus: bus.clone(),
+            remote: "10.0.0.1".into(),
+        }
     }
 
     async fn chunk(conn: Connection) -> Option<(String, Connection)> {
@@ -143,11 +180,16 @@ mod tests {
             let bus = bus.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_secs(10)).await;
-                bus.publish(payload::app_terminated(&schemas::PathId::parse("/a").unwrap()));
+                bus.publish(payload::app_terminated(
+                    &schemas::PathId::parse("/a").unwrap(),
+                ));
             })
         };
         let (text, conn) = chunk(conn).await.unwrap();
-        assert!(text.starts_with("id: 1\nevent: app_terminated_event\ndata: {"), "{text}");
+        assert!(
+            text.starts_with("id: 1\nevent: app_terminated_event\ndata: {"),
+            "{text}"
+        );
         assert_eq!(start.elapsed(), Duration::from_secs(25));
         publisher.await.unwrap();
         let (text, conn) = chunk(conn).await.unwrap();
@@ -164,7 +206,12 @@ mod tests {
     }
 
     fn connection_spec() -> ListenerSpec {
-        ListenerSpec { filter: Filter::default(), capacity: 8, overflow: Overflow::Close, name: "t".into() }
+        ListenerSpec {
+            filter: Filter::default(),
+            capacity: 8,
+            overflow: Overflow::Close,
+            name: "t".into(),
+        }
     }
 
     #[test]

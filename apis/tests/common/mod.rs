@@ -39,27 +39,47 @@ impl Api {
     }
 
     pub async fn with_config(config: apis::ApiConfig) -> Api {
-        let store = Store::open(StoreConfig::default()).await.expect("in-memory store");
+        let store = Store::open(StoreConfig::default())
+            .await
+            .expect("in-memory store");
         let router = apis::router(apis::ApiState::new(store.clone(), config));
         Api { router, store }
     }
 
-    pub async fn raw(&self, method: Method, uri: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string()))).unwrap();
+        let req = req
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Reply { status, headers, text: String::from_utf8(bytes.to_vec()).unwrap() }
+        Reply {
+            status,
+            headers,
+            text: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string());
-        self.raw(method, uri, body.as_deref(), &[("content-type", "application/json")]).await
+        self.raw(
+            method,
+            uri,
+            body.as_deref(),
+            &[("content-type", "application/json")],
+        )
+        .await
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
@@ -88,9 +108,16 @@ impl Api {
 
     /// Deletes every deployment record: the controllers' "deployment done".
     pub async fn finish_deployments(&self) {
-        let keys: Vec<String> = self.store.read(|s| s.scan(keys::DEPLOYMENTS).map(|(k, _)| k.to_string()).collect());
+        let keys: Vec<String> = self.store.read(|s| {
+            s.scan(keys::DEPLOYMENTS)
+                .map(|(k, _)| k.to_string())
+                .collect()
+        });
         if !keys.is_empty() {
-            self.store.write_ops(keys.into_iter().map(Op::delete).collect()).await.unwrap();
+            self.store
+                .write_ops(keys.into_iter().map(Op::delete).collect())
+                .await
+                .unwrap();
         }
     }
 
@@ -119,7 +146,13 @@ impl Api {
     }
 
     /// Adds an instance of the stored app `id` with a task in `state`, as the controllers do.
-    pub async fn add_task(&self, id: &str, state: TaskState, host: &str, ports: Vec<u32>) -> Instance {
+    pub async fn add_task(
+        &self,
+        id: &str,
+        state: TaskState,
+        host: &str,
+        ports: Vec<u32>,
+    ) -> Instance {
         let app = self.app(id).expect("app exists");
         let now = Timestamp::now();
         let mut inst = Instance::new(&app, now);
@@ -142,7 +175,10 @@ impl Api {
 
     pub async fn put_instance(&self, inst: &Instance) {
         let key = keys::instance(&inst.app_id, &inst.instance_id);
-        self.store.write_ops(vec![Op::put(key, Record::Instance(Arc::new(inst.clone())))]).await.unwrap();
+        self.store
+            .write_ops(vec![Op::put(key, Record::Instance(Arc::new(inst.clone())))])
+            .await
+            .unwrap();
     }
 
     pub fn instance(&self, app: &str, instance_id: &str) -> Instance {

@@ -2,14 +2,18 @@
 
 use std::collections::BTreeMap;
 
-use schemas::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, Goal, Instance, TaskRecord, Timestamp};
+use schemas::{
+    ActionKind, AppDefinition, DeploymentAction, DeploymentStep, Goal, Instance, TaskRecord,
+    Timestamp,
+};
 use serde_json::Value;
 use store::WriteRequest;
 
 use super::*;
 
 fn app(id: &str) -> Arc<AppDefinition> {
-    let raw: AppDefinition = serde_json::from_value(serde_json::json!({"id": id, "cmd": "sleep 1"})).unwrap();
+    let raw: AppDefinition =
+        serde_json::from_value(serde_json::json!({"id": id, "cmd": "sleep 1"})).unwrap();
     let mut app = schemas::normalize_app(raw, &PathId::root()).unwrap();
     app.version = Some(Timestamp::from_millis(1_000));
     Arc::new(app)
@@ -34,7 +38,10 @@ fn deployment(id: &str, apps: &[&str], steps: usize) -> Deployment {
     let step = DeploymentStep {
         actions: affected
             .iter()
-            .map(|a| DeploymentAction { action: ActionKind::ScaleApplication, app: a.clone() })
+            .map(|a| DeploymentAction {
+                action: ActionKind::ScaleApplication,
+                app: a.clone(),
+            })
             .collect(),
     };
     Deployment {
@@ -53,7 +60,10 @@ fn put_app(a: &Arc<AppDefinition>) -> Op {
 }
 
 fn put_inst(i: &Instance) -> Op {
-    Op::put(keys::instance(&i.app_id, &i.instance_id), Record::Instance(Arc::new(i.clone())))
+    Op::put(
+        keys::instance(&i.app_id, &i.instance_id),
+        Record::Instance(Arc::new(i.clone())),
+    )
 }
 
 fn del_inst(i: &Instance) -> Op {
@@ -61,7 +71,10 @@ fn del_inst(i: &Instance) -> Op {
 }
 
 fn put_dep(d: &Deployment) -> Op {
-    Op::put(keys::deployment(&d.id), Record::Deployment(Arc::new(d.clone())))
+    Op::put(
+        keys::deployment(&d.id),
+        Record::Deployment(Arc::new(d.clone())),
+    )
 }
 
 fn del_dep(id: &str) -> Op {
@@ -82,7 +95,10 @@ impl World {
     }
 
     fn write(&mut self, ops: Vec<Op>) -> ChangeSet {
-        let (_, cs) = self.state.apply(WriteRequest { preconditions: vec![], ops });
+        let (_, cs) = self.state.apply(WriteRequest {
+            preconditions: vec![],
+            ops,
+        });
         (*cs.unwrap()).clone()
     }
 
@@ -98,7 +114,11 @@ impl World {
 
     fn derive(&mut self, cs: &ChangeSet, attribution: &Attribution) -> Vec<(&'static str, Value)> {
         let derived = self.deriver.apply(cs, attribution);
-        derived.events.iter().map(|p| (p.event_type(), p.body().clone())).collect()
+        derived
+            .events
+            .iter()
+            .map(|p| (p.event_type(), p.body().clone()))
+            .collect()
     }
 }
 
@@ -113,16 +133,26 @@ fn task_state_changes_become_status_updates_and_instance_changes() {
     w.step(vec![put_app(&a)]);
 
     let mut inst = Instance::new(&a, Timestamp::from_millis(1_500));
-    assert!(w.step(vec![put_inst(&inst)]).is_empty(), "an instance without a task has no condition yet");
+    assert!(
+        w.step(vec![put_inst(&inst)]).is_empty(),
+        "an instance without a task has no condition yet"
+    );
 
     inst.task = Some(task(&inst, TaskState::TASK_PROVISIONED));
     let ev = w.step(vec![put_inst(&inst)]);
-    assert_eq!(types(&ev), vec!["instance_changed_event"], "no Mesos status for Pacer's own Provisioned");
+    assert_eq!(
+        types(&ev),
+        vec!["instance_changed_event"],
+        "no Mesos status for Pacer's own Provisioned"
+    );
     assert_eq!(ev[0].1["condition"], "Provisioned");
 
     inst.task.as_mut().unwrap().state = TaskState::TASK_RUNNING;
     let ev = w.step(vec![put_inst(&inst)]);
-    assert_eq!(types(&ev), vec!["status_update_event", "instance_changed_event"]);
+    assert_eq!(
+        types(&ev),
+        vec!["status_update_event", "instance_changed_event"]
+    );
     let status = &ev[0].1;
     assert_eq!(status["taskStatus"], "TASK_RUNNING");
     assert_eq!(status["taskId"], inst.next_task_id());
@@ -148,7 +178,10 @@ fn task_state_changes_become_status_updates_and_instance_changes() {
     inst.incarnation = 1;
     inst.task = Some(task(&inst, TaskState::TASK_RUNNING));
     let ev = w.step(vec![put_inst(&inst)]);
-    assert_eq!(types(&ev), vec!["status_update_event", "instance_changed_event"]);
+    assert_eq!(
+        types(&ev),
+        vec!["status_update_event", "instance_changed_event"]
+    );
     assert_eq!(ev[0].1["taskId"], inst.next_task_id());
 }
 
@@ -157,10 +190,20 @@ fn a_posted_app_reports_post_group_change_and_first_step() {
     let mut w = World::new();
     let a = app("/prod/web");
     let d = deployment("d1", &["/prod/web"], 2);
-    let origin = Origin { client_ip: "10.1.2.3".into(), uri: "/v2/apps".into(), posts_app: true };
-    let attribution = Attribution { posts: HashMap::from([("d1".to_string(), origin)]), ..Default::default() };
+    let origin = Origin {
+        client_ip: "10.1.2.3".into(),
+        uri: "/v2/apps".into(),
+        posts_app: true,
+    };
+    let attribution = Attribution {
+        posts: HashMap::from([("d1".to_string(), origin)]),
+        ..Default::default()
+    };
     let ev = w.step_with(vec![put_app(&a), put_dep(&d)], &attribution);
-    assert_eq!(types(&ev), vec!["api_post_event", "group_change_success", "deployment_info"]);
+    assert_eq!(
+        types(&ev),
+        vec!["api_post_event", "group_change_success", "deployment_info"]
+    );
     assert_eq!(ev[0].1["clientIp"], "10.1.2.3");
     assert_eq!(ev[0].1["uri"], "/v2/apps");
     assert_eq!(ev[0].1["appDefinition"]["id"], "/prod/web");
@@ -170,7 +213,10 @@ fn a_posted_app_reports_post_group_change_and_first_step() {
     let plan = &ev[2].1["plan"];
     assert_eq!(plan["id"], "d1");
     assert_eq!(plan["steps"].as_array().unwrap().len(), 2);
-    assert!(plan.get("original").is_none() && plan.get("target").is_none(), "light plan format");
+    assert!(
+        plan.get("original").is_none() && plan.get("target").is_none(),
+        "light plan format"
+    );
     assert_eq!(
         ev[2].1["currentStep"]["actions"][0],
         serde_json::json!({"action": "ScaleApplication", "app": "/prod/web"})
@@ -190,19 +236,35 @@ fn deployment_progress_reports_each_step_and_the_end() {
 
     d.current_step = 1;
     let ev = w.step(vec![put_dep(&d)]);
-    assert_eq!(types(&ev), vec!["deployment_step_success", "deployment_info"]);
+    assert_eq!(
+        types(&ev),
+        vec!["deployment_step_success", "deployment_info"]
+    );
     assert_eq!(ev[1].1["plan"]["id"], "d");
 
     // The controllers may finish several steps in one write, and delete in the same breath.
     let ev = w.step(vec![del_dep("d")]);
-    assert_eq!(types(&ev), vec!["deployment_step_success", "deployment_step_success", "deployment_success"]);
+    assert_eq!(
+        types(&ev),
+        vec![
+            "deployment_step_success",
+            "deployment_step_success",
+            "deployment_success"
+        ]
+    );
     assert_eq!(ev[2].1["id"], "d");
     assert_eq!(ev[2].1["plan"]["steps"].as_array().unwrap().len(), 3);
 
     // A deployment without steps (nothing changed) just succeeds.
     let empty = deployment("e", &["/a"], 0);
-    assert_eq!(types(&w.step(vec![put_dep(&empty)])), vec!["group_change_success"]);
-    assert_eq!(types(&w.step(vec![del_dep("e")])), vec!["deployment_success"]);
+    assert_eq!(
+        types(&w.step(vec![put_dep(&empty)])),
+        vec!["group_change_success"]
+    );
+    assert_eq!(
+        types(&w.step(vec![del_dep("e")])),
+        vec!["deployment_success"]
+    );
     // Deleting an unknown deployment means nothing.
     assert!(w.step(vec![del_dep("zzz")]).is_empty());
 }
@@ -211,16 +273,35 @@ fn deployment_progress_reports_each_step_and_the_end() {
 fn cancelled_and_replaced_deployments_fail_instead_of_succeeding() {
     let mut w = World::new();
     w.step(vec![put_dep(&deployment("old", &["/a"], 1))]);
-    let cs = w.write(vec![del_dep("old"), put_dep(&deployment("new", &["/a"], 1))]);
-    assert!(w.deriver.deletions_to_attribute(&cs).is_empty(), "a replacement needs no word from the API");
+    let cs = w.write(vec![
+        del_dep("old"),
+        put_dep(&deployment("new", &["/a"], 1)),
+    ]);
+    assert!(
+        w.deriver.deletions_to_attribute(&cs).is_empty(),
+        "a replacement needs no word from the API"
+    );
     let ev = w.derive(&cs, &Attribution::default());
-    assert_eq!(types(&ev), vec!["group_change_success", "deployment_failed", "deployment_info"]);
+    assert_eq!(
+        types(&ev),
+        vec![
+            "group_change_success",
+            "deployment_failed",
+            "deployment_info"
+        ]
+    );
     assert_eq!(ev[1].1["id"], "old");
 
     // A lone deletion is a success unless the API says it cancelled it.
     let cs = w.write(vec![del_dep("new")]);
-    assert_eq!(w.deriver.deletions_to_attribute(&cs), vec!["new".to_string()]);
-    let attribution = Attribution { cancelled: HashSet::from(["new".to_string()]), ..Default::default() };
+    assert_eq!(
+        w.deriver.deletions_to_attribute(&cs),
+        vec!["new".to_string()]
+    );
+    let attribution = Attribution {
+        cancelled: HashSet::from(["new".to_string()]),
+        ..Default::default()
+    };
     let ev = w.derive(&cs, &attribution);
     assert_eq!(types(&ev), vec!["deployment_failed"]);
     assert_eq!(ev[0].1["reason"], "The deployment was cancelled");
@@ -234,15 +315,24 @@ fn an_app_terminates_when_its_last_instance_is_gone() {
     let i2 = Instance::new(&a, Timestamp::from_millis(1));
     w.step(vec![put_app(&a), put_inst(&i1), put_inst(&i2)]);
 
-    assert!(w.step(vec![Op::delete(keys::app(&a.id))]).is_empty(), "instances remain");
+    assert!(
+        w.step(vec![Op::delete(keys::app(&a.id))]).is_empty(),
+        "instances remain"
+    );
     assert!(w.step(vec![del_inst(&i1)]).is_empty());
     let ev = w.step(vec![del_inst(&i2)]);
-    assert_eq!(ev, vec![("app_terminated_event", serde_json::json!({"appId": "/a"}))]);
+    assert_eq!(
+        ev,
+        vec![("app_terminated_event", serde_json::json!({"appId": "/a"}))]
+    );
 
     // An app with no instances terminates with its deletion; one re-created meanwhile does not.
     let b = app("/b");
     w.step(vec![put_app(&b)]);
-    assert_eq!(types(&w.step(vec![Op::delete(keys::app(&b.id))])), vec!["app_terminated_event"]);
+    assert_eq!(
+        types(&w.step(vec![Op::delete(keys::app(&b.id))])),
+        vec!["app_terminated_event"]
+    );
     let c = app("/c");
     let ic = Instance::new(&c, Timestamp::from_millis(1));
     w.step(vec![put_app(&c), put_inst(&ic)]);
@@ -255,9 +345,15 @@ fn an_app_terminates_when_its_last_instance_is_gone() {
 fn subscriptions_are_followed() {
     let mut w = World::new();
     let url = "http://127.0.0.1:1/cb".to_string();
-    let cs = w.write(vec![Op::put(subscriptions::key(&url), Record::EventSubscription(url.clone()))]);
+    let cs = w.write(vec![Op::put(
+        subscriptions::key(&url),
+        Record::EventSubscription(url.clone()),
+    )]);
     let d = w.deriver.apply(&cs, &Attribution::default());
-    assert_eq!((d.subscribed.clone(), d.unsubscribed.clone()), (vec![url.clone()], vec![]));
+    assert_eq!(
+        (d.subscribed.clone(), d.unsubscribed.clone()),
+        (vec![url.clone()], vec![])
+    );
     let cs = w.write(vec![Op::delete(subscriptions::key(&url))]);
     let d = w.deriver.apply(&cs, &Attribution::default());
     assert_eq!((d.subscribed, d.unsubscribed), (vec![], vec![url]));
@@ -275,7 +371,12 @@ fn a_new_deriver_reports_only_later_changes_and_catches_up_after_a_gap() {
     // Started now: what exists is the shadow, not news.
     let mut fresh = Deriver::new(&w.state, "localhost");
     let same = w.write(vec![put_inst(&inst)]);
-    assert!(fresh.apply(&same, &Attribution::default()).events.is_empty());
+    assert!(
+        fresh
+            .apply(&same, &Attribution::default())
+            .events
+            .is_empty()
+    );
 
     // It misses a task failure and the deployment's end, then catches up from the state.
     inst.task.as_mut().unwrap().state = TaskState::TASK_FAILED;
@@ -287,7 +388,18 @@ fn a_new_deriver_reports_only_later_changes_and_catches_up_after_a_gap() {
     let got: Vec<&str> = derived.events.iter().map(Payload::event_type).collect();
     assert_eq!(
         got,
-        vec!["status_update_event", "instance_changed_event", "deployment_step_success", "deployment_success"]
+        vec![
+            "status_update_event",
+            "instance_changed_event",
+            "deployment_step_success",
+            "deployment_success"
+        ]
     );
-    assert!(fresh.apply(&fresh.catch_up(&w.state), &Attribution::default()).events.is_empty(), "idempotent");
+    assert!(
+        fresh
+            .apply(&fresh.catch_up(&w.state), &Attribution::default())
+            .events
+            .is_empty(),
+        "idempotent"
+    );
 }
