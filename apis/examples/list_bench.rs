@@ -13,10 +13,7 @@ use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let store = Store::open(StoreConfig::default()).await?;
     let router = apis::router(apis::ApiState::new(store, apis::ApiConfig::default()));
 
@@ -33,11 +30,7 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         let res = router.clone().oneshot(req).await?;
         creates.push(started.elapsed());
-        anyhow::ensure!(
-            res.status() == StatusCode::CREATED,
-            "create {i}: {}",
-            res.status()
-        );
+        anyhow::ensure!(res.status() == StatusCode::CREATED, "create {i}: {}", res.status());
     }
 
     let mut lists = Vec::new();

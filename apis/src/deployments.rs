@@ -27,11 +27,7 @@ fn unknown(id: &str) -> ApiError {
 }
 
 /// `DELETE /v2/deployments/{id}`.
-pub(crate) async fn cancel(
-    State(ctx): State<Ctx>,
-    PathParam(id): PathParam,
-    params: Params,
-) -> Result<Response> {
+pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, params: Params) -> Result<Response> {
     if params.flag("force", false) {
         // Stop where it is: the apps keep their new definitions.
         let key = keys::deployment(&id);
@@ -60,9 +56,7 @@ pub(crate) async fn cancel(
         for (app, original) in &d.original {
             match original {
                 Some(def) => m.changes.push((app.clone(), Change::put((**def).clone()))),
-                None if view::app(s, app).is_some() => {
-                    m.changes.push((app.clone(), Change::Delete))
-                }
+                None if view::app(s, app).is_some() => m.changes.push((app.clone(), Change::Delete)),
                 None => {}
             }
         }

@@ -146,10 +146,7 @@ impl From<store::Error> for ApiError {
 /// (`error.expected.jsnumber`, `error.path.missing`, ...), so clients see familiar codes.
 pub(crate) fn shape_error(pointer: String, err: &serde_json::Error) -> Detail {
     let msg = err.to_string();
-    if let Some(field) = msg
-        .strip_prefix("missing field `")
-        .and_then(|r| r.split('`').next())
-    {
+    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
         let path = if pointer == "/" {
             format!("/{field}")
         } else {
@@ -168,20 +165,13 @@ fn play_code(msg: &str) -> Option<String> {
         .strip_prefix("invalid type: ")
         .or_else(|| msg.strip_prefix("invalid value: "))?;
     let (got, expected) = got.rsplit_once(", expected ")?;
-    let integer = [
-        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
-    ]
-    .contains(&expected)
+    let integer = ["u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize"].contains(&expected)
         || expected.contains("integer");
     let code = if integer {
         if got.starts_with("floating point") {
             "error.expected.int"
         } else if let Some(n) = got.strip_prefix("integer `") {
-            if n.starts_with('-') {
-                "error.min"
-            } else {
-                "error.max"
-            }
+            if n.starts_with('-') { "error.min" } else { "error.max" }
         } else {
             "error.expected.jsnumber"
         }
@@ -191,10 +181,7 @@ fn play_code(msg: &str) -> Option<String> {
         "error.expected.jsstring"
     } else if expected.contains("bool") {
         "error.expected.jsboolean"
-    } else if expected.contains("sequence")
-        || expected.contains("tuple")
-        || expected.contains("array")
-    {
+    } else if expected.contains("sequence") || expected.contains("tuple") || expected.contains("array") {
         "error.expected.jsarray"
     } else if expected.contains("struct") || expected.contains("map") {
         "error.expected.jsobject"

@@ -36,11 +36,7 @@ fn ui_file(path: &str) -> Response {
 /// `pong` as text when the client accepts text, as a JSON string when it only accepts JSON.
 pub(crate) async fn ping(headers: HeaderMap) -> Response {
     match preferred(&headers, &[Media::Text, Media::Json]) {
-        Some(Media::Text) => (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "pong",
-        )
-            .into_response(),
+        Some(Media::Text) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "pong").into_response(),
         Some(Media::Json) => Json("pong").into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }

@@ -41,9 +41,7 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-            }
+            Segment::Map { key } => out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
             Segment::Enum { .. } | Segment::Unknown => {}
         }
     }
@@ -56,24 +54,17 @@ pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// A boolean parameter read like Java's `Boolean.valueOf`: only `true` (any case) is
     /// true, so clients that send `True`/`False` (Python's `requests`) work.
     pub(crate) fn flag(&self, key: &str, default: bool) -> bool {
-        self.get(key)
-            .map_or(default, |v| v.eq_ignore_ascii_case("true"))
+        self.get(key).map_or(default, |v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -121,30 +112,21 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field_by_pointer() {
-        let err = from_value::<Outer>(
-            serde_json::json!({"items": [{"port": 1}, {"port": "x"}], "name": "n"}),
-        )
-        .unwrap_err();
-        let ApiError::JsonShape(d) = err else {
-            panic!("{err:?}")
-        };
+        let err =
+            from_value::<Outer>(serde_json::json!({"items": [{"port": 1}, {"port": "x"}], "name": "n"})).unwrap_err();
+        let ApiError::JsonShape(d) = err else { panic!("{err:?}") };
         assert_eq!(d[0].path, "/items/1/port");
         assert_eq!(d[0].errors, vec!["error.expected.jsnumber"]);
 
         let err = from_value::<Outer>(serde_json::json!({"items": []})).unwrap_err();
-        let ApiError::JsonShape(d) = err else {
-            panic!("{err:?}")
-        };
+        let ApiError::JsonShape(d) = err else { panic!("{err:?}") };
         assert_eq!(d[0].path, "/name");
         assert_eq!(d[0].errors, vec!["error.path.missing"]);
     }
 
     #[test]
     fn flags_are_lenient_like_jersey() {
-        let p = Params(vec![
-            ("force".into(), "True".into()),
-            ("scale".into(), "yes".into()),
-        ]);
+        let p = Params(vec![("force".into(), "True".into()), ("scale".into(), "yes".into())]);
         assert!(p.flag("force", false));
         assert!(!p.flag("scale", true));
         assert!(p.flag("wipe", true));

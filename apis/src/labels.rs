@@ -93,11 +93,7 @@ impl Selector {
                     let Some(Tok::Word(v)) = it.next() else {
                         return None;
                     };
-                    if eq {
-                        Term::Eq(key, v)
-                    } else {
-                        Term::Ne(key, v)
-                    }
+                    if eq { Term::Eq(key, v) } else { Term::Ne(key, v) }
                 }
                 Some(Tok::Word(w)) if w == "in" || w == "notin" => {
                     let negate = w == "notin";
@@ -150,10 +146,7 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -169,12 +162,7 @@ mod tests {
             "a\\ b==x",
         ];
         for s in yes {
-            assert!(
-                Selector::parse(s)
-                    .unwrap_or_else(|| panic!("{s}"))
-                    .matches(&l),
-                "{s}"
-            );
+            assert!(Selector::parse(s).unwrap_or_else(|| panic!("{s}")).matches(&l), "{s}");
         }
         let no = [
             "missing",
@@ -186,12 +174,7 @@ mod tests {
             "missing!=x",
         ];
         for s in no {
-            assert!(
-                !Selector::parse(s)
-                    .unwrap_or_else(|| panic!("{s}"))
-                    .matches(&l),
-                "{s}"
-            );
+            assert!(!Selector::parse(s).unwrap_or_else(|| panic!("{s}")).matches(&l), "{s}");
         }
     }
 

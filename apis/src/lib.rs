@@ -57,11 +57,7 @@ impl ApiState {
                 ..EventConfig::default()
             },
         );
-        ApiState {
-            store,
-            config,
-            events,
-        }
+        ApiState { store, config, events }
     }
 }
 
@@ -133,10 +129,7 @@ pub enum ConfigError {
 impl ApiConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.local_port_min >= self.local_port_max {
-            return Err(ConfigError::EmptyPortRange(
-                self.local_port_min,
-                self.local_port_max,
-            ));
+            return Err(ConfigError::EmptyPortRange(self.local_port_min, self.local_port_max));
         }
         if self.max_versions == 0 {
             return Err(ConfigError::NoVersions);
@@ -207,10 +200,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v2/deployments", get(deployments::list))
         .route("/v2/deployments/{id}", delete(deployments::cancel))
         .route("/v2/queue", get(queue::list))
-        .route(
-            "/v2/events",
-            get(events::sse::stream).options(events::sse::options),
-        )
+        .route("/v2/events", get(events::sse::stream).options(events::sse::options))
         .route(
             "/v2/eventSubscriptions",
             get(events::subscriptions::list)

@@ -36,11 +36,7 @@ pub(crate) struct Metrics {
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
 /// Counts the request and its response, and adds Marathon's leader and caching headers.
-pub(crate) async fn headers_and_counts(
-    State(ctx): State<Ctx>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn headers_and_counts(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
     let m = &ctx.metrics;
     let started = std::time::Instant::now();
     m.requests.fetch_add(1, Ordering::Relaxed);
@@ -62,8 +58,7 @@ pub(crate) async fn headers_and_counts(
         .position(|b| took.as_secs_f64() <= *b)
         .unwrap_or(LATENCY_BUCKETS.len());
     m.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-    m.latency_micros
-        .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    m.latency_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
 
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("http://{}", ctx.config.leader)) {
@@ -74,10 +69,7 @@ pub(crate) async fn headers_and_counts(
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        "x-xss-protection",
-        HeaderValue::from_static("1; mode=block"),
-    );
+    headers.insert("x-xss-protection", HeaderValue::from_static("1; mode=block"));
     res
 }
 
@@ -91,10 +83,7 @@ fn gauge(n: u64) -> Value {
 
 /// `GET /metrics`: JSON, or Prometheus text when the client prefers text.
 pub(crate) async fn get(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if accept.contains("text/plain") || accept.contains("openmetrics") {
         prometheus(State(ctx)).await.into_response()
     } else {
@@ -115,12 +104,9 @@ pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
         }
         by_state
     });
-    let (apps, deployments) = ctx.store.read(|s| {
-        (
-            s.scan(keys::APPS).count(),
-            s.scan(keys::DEPLOYMENTS).count(),
-        )
-    });
+    let (apps, deployments) = ctx
+        .store
+        .read(|s| (s.scan(keys::APPS).count(), s.scan(keys::DEPLOYMENTS).count()));
     let m = &ctx.metrics;
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let mut out = String::new();
@@ -153,9 +139,7 @@ pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
     let mut buckets = Vec::new();
     for (i, n) in m.latency_buckets.iter().enumerate() {
         cumulative += load(n);
-        let le = LATENCY_BUCKETS
-            .get(i)
-            .map_or("+Inf".to_string(), |b| b.to_string());
+        let le = LATENCY_BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
         buckets.push((format!("_bucket{{le=\"{le}\"}}"), cumulative as f64));
     }
     buckets.push(("_sum".into(), load(&m.latency_micros) as f64 / 1e6));
@@ -167,13 +151,7 @@ pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
         "Time to the response head.",
         buckets,
     );
-    family(
-        &mut out,
-        "pacer_apps",
-        "gauge",
-        "Apps defined.",
-        [("", apps as f64)],
-    );
+    family(&mut out, "pacer_apps", "gauge", "Apps defined.", [("", apps as f64)]);
     family(
         &mut out,
         "pacer_deployments",
@@ -191,10 +169,7 @@ pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
             .map(|(state, n)| (format!("{{state=\"{state}\"}}"), n as f64)),
     );
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,
     )
 }
@@ -226,11 +201,9 @@ fn json_view(ctx: &Ctx) -> Json<Value> {
             {
                 match i.state() {
                     Some(TaskState::TASK_RUNNING) => running += 1,
-                    Some(
-                        TaskState::TASK_STAGING
-                        | TaskState::TASK_STARTING
-                        | TaskState::TASK_PROVISIONED,
-                    ) => staged += 1,
+                    Some(TaskState::TASK_STAGING | TaskState::TASK_STARTING | TaskState::TASK_PROVISIONED) => {
+                        staged += 1
+                    }
                     _ => {}
                 }
             }
@@ -281,13 +254,7 @@ mod tests {
     fn families_render_in_exposition_format() {
         let mut out = String::new();
         family(&mut out, "x_total", "counter", "Xs.", [("", 3.0)]);
-        family(
-            &mut out,
-            "t",
-            "gauge",
-            "Ts.",
-            [("{state=\"TASK_RUNNING\"}", 2.0)],
-        );
+        family(&mut out, "t", "gauge", "Ts.", [("{state=\"TASK_RUNNING\"}", 2.0)]);
         assert_eq!(
             out,
             "# HELP x_total Xs.\n# TYPE x_total counter\nx_total 3\n# HELP t Ts.\n# TYPE t gauge\nt{state=\"TASK_RUNNING\"} 2\n"

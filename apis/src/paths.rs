@@ -27,10 +27,7 @@ pub(crate) enum AppPath {
 pub(crate) fn parse(method: &Method, path: &str) -> Result<AppPath, PathIdError> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let id = |n: usize| PathId::parse(&segs[..segs.len() - n].join("/"));
-    let (last, before) = (
-        segs.last().copied(),
-        segs.len().checked_sub(2).map(|i| segs[i]),
-    );
+    let (last, before) = (segs.last().copied(), segs.len().checked_sub(2).map(|i| segs[i]));
     Ok(match (before, last) {
         (_, Some("*")) => AppPath::GroupApps(id(1)?),
         (Some("*"), Some("tasks")) => AppPath::GroupTasks(id(2)?),
@@ -83,10 +80,7 @@ mod tests {
         assert_eq!(p(Method::GET, "tasks/x"), AppPath::App(id("/tasks/x")));
         assert_eq!(p(Method::DELETE, "tasks/x"), AppPath::App(id("/tasks/x")));
         assert_eq!(p(Method::GET, "a/tasks/x"), AppPath::App(id("/a/tasks/x")));
-        assert_eq!(
-            p(Method::PUT, "a/versions/x"),
-            AppPath::App(id("/a/versions/x"))
-        );
+        assert_eq!(p(Method::PUT, "a/versions/x"), AppPath::App(id("/a/versions/x")));
         // A bare keyword is an (invalid) app id; validation rejects it later.
         assert_eq!(p(Method::PUT, "tasks"), AppPath::App(id("/tasks")));
     }

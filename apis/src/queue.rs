@@ -15,10 +15,7 @@ pub(crate) async fn list(State(ctx): State<Ctx>) -> Json<Value> {
         let mut items = Vec::new();
         for app in view::apps(s) {
             let instances = view::instances_of(s, &app.id);
-            let should_run: Vec<_> = instances
-                .iter()
-                .filter(|(i, _)| i.goal == Goal::Running)
-                .collect();
+            let should_run: Vec<_> = instances.iter().filter(|(i, _)| i.goal == Goal::Running).collect();
             let waiting: Vec<Timestamp> = should_run
                 .iter()
                 .filter(|(i, _)| !i.has_active_task())

@@ -69,9 +69,7 @@ impl Counts {
         let mut c = Counts::default();
         for t in tasks {
             match t.state {
-                TaskState::TASK_PROVISIONED
-                | TaskState::TASK_STAGING
-                | TaskState::TASK_STARTING => c.staged += 1,
+                TaskState::TASK_PROVISIONED | TaskState::TASK_STAGING | TaskState::TASK_STARTING => c.staged += 1,
                 TaskState::TASK_RUNNING => c.running += 1,
                 _ => {}
             }
@@ -93,12 +91,7 @@ pub(crate) struct Env<'a> {
 }
 
 /// Marathon's Task JSON for the current task of `inst`.
-pub(crate) fn task(
-    inst: &Instance,
-    task: &TaskRecord,
-    app: Option<&AppDefinition>,
-    env: Env<'_>,
-) -> Value {
+pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinition>, env: Env<'_>) -> Value {
     let mut t = json!({
         "id": task.task_id,
         "appId": inst.app_id,
@@ -133,11 +126,7 @@ pub(crate) fn ip_addresses(host: &str, local_hostname: &str) -> Vec<Value> {
 }
 
 /// Every task of `instances` (instances that have one) as Task JSON.
-pub(crate) fn tasks(
-    instances: &[Arc<Instance>],
-    app: Option<&AppDefinition>,
-    env: Env<'_>,
-) -> Vec<Value> {
+pub(crate) fn tasks(instances: &[Arc<Instance>], app: Option<&AppDefinition>, env: Env<'_>) -> Vec<Value> {
     instances
         .iter()
         .filter_map(|i| i.task.as_ref().map(|t| task(i, t, app, env)))
@@ -200,18 +189,12 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
                 tasks_unhealthy: c.unhealthy,
             }
         }),
-        deployments: embed.deployments.then(|| {
-            parts
-                .deployments
-                .iter()
-                .map(|id| DeploymentRef { id })
-                .collect()
-        }),
+        deployments: embed
+            .deployments
+            .then(|| parts.deployments.iter().map(|id| DeploymentRef { id }).collect()),
         // Readiness results exist only while a deployment polls them; none are recorded yet.
         readiness_check_results: embed.readiness.then_some([]),
-        tasks: embed
-            .tasks
-            .then(|| self::tasks(parts.instances, Some(parts.app), env)),
+        tasks: embed.tasks.then(|| self::tasks(parts.instances, Some(parts.app), env)),
         last_task_failure: if embed.last_task_failure {
             last_task_failure(parts.instances)
         } else {
@@ -228,12 +211,7 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
 pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
     let (inst, t) = instances
         .iter()
-        .flat_map(|i| {
-            i.task
-                .iter()
-                .chain(i.last_failure.as_ref())
-                .map(move |t| (i, t))
-        })
+        .flat_map(|i| i.task.iter().chain(i.last_failure.as_ref()).map(move |t| (i, t)))
         .filter(|(_, t)| t.state.is_task_failure())
         .max_by_key(|(_, t)| t.updated_at)?;
     Some(json!({
@@ -256,33 +234,17 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
         .filter_map(|i| i.task.as_ref().map(|t| (i.as_ref(), t)))
         .collect();
     let config = app.config_version();
-    let scaled = app
-        .version_info
-        .map(|v| v.last_scaling_at)
-        .unwrap_or(config);
+    let scaled = app.version_info.map(|v| v.last_scaling_at).unwrap_or(config);
     let mut out = Map::new();
     type Pick = Box<dyn Fn(&Instance, &TaskRecord) -> bool>;
     let categories: [(&str, Pick); 4] = [
-        (
-            "startedAfterLastScaling",
-            Box::new(move |_, t| t.staged_at >= scaled),
-        ),
-        (
-            "withLatestConfig",
-            Box::new(move |i, _| i.run_spec_version >= config),
-        ),
-        (
-            "withOutdatedConfig",
-            Box::new(move |i, _| i.run_spec_version < config),
-        ),
+        ("startedAfterLastScaling", Box::new(move |_, t| t.staged_at >= scaled)),
+        ("withLatestConfig", Box::new(move |i, _| i.run_spec_version >= config)),
+        ("withOutdatedConfig", Box::new(move |i, _| i.run_spec_version < config)),
         ("totalSummary", Box::new(|_, _| true)),
     ];
     for (name, pick) in categories {
-        let picked: Vec<&TaskRecord> = with_task
-            .iter()
-            .filter(|(i, t)| pick(i, t))
-            .map(|(_, t)| *t)
-            .collect();
+        let picked: Vec<&TaskRecord> = with_task.iter().filter(|(i, t)| pick(i, t)).map(|(_, t)| *t).collect();
         if picked.is_empty() {
             continue;
         }

@@ -82,17 +82,11 @@ struct Ids {
 
 /// `POST /v2/tasks/delete {"ids": [...]}`: kills the named tasks of any apps; unknown ids
 /// are skipped, malformed ones are a 400.
-pub(crate) async fn delete(
-    State(ctx): State<Ctx>,
-    params: Params,
-    JsonBody(body): JsonBody,
-) -> Result<Response> {
+pub(crate) async fn delete(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
     let Ids { ids } = json::from_value(body)?;
     let parsed = ids
         .iter()
-        .map(|id| {
-            parse_task_id(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid task id '{id}'")))
-        })
+        .map(|id| parse_task_id(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid task id '{id}'"))))
         .collect::<Result<BTreeSet<_>>>()?;
     let mode = KillMode::from_flags(
         params.flag("scale", false),

@@ -131,18 +131,9 @@ mod tests {
         let offered = [Media::Json, Media::Text];
         assert_eq!(preferred(&HeaderMap::new(), &offered), Some(Media::Json));
         assert_eq!(preferred(&accept("*/*"), &offered), Some(Media::Json));
-        assert_eq!(
-            preferred(&accept("text/plain"), &offered),
-            Some(Media::Text)
-        );
-        assert_eq!(
-            preferred(&accept("text/plain, */*;q=0.1"), &offered),
-            Some(Media::Text)
-        );
-        assert_eq!(
-            preferred(&accept("application/json"), &offered),
-            Some(Media::Json)
-        );
+        assert_eq!(preferred(&accept("text/plain"), &offered), Some(Media::Text));
+        assert_eq!(preferred(&accept("text/plain, */*;q=0.1"), &offered), Some(Media::Text));
+        assert_eq!(preferred(&accept("application/json"), &offered), Some(Media::Json));
         assert_eq!(preferred(&accept("image/png"), &offered), None);
         assert_eq!(
             preferred(&accept("text/*;q=0.9, application/json;q=0.5"), &offered),

@@ -55,11 +55,7 @@ pub(crate) fn instances_of(state: &State, id: &PathId) -> Vec<(Arc<Instance>, u6
         .collect()
 }
 
-pub(crate) fn instance(
-    state: &State,
-    app: &PathId,
-    instance_id: &str,
-) -> Option<(Arc<Instance>, u64)> {
+pub(crate) fn instance(state: &State, app: &PathId, instance_id: &str) -> Option<(Arc<Instance>, u64)> {
     state
         .get(&keys::instance(app, instance_id))
         .and_then(|e| match &e.record {
@@ -79,12 +75,10 @@ pub(crate) fn deployments(state: &State) -> Vec<Arc<Deployment>> {
 }
 
 pub(crate) fn deployment(state: &State, id: &str) -> Option<Arc<Deployment>> {
-    state
-        .get(&keys::deployment(id))
-        .and_then(|e| match &e.record {
-            Record::Deployment(d) => Some(d.clone()),
-            _ => None,
-        })
+    state.get(&keys::deployment(id)).and_then(|e| match &e.record {
+        Record::Deployment(d) => Some(d.clone()),
+        _ => None,
+    })
 }
 
 /// Deployment ids by the apps they affect, oldest deployment first.
@@ -101,10 +95,7 @@ pub(crate) fn deployments_by_app(deployments: &[Arc<Deployment>]) -> HashMap<Pat
 }
 
 /// The stored versions of an app, oldest first, with their keys.
-pub(crate) fn versions(
-    state: &State,
-    id: &PathId,
-) -> BTreeMap<Timestamp, (String, Arc<AppDefinition>)> {
+pub(crate) fn versions(state: &State, id: &PathId) -> BTreeMap<Timestamp, (String, Arc<AppDefinition>)> {
     state
         .scan(&keys::app_versions_of(id))
         .filter_map(|(k, e)| match &e.record {

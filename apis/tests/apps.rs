@@ -40,10 +40,7 @@ async fn create_answers_201_with_defaults_and_a_deployment() {
         .to_string();
     assert_eq!(r.header("location"), Some("/a"));
     assert_eq!(r.header("x-marathon-leader"), Some("http://localhost:8080"));
-    assert_eq!(
-        r.header("cache-control"),
-        Some("no-cache, no-store, must-revalidate")
-    );
+    assert_eq!(r.header("cache-control"), Some("no-cache, no-store, must-revalidate"));
     let app = r.json();
     assert_eq!(app["id"], "/a");
     assert_eq!(app["cpus"], 1.0);
@@ -54,12 +51,7 @@ async fn create_answers_201_with_defaults_and_a_deployment() {
     );
     assert_eq!(app["role"], "*");
     assert_eq!(app["deployments"], json!([{"id": dep}]));
-    for k in [
-        "tasksStaged",
-        "tasksRunning",
-        "tasksHealthy",
-        "tasksUnhealthy",
-    ] {
+    for k in ["tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy"] {
         assert_eq!(app[k], 0, "{k}");
     }
     assert_eq!(app["tasks"], json!([]));
@@ -79,26 +71,17 @@ async fn create_answers_201_with_defaults_and_a_deployment() {
     let d = deployment(&api, &dep);
     assert_eq!(d.version.to_string(), version);
     assert_eq!(
-        d.affected_apps
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>(),
+        d.affected_apps.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         vec!["/a"]
     );
     assert_eq!(
         actions(&d),
-        vec![
-            vec![ActionKind::StartApplication],
-            vec![ActionKind::ScaleApplication]
-        ]
+        vec![vec![ActionKind::StartApplication], vec![ActionKind::ScaleApplication]]
     );
     assert_eq!(d.current_step, 0);
     let a = schemas::PathId::parse("/a").unwrap();
     assert_eq!(d.original[&a], None);
-    assert_eq!(
-        d.target[&a].as_ref().unwrap().version.unwrap().to_string(),
-        version
-    );
+    assert_eq!(d.target[&a].as_ref().unwrap().version.unwrap().to_string(), version);
     assert_eq!(api.app("/a").unwrap().version.unwrap().to_string(), version);
 
     let got = api.get("/v2/apps/a").await;
@@ -113,10 +96,7 @@ async fn create_twice_is_a_conflict() {
     api.create(sleeper("/a")).await;
     let r = api.post("/v2/apps", sleeper("/a")).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(
-        r.json(),
-        json!({"message": "An app with id [/a] already exists."})
-    );
+    assert_eq!(r.json(), json!({"message": "An app with id [/a] already exists."}));
 }
 
 #[tokio::test]
@@ -135,17 +115,10 @@ async fn invalid_definitions_are_422_with_details() {
     ];
     for body in cases {
         let r = api.post("/v2/apps", body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            r.text
-        );
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);
         let j = r.json();
         assert!(j["message"].is_string(), "{}", r.text);
-        let details = j["details"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{}", r.text));
+        let details = j["details"].as_array().unwrap_or_else(|| panic!("{}", r.text));
         assert!(!details.is_empty());
         for d in details {
             assert!(d["path"].as_str().unwrap().starts_with('/'), "{d}");
@@ -159,10 +132,7 @@ async fn invalid_definitions_are_422_with_details() {
 async fn type_errors_name_the_field() {
     let api = Api::new().await;
     let r = api
-        .post(
-            "/v2/apps",
-            json!({"id": "/a", "cmd": "x", "instances": 0.1}),
-        )
+        .post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0.1}))
         .await;
     assert_eq!(
         r.json(),
@@ -190,21 +160,14 @@ async fn type_errors_name_the_field() {
 #[tokio::test]
 async fn malformed_json_is_400_even_without_content_type() {
     let api = Api::new().await;
-    let r = api
-        .raw(Method::POST, "/v2/apps", Some("{\"id\": "), &[])
-        .await;
+    let r = api.raw(Method::POST, "/v2/apps", Some("{\"id\": "), &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let j = r.json();
     assert_eq!(j["message"], "Invalid JSON");
     assert!(j["details"].is_string());
     // No Content-Type at all: still read as JSON, as Marathon does.
     let r = api
-        .raw(
-            Method::POST,
-            "/v2/apps",
-            Some(&sleeper("/a").to_string()),
-            &[],
-        )
+        .raw(Method::POST, "/v2/apps", Some(&sleeper("/a").to_string()), &[])
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let r = api.raw(Method::POST, "/v2/apps", Some(""), &[]).await;
@@ -253,10 +216,7 @@ async fn config_change_versions_and_restarts() {
     let api = Api::new().await;
     let created = api.create(sleeper("/a")).await;
     let v1 = created["version"].as_str().unwrap().to_string();
-    assert_eq!(
-        api.get("/v2/apps/a/versions").await.json(),
-        json!({"versions": [v1]})
-    );
+    assert_eq!(api.get("/v2/apps/a/versions").await.json(), json!({"versions": [v1]}));
     let r = api.put("/v2/apps/a", json!({"cmd": "v2"})).await;
     assert_eq!(r.status, StatusCode::OK);
     let dep = r.json()["deploymentId"].as_str().unwrap().to_string();
@@ -299,9 +259,7 @@ async fn scaling_only_moves_last_scaling_at() {
         vec![vec![ActionKind::ScaleApplication]]
     );
     assert_eq!(
-        api.patch("/v2/apps/unknown", json!({"instances": 3}))
-            .await
-            .status,
+        api.patch("/v2/apps/unknown", json!({"instances": 3})).await.status,
         StatusCode::NOT_FOUND
     );
 }
@@ -317,10 +275,7 @@ async fn put_creates_a_missing_app() {
     assert_eq!(api.app("/new").unwrap().cmd.as_deref(), Some("sleep 1"));
     // The body's id is overridden by the path.
     let r = api
-        .put(
-            "/v2/apps/other",
-            json!({"id": "/elsewhere", "cmd": "sleep 1"}),
-        )
+        .put("/v2/apps/other", json!({"id": "/elsewhere", "cmd": "sleep 1"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(api.app("/other").is_some() && api.app("/elsewhere").is_none());
@@ -336,26 +291,15 @@ async fn versions_keep_old_definitions() {
         .to_string();
     api.put("/v2/apps/a", json!({"disk": 2})).await;
     let v2 = api.app("/a").unwrap().version.unwrap().to_string();
-    assert_eq!(
-        api.get(&format!("/v2/apps/a/versions/{v1}")).await.json()["disk"],
-        1.0
-    );
-    assert_eq!(
-        api.get(&format!("/v2/apps/a/versions/{v2}")).await.json()["disk"],
-        2.0
-    );
-    let r = api
-        .get("/v2/apps/a/versions/2001-01-01T00:00:00.000Z")
-        .await;
+    assert_eq!(api.get(&format!("/v2/apps/a/versions/{v1}")).await.json()["disk"], 1.0);
+    assert_eq!(api.get(&format!("/v2/apps/a/versions/{v2}")).await.json()["disk"], 2.0);
+    let r = api.get("/v2/apps/a/versions/2001-01-01T00:00:00.000Z").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         r.json()["message"],
         "App '/a' does not exist in version 2001-01-01T00:00:00.000Z"
     );
-    assert_eq!(
-        api.get("/v2/apps/nope/versions").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(api.get("/v2/apps/nope/versions").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -373,9 +317,7 @@ async fn put_with_version_rolls_back() {
         .put("/v2/apps/a", json!({"version": "2001-01-01T00:00:00.000Z"}))
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = api
-        .put("/v2/apps/a", json!({"version": v1, "cmd": "x"}))
-        .await;
+    let r = api.put("/v2/apps/a", json!({"version": v1, "cmd": "x"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -389,11 +331,7 @@ async fn versions_are_pruned_to_the_limit() {
     api.create(sleeper("/a")).await;
     for n in 2..=5 {
         let r = api
-            .call(
-                Method::PUT,
-                "/v2/apps/a?force=true",
-                Some(json!({"instances": n})),
-            )
+            .call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"instances": n})))
             .await;
         assert_eq!(r.status, StatusCode::OK);
     }
@@ -470,11 +408,7 @@ async fn running_deployments_lock_their_apps() {
     assert_eq!(api.app("/a").unwrap().cmd.as_deref(), Some("sleep 1000"));
 
     let r = api
-        .call(
-            Method::PUT,
-            "/v2/apps/a?force=true",
-            Some(json!({"cmd": "v2"})),
-        )
+        .call(Method::PUT, "/v2/apps/a?force=true", Some(json!({"cmd": "v2"})))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let second = r.json()["deploymentId"].as_str().unwrap().to_string();
@@ -487,11 +421,7 @@ async fn running_deployments_lock_their_apps() {
         .iter()
         .map(|d| d["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(
-        ids,
-        vec![second],
-        "the forced change replaced the running deployment"
-    );
+    assert_eq!(ids, vec![second], "the forced change replaced the running deployment");
 
     // Other apps are not locked, and DELETE forces by default.
     api.create(sleeper("/b")).await;
@@ -518,9 +448,7 @@ async fn service_ports_are_unique_and_kept() {
     let fixed = api
         .create(json!({"id": "/c", "cmd": "x", "portDefinitions": [{"port": 12345}]}))
         .await;
-    let none = api
-        .create(json!({"id": "/d", "cmd": "x", "portDefinitions": []}))
-        .await;
+    let none = api.create(json!({"id": "/d", "cmd": "x", "portDefinitions": []})).await;
     let ports = |app: &Value| -> Vec<u64> {
         app["portDefinitions"]
             .as_array()
@@ -559,33 +487,20 @@ async fn partial_update_false_resets_to_defaults() {
     api.put("/v2/apps/a", json!({"cmd": "y"})).await;
     api.finish_deployments().await;
     let app = api.app("/a").unwrap();
-    assert_eq!(
-        (app.mem, app.labels.len()),
-        (64.0, 1),
-        "merge keeps other fields"
-    );
+    assert_eq!((app.mem, app.labels.len()), (64.0, 1), "merge keeps other fields");
     let r = api
-        .call(
-            Method::PUT,
-            "/v2/apps/a?partialUpdate=false",
-            Some(json!({"cmd": "z"})),
-        )
+        .call(Method::PUT, "/v2/apps/a?partialUpdate=false", Some(json!({"cmd": "z"})))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let app = api.app("/a").unwrap();
-    assert_eq!(
-        (app.cmd.as_deref(), app.mem, app.labels.len()),
-        (Some("z"), 128.0, 0)
-    );
+    assert_eq!((app.cmd.as_deref(), app.mem, app.labels.len()), (Some("z"), 128.0, 0));
 }
 
 #[tokio::test]
 async fn batch_put_and_patch() {
     let api = Api::new().await;
-    let body: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-apps_create.json"
-    ))
-    .unwrap();
+    let body: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_create.json")).unwrap();
     let r = api.put("/v2/apps", body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let dep = r.json()["deploymentId"].as_str().unwrap().to_string();
@@ -594,12 +509,7 @@ async fn batch_put_and_patch() {
     let flat: Vec<Vec<(ActionKind, String)>> = d
         .steps
         .iter()
-        .map(|s| {
-            s.actions
-                .iter()
-                .map(|a| (a.action, a.app.to_string()))
-                .collect()
-        })
+        .map(|s| s.actions.iter().map(|a| (a.action, a.app.to_string())).collect())
         .collect();
     assert_eq!(flat.len(), 3, "{flat:?}");
     assert_eq!(flat[0].len(), 2);
@@ -613,16 +523,12 @@ async fn batch_put_and_patch() {
     );
     api.finish_deployments().await;
 
-    let patch: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-apps_patch.json"
-    ))
-    .unwrap();
+    let patch: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-apps_patch.json")).unwrap();
     let r = api.patch("/v2/apps", patch).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(api.app("/test/sleep60").unwrap().cpus, 0.3);
-    let r = api
-        .patch("/v2/apps", json!([{"id": "/unknown", "cpus": 1}]))
-        .await;
+    let r = api.patch("/v2/apps", json!([{"id": "/unknown", "cpus": 1}])).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = api.put("/v2/apps", json!([{"cmd": "x"}])).await;
     assert_eq!(r.json()["details"][0]["path"], "/0/id");
@@ -634,10 +540,7 @@ async fn batch_put_and_patch() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        r.json()["details"][0]["path"]
-            .as_str()
-            .unwrap()
-            .starts_with("/1/"),
+        r.json()["details"][0]["path"].as_str().unwrap().starts_with("/1/"),
         "{}",
         r.text
     );
@@ -690,24 +593,15 @@ async fn list_filters_and_embeds() {
             .map(|a| a["id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(
-        ids(api.get("/v2/apps").await.json()),
-        vec!["/db", "/web/front"]
-    );
-    assert_eq!(
-        ids(api.get("/v2/apps?cmd=PYTHON").await.json()),
-        vec!["/web/front"]
-    );
+    assert_eq!(ids(api.get("/v2/apps").await.json()), vec!["/db", "/web/front"]);
+    assert_eq!(ids(api.get("/v2/apps?cmd=PYTHON").await.json()), vec!["/web/front"]);
     assert_eq!(ids(api.get("/v2/apps?id=DB").await.json()), vec!["/db"]);
     assert_eq!(
         ids(api.get("/v2/apps?label=tier==web").await.json()),
         vec!["/web/front"]
     );
     assert_eq!(
-        ids(api
-            .get("/v2/apps?label=tier%20in%20(db,%20web),env")
-            .await
-            .json()),
+        ids(api.get("/v2/apps?label=tier%20in%20(db,%20web),env").await.json()),
         vec!["/web/front"]
     );
     assert_eq!(
@@ -729,13 +623,7 @@ async fn list_filters_and_embeds() {
     let group = api.get("/v2/apps/web/*").await;
     assert_eq!(group.status, StatusCode::OK);
     assert_eq!(group.json()["*"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        api.get("/v2/apps/*").await.json()["*"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(api.get("/v2/apps/*").await.json()["*"].as_array().unwrap().len(), 2);
     let r = api.get("/v2/apps/nope/*").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json(), json!({"message": "Group '/nope' does not exist"}));
@@ -744,10 +632,7 @@ async fn list_filters_and_embeds() {
 #[tokio::test]
 async fn examples_are_accepted() {
     let api = Api::new().await;
-    let app: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-app.json"
-    ))
-    .unwrap();
+    let app: Value = serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app.json")).unwrap();
     let r = api.post("/v2/apps", app).await;
     // The example uses secrets, which need a feature flag; anything but a 5xx or a 400 is
     // Marathon's behaviour for it, and it must render in Marathon's error shape.
@@ -756,10 +641,8 @@ async fn examples_are_accepted() {
         "{}",
         r.text
     );
-    let patch: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-app_patch.json"
-    ))
-    .unwrap();
+    let patch: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_patch.json")).unwrap();
     api.create(sleeper("/foo")).await;
     let r = api.patch("/v2/apps/foo", patch).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -771,10 +654,8 @@ async fn responses_match_the_example_shapes() {
     let api = Api::new().await;
     api.create(json!({"id": "/myapp", "cmd": "env && sleep 60", "instances": 3}))
         .await;
-    let example: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-app_list.json"
-    ))
-    .unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-app_list.json")).unwrap();
     let ours = api.get("/v2/apps").await.json()["apps"][0].clone();
     let deprecated = ["ports", "uris"];
     for (key, value) in example["apps"][0].as_object().unwrap() {
@@ -809,10 +690,7 @@ async fn concurrent_creates_of_one_id_have_one_winner() {
         statuses.push(t.await.unwrap());
     }
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
         1,
         "{statuses:?}"
     );
@@ -827,8 +705,7 @@ async fn concurrent_creates_of_one_id_have_one_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_updates_are_all_applied() {
     let api = std::sync::Arc::new(Api::new().await);
-    api.create(json!({"id": "/a", "cmd": "x", "portDefinitions": []}))
-        .await;
+    api.create(json!({"id": "/a", "cmd": "x", "portDefinitions": []})).await;
     let apps: Vec<_> = (0..8)
         .map(|i| {
             let api = api.clone();

@@ -33,10 +33,8 @@ async fn deployments_list_in_marathons_shape() {
         (d["currentStep"].clone(), d["totalSteps"].clone()),
         (json!(1), json!(2))
     );
-    let example: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-deployments.json"
-    ))
-    .unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-deployments.json")).unwrap();
     let mut want: Vec<_> = example[0].as_object().unwrap().keys().collect();
     let mut got: Vec<_> = d.as_object().unwrap().keys().collect();
     want.sort();
@@ -56,9 +54,7 @@ async fn forced_cancel_just_drops_the_deployment() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.header("marathon-deployment-id").unwrap().to_string();
-    let r = api
-        .delete(&format!("/v2/deployments/{id}?force=true"))
-        .await;
+    let r = api.delete(&format!("/v2/deployments/{id}?force=true")).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert!(r.text.is_empty());
     assert_eq!(api.get("/v2/deployments").await.json(), json!([]));
@@ -67,9 +63,7 @@ async fn forced_cancel_just_drops_the_deployment() {
         StatusCode::OK,
         "the app keeps its new definition"
     );
-    let r = api
-        .delete(&format!("/v2/deployments/{id}?force=true"))
-        .await;
+    let r = api.delete(&format!("/v2/deployments/{id}?force=true")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         r.json(),
@@ -90,11 +84,7 @@ async fn cancel_rolls_a_creation_back() {
     assert_eq!(r.header("marathon-deployment-id"), Some(rollback.as_str()));
     assert_eq!(api.get("/v2/apps/a").await.status, StatusCode::NOT_FOUND);
     let list = api.get("/v2/deployments").await.json();
-    assert_eq!(
-        list.as_array().unwrap().len(),
-        1,
-        "the rollback replaced the original"
-    );
+    assert_eq!(list.as_array().unwrap().len(), 1, "the rollback replaced the original");
     assert_eq!(list[0]["id"], rollback);
     assert_eq!(
         list[0]["steps"],
@@ -133,11 +123,7 @@ async fn cancel_restores_updated_and_deleted_apps() {
         api.delete(&format!("/v2/deployments/{id}")).await.status,
         StatusCode::OK
     );
-    assert_eq!(
-        api.app("/a").unwrap().cmd.as_deref(),
-        Some("one"),
-        "re-created"
-    );
+    assert_eq!(api.app("/a").unwrap().cmd.as_deref(), Some("one"), "re-created");
 }
 
 #[tokio::test]
@@ -151,38 +137,27 @@ async fn queue_lists_what_waits_for_a_launch() {
     let item = &q["queue"][0];
     assert_eq!(item["count"], 5);
     assert_eq!(item["app"]["id"], "/a");
-    assert_eq!(
-        item["delay"],
-        json!({"timeLeftSeconds": 0, "overdue": true})
-    );
+    assert_eq!(item["delay"], json!({"timeLeftSeconds": 0, "overdue": true}));
     assert!(item["since"].is_string());
     // Marathon's item also has `role` and `processedOffersSummary`: offers are not recorded in
     // the store, and marathon-python's queue item rejects `role`.
-    let example: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-queue.json"
-    ))
-    .unwrap();
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-queue.json")).unwrap();
     for key in example["queue"][0].as_object().unwrap().keys() {
         if !["role", "processedOffersSummary"].contains(&key.as_str()) {
             assert!(item.get(key).is_some(), "missing {key}");
         }
     }
 
-    let running = api
-        .add_task("/a", TaskState::TASK_RUNNING, "h", vec![])
-        .await;
-    api.add_task("/a", TaskState::TASK_FAILED, "h", vec![])
-        .await;
-    let mut gone = api
-        .add_task("/a", TaskState::TASK_KILLING, "h", vec![])
-        .await;
+    let running = api.add_task("/a", TaskState::TASK_RUNNING, "h", vec![]).await;
+    api.add_task("/a", TaskState::TASK_FAILED, "h", vec![]).await;
+    let mut gone = api.add_task("/a", TaskState::TASK_KILLING, "h", vec![]).await;
     gone.goal = Goal::Decommissioned;
     api.put_instance(&gone).await;
     // 5 wanted: 1 running, 1 failed waiting for a relaunch, 3 not created yet.
     assert_eq!(api.get("/v2/queue").await.json()["queue"][0]["count"], 4);
     let _ = running;
-    api.patch("/v2/apps/a?force=true", json!({"instances": 1}))
-        .await;
+    api.patch("/v2/apps/a?force=true", json!({"instances": 1})).await;
     // 1 wanted, 1 running, the failed one still waits until the controllers remove it.
     assert_eq!(api.get("/v2/queue").await.json()["queue"][0]["count"], 1);
 }

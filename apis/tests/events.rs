@@ -36,8 +36,7 @@ struct Frame {
 
 impl Stream {
     async fn open(router: &axum::Router, query: &str, last_event_id: Option<u64>) -> Stream {
-        let mut req =
-            Request::get(format!("/v2/events{query}")).header("accept", "text/event-stream");
+        let mut req = Request::get(format!("/v2/events{query}")).header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
@@ -143,10 +142,7 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
     assert_eq!(group.data["version"], r.json()["version"]);
     let info = s.expect("deployment_info").await;
     assert_eq!(info.data["plan"]["id"], deployment.as_str());
-    assert_eq!(
-        info.data["currentStep"]["actions"][0]["action"],
-        "StartApplication"
-    );
+    assert_eq!(info.data["currentStep"]["actions"][0]["action"], "StartApplication");
     assert_eq!(
         s.expect("instance_changed_event").await.data["condition"],
         "Provisioned"
@@ -155,10 +151,7 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
     assert_eq!(status.data["taskStatus"], "TASK_RUNNING");
     assert_eq!(status.data["taskId"], common::task_id(&inst));
     assert_eq!(status.data["appId"], "/prod/web");
-    assert_eq!(
-        s.expect("instance_changed_event").await.data["condition"],
-        "Running"
-    );
+    assert_eq!(s.expect("instance_changed_event").await.data["condition"], "Running");
     assert_eq!(
         s.expect("deployment_step_success").await.data["currentStep"]["actions"][0]["action"],
         "StartApplication"
@@ -183,9 +176,7 @@ async fn an_app_creation_streams_its_whole_story_in_order() {
 #[tokio::test]
 async fn event_type_filters_and_method_rules() {
     let api = Api::new().await;
-    let r = api
-        .raw(Method::GET, "/v2/events", None, &[("accept", "*/*")])
-        .await;
+    let r = api.raw(Method::GET, "/v2/events", None, &[("accept", "*/*")]).await;
     assert_eq!(
         r.status,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -254,17 +245,11 @@ async fn a_client_that_does_not_read_is_cut_off() {
     let mut slow = Stream::open(&api.router, "", None).await;
     let mut fine = Stream::open(&api.router, "?event_type=group_change_success", None).await;
     for i in 0..3 {
-        api.post(
-            "/v2/apps",
-            json!({"id": format!("/a{i}"), "cmd": "x", "instances": 0}),
-        )
-        .await;
+        api.post("/v2/apps", json!({"id": format!("/a{i}"), "cmd": "x", "instances": 0}))
+            .await;
     }
     // Its queue overflowed: the response ends, and what it had queued is not sent.
-    assert_eq!(
-        tokio::time::timeout(WAIT, slow.block()).await.unwrap(),
-        None
-    );
+    assert_eq!(tokio::time::timeout(WAIT, slow.block()).await.unwrap(), None);
     for _ in 0..3 {
         fine.expect("group_change_success").await;
     }
@@ -280,10 +265,7 @@ async fn cancels_fail_deployments_and_lock_conflicts_fail_group_changes() {
     )
     .await;
     let r = api
-        .post(
-            "/v2/apps",
-            json!({"id": "/g/a", "cmd": "x", "instances": 2}),
-        )
+        .post("/v2/apps", json!({"id": "/g/a", "cmd": "x", "instances": 2}))
         .await;
     let first = r.header("marathon-deployment-id").unwrap().to_string();
 
@@ -291,23 +273,16 @@ async fn cancels_fail_deployments_and_lock_conflicts_fail_group_changes() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     let failed = s.expect("group_change_failed").await;
     assert_eq!(failed.data["groupId"], "/g");
-    assert!(
-        failed.data["reason"].as_str().unwrap().contains(&first),
-        "{failed:?}"
-    );
+    assert!(failed.data["reason"].as_str().unwrap().contains(&first), "{failed:?}");
 
     // Forcing replaces the running deployment: it fails.
-    let r = api
-        .put("/v2/apps/g/a?force=true", json!({"instances": 3}))
-        .await;
+    let r = api.put("/v2/apps/g/a?force=true", json!({"instances": 3})).await;
     let second = r.header("marathon-deployment-id").unwrap().to_string();
     let f = s.expect("deployment_failed").await;
     assert_eq!(f.data["id"], first.as_str());
 
     // Cancelling by force drops it: it fails, and never succeeds.
-    let r = api
-        .delete(&format!("/v2/deployments/{second}?force=true"))
-        .await;
+    let r = api.delete(&format!("/v2/deployments/{second}?force=true")).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let f = s.expect("deployment_failed").await;
     assert_eq!(f.data["id"], second.as_str());
@@ -317,10 +292,7 @@ async fn cancels_fail_deployments_and_lock_conflicts_fail_group_changes() {
     let r = api.put("/v2/apps/g/a", json!({"instances": 1})).await;
     let third = r.header("marathon-deployment-id").unwrap().to_string();
     api.finish_deployments().await;
-    assert_eq!(
-        s.expect("deployment_success").await.data["id"],
-        third.as_str()
-    );
+    assert_eq!(s.expect("deployment_success").await.data["id"], third.as_str());
 }
 
 /// A callback subscriber: a real HTTP server that forwards every POSTed body.
@@ -360,10 +332,7 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
     let api = Api::new().await;
     let (url, mut rx) = subscriber().await;
     let r = api
-        .post(
-            &format!("/v2/eventSubscriptions?callbackUrl={url}"),
-            json!(null),
-        )
+        .post(&format!("/v2/eventSubscriptions?callbackUrl={url}"), json!(null))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let body = r.json();
@@ -376,11 +345,9 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
         api.get("/v2/eventSubscriptions").await.json(),
         json!({"callbackUrls": [url]})
     );
-    let stored = api.store.read(|s| {
-        s.scan("eventsub/")
-            .map(|(_, e)| e.record.clone())
-            .collect::<Vec<_>>()
-    });
+    let stored = api
+        .store
+        .read(|s| s.scan("eventsub/").map(|(_, e)| e.record.clone()).collect::<Vec<_>>());
     assert_eq!(
         stored,
         vec![Record::EventSubscription(url.clone())],
@@ -410,10 +377,7 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
     let Api { router, store } = api;
     drop(router);
     let api = Api {
-        router: apis::router(apis::ApiState::new(
-            store.clone(),
-            apis::ApiConfig::default(),
-        )),
+        router: apis::router(apis::ApiState::new(store.clone(), apis::ApiConfig::default())),
         store,
     };
     api.finish_deployments().await;
@@ -421,9 +385,7 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
     received_type(&mut rx, "deployment_step_success").await;
     received_type(&mut rx, "deployment_success").await;
 
-    let r = api
-        .delete(&format!("/v2/eventSubscriptions?callbackUrl={url}"))
-        .await;
+    let r = api.delete(&format!("/v2/eventSubscriptions?callbackUrl={url}")).await;
     assert_eq!(r.json()["eventType"], "unsubscribe_event");
     assert_eq!(
         api.get("/v2/eventSubscriptions").await.json(),
@@ -433,11 +395,8 @@ async fn callback_subscribers_get_every_event_by_post_and_persist() {
 
     // Delivery stops: a subscriber that is still there sees later events, this one does not.
     let (other, mut other_rx) = subscriber().await;
-    api.post(
-        &format!("/v2/eventSubscriptions?callbackUrl={other}"),
-        json!(null),
-    )
-    .await;
+    api.post(&format!("/v2/eventSubscriptions?callbackUrl={other}"), json!(null))
+        .await;
     api.post("/v2/apps", json!({"id": "/b", "cmd": "x", "instances": 0}))
         .await;
     while received(&mut other_rx).await["eventType"] != "deployment_info" {}
@@ -457,11 +416,8 @@ async fn a_subscriber_that_is_down_gets_its_events_once_it_is_up() {
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let url = format!("http://{addr}/cb");
-    api.post(
-        &format!("/v2/eventSubscriptions?callbackUrl={url}"),
-        json!(null),
-    )
-    .await;
+    api.post(&format!("/v2/eventSubscriptions?callbackUrl={url}"), json!(null))
+        .await;
     api.post("/v2/apps", json!({"id": "/a", "cmd": "x", "instances": 0}))
         .await;
 
@@ -481,12 +437,7 @@ async fn a_subscriber_that_is_down_gets_its_events_once_it_is_up() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut types = vec![];
     while !types.contains(&"deployment_info".to_string()) {
-        types.push(
-            received(&mut rx).await["eventType"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        types.push(received(&mut rx).await["eventType"].as_str().unwrap().to_string());
     }
     let from = types
         .iter()

@@ -62,24 +62,14 @@ async fn info_has_marathons_shape() {
     assert_eq!(info.status, StatusCode::OK);
     let info = info.json();
     assert!(info.get("frameworkId").is_none(), "not registered yet");
-    let example: Value = serde_json::from_str(include_str!(
-        "../../../shared/marathon-data/examples-info.json"
-    ))
-    .unwrap();
-    for key in example
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|k| *k != "frameworkId")
-    {
+    let example: Value =
+        serde_json::from_str(include_str!("../../../shared/marathon-data/examples-info.json")).unwrap();
+    for key in example.as_object().unwrap().keys().filter(|k| *k != "frameworkId") {
         assert!(info.get(key).is_some(), "missing {key}");
     }
     assert_eq!(info["elected"], true);
     assert_eq!(info["leader"], "localhost:8080");
-    assert_eq!(
-        info["http_config"],
-        json!({"http_port": 8080, "https_port": 8443})
-    );
+    assert_eq!(info["http_config"], json!({"http_port": 8080, "https_port": 8443}));
     for key in info["marathon_config"].as_object().unwrap().keys() {
         assert!(
             CLIENT_CONFIG_KEYS.contains(&key.as_str()),
@@ -93,10 +83,7 @@ async fn info_has_marathons_shape() {
     );
 
     api.store
-        .write_ops(vec![Op::put(
-            keys::FRAMEWORK_ID,
-            Record::FrameworkId("fw-1".into()),
-        )])
+        .write_ops(vec![Op::put(keys::FRAMEWORK_ID, Record::FrameworkId("fw-1".into()))])
         .await
         .unwrap();
     assert_eq!(api.get("/v2/info").await.json()["frameworkId"], "fw-1");
@@ -106,25 +93,15 @@ async fn info_has_marathons_shape() {
 async fn leader_ping_and_root() {
     // §14.1 #45
     let api = Api::new().await;
-    assert_eq!(
-        api.get("/v2/leader").await.json(),
-        json!({"leader": "localhost:8080"})
-    );
+    assert_eq!(api.get("/v2/leader").await.json(), json!({"leader": "localhost:8080"}));
     let r = api.raw(Method::GET, "/ping", None, &[]).await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "pong"));
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     let r = api
-        .raw(
-            Method::GET,
-            "/ping",
-            None,
-            &[("accept", "application/json")],
-        )
+        .raw(Method::GET, "/ping", None, &[("accept", "application/json")])
         .await;
     assert_eq!(r.json(), json!("pong"));
-    let r = api
-        .raw(Method::GET, "/ping", None, &[("accept", "image/png")])
-        .await;
+    let r = api.raw(Method::GET, "/ping", None, &[("accept", "image/png")]).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = api.get("/").await;
     assert_eq!(r.status, StatusCode::FOUND);
@@ -146,11 +123,7 @@ async fn every_response_has_the_leader_and_cache_headers() {
         (Method::GET, "/ping"),
     ] {
         let r = api.call(method, uri, None).await;
-        assert_eq!(
-            r.header("x-marathon-leader"),
-            Some("http://localhost:8080"),
-            "{uri}"
-        );
+        assert_eq!(r.header("x-marathon-leader"), Some("http://localhost:8080"), "{uri}");
         assert_eq!(
             r.header("cache-control"),
             Some("no-cache, no-store, must-revalidate"),
@@ -198,12 +171,9 @@ async fn metrics_count_requests() {
 #[tokio::test]
 async fn metrics_in_prometheus_text() {
     let api = Api::new().await;
-    api.create(json!({"id": "/a", "cmd": "x", "instances": 2}))
-        .await;
-    api.add_task("/a", TaskState::TASK_RUNNING, "h", vec![])
-        .await;
-    api.add_task("/a", TaskState::TASK_STAGING, "h", vec![])
-        .await;
+    api.create(json!({"id": "/a", "cmd": "x", "instances": 2})).await;
+    api.add_task("/a", TaskState::TASK_RUNNING, "h", vec![]).await;
+    api.add_task("/a", TaskState::TASK_STAGING, "h", vec![]).await;
     api.get("/v2/apps/missing").await;
 
     let r = api.get("/metrics/prometheus").await;
@@ -222,10 +192,7 @@ async fn metrics_in_prometheus_text() {
         "pacer_http_responses_total{class=\"4xx\"} 1",
         "# TYPE pacer_http_request_duration_seconds histogram",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in\n{text}"
-        );
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
     // Every request so far fell in some bucket: the +Inf bucket counts them all.
     let count = |prefix: &str| -> f64 {
@@ -245,12 +212,7 @@ async fn metrics_in_prometheus_text() {
 
     // A scraper asking /metrics for text gets the same format; others keep Marathon's JSON.
     let scraped = api
-        .raw(
-            Method::GET,
-            "/metrics",
-            None,
-            &[("accept", "text/plain;version=0.0.4")],
-        )
+        .raw(Method::GET, "/metrics", None, &[("accept", "text/plain;version=0.0.4")])
         .await;
     assert!(scraped.text.contains("# TYPE pacer_apps gauge"));
     assert!(api.get("/metrics").await.json()["gauges"].is_object());

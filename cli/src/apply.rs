@@ -72,7 +72,17 @@ async fn apply_one(client: &Client, app: &Manifest, force: bool) -> Result<Outco
     {
         return Ok(Outcome::Unchanged);
     }
-    let query = if force { "?partialUpdate=false&force=true" } else { "?partialUpdate=false" };
-    let reply = client.put(&format!("{path}{query}"), &Value::Object(app.body.clone())).await?;
-    Ok(if reply.status == 201 || live.is_none() { Outcome::Created } else { Outcome::Configured })
+    let query = if force {
+        "?partialUpdate=false&force=true"
+    } else {
+        "?partialUpdate=false"
+    };
+    let reply = client
+        .put(&format!("{path}{query}"), &Value::Object(app.body.clone()))
+        .await?;
+    Ok(if reply.status == 201 || live.is_none() {
+        Outcome::Created
+    } else {
+        Outcome::Configured
+    })
 }

@@ -26,14 +26,22 @@ impl Client {
     pub(crate) fn new(server: &str, timeout: Duration) -> Result<Self> {
         let url = reqwest::Url::parse(server).map_err(|e| Error::Usage(format!("--server {server}: {e}")))?;
         if url.scheme() != "http" {
-            return Err(Error::Usage(format!("--server {server}: only http:// servers are supported")));
+            return Err(Error::Usage(format!(
+                "--server {server}: only http:// servers are supported"
+            )));
         }
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|source| Error::Http {
-            method: "CONNECT",
-            url: server.to_string(),
-            source,
-        })?;
-        Ok(Client { base: server.trim_end_matches('/').to_string(), http })
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|source| Error::Http {
+                method: "CONNECT",
+                url: server.to_string(),
+                source,
+            })?;
+        Ok(Client {
+            base: server.trim_end_matches('/').to_string(),
+            http,
+        })
     }
 
     pub(crate) async fn get(&self, path: &str) -> Result<Value> {
@@ -56,7 +64,11 @@ impl Client {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let http_err = |source| Error::Http { method: name, url: url.clone(), source };
+        let http_err = |source| Error::Http {
+            method: name,
+            url: url.clone(),
+            source,
+        };
         let resp = req.send().await.map_err(http_err)?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(http_err)?;

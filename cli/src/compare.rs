@@ -110,8 +110,10 @@ mod tests {
         let desired = obj(json!({"id": "hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32}));
         assert!(unchanged(&id(), &desired, &live_hello()));
         // Spelling out a default is the same as leaving it out.
-        let explicit = obj(json!({"id": "/hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "instances": 1,
-            "disk": 0, "role": "*", "networks": [{"mode": "host"}], "portDefinitions": [{"port": 0, "name": "default"}]}));
+        let explicit = obj(
+            json!({"id": "/hello", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "instances": 1,
+            "disk": 0, "role": "*", "networks": [{"mode": "host"}], "portDefinitions": [{"port": 0, "name": "default"}]}),
+        );
         assert!(unchanged(&id(), &explicit, &live_hello()));
     }
 
@@ -167,8 +169,10 @@ mod tests {
         let container = json!({"type": "DOCKER", "docker": {"image": "nginx"},
             "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 0, "name": "http"}]});
         let desired = obj(json!({"id": "web", "container": container, "networks": [{"mode": "container/bridge"}]}));
-        let mut live = obj(json!({"id": "/web", "networks": [{"mode": "container/bridge"}], "portDefinitions": [],
-            "role": "*", "container": container}));
+        let mut live = obj(
+            json!({"id": "/web", "networks": [{"mode": "container/bridge"}], "portDefinitions": [],
+            "role": "*", "container": container}),
+        );
         live["container"]["portMappings"][0]["servicePort"] = json!(10005);
         let web = PathId::parse("/web").unwrap();
         assert!(unchanged(&web, &desired, &Value::Object(live.clone())));

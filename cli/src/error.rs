@@ -50,7 +50,12 @@ pub enum Error {
 
     /// The server answered with an error status; its Marathon error body is kept (exit 1).
     #[error("{method} {path}: {status}: {body}")]
-    Server { method: &'static str, path: String, status: u16, body: ServerError },
+    Server {
+        method: &'static str,
+        path: String,
+        status: u16,
+        body: ServerError,
+    },
 
     /// What was asked for does not exist, found by the client itself, e.g. in a list (exit 1).
     #[error("{0}")]
@@ -58,7 +63,11 @@ pub enum Error {
 
     /// The server answered 2xx with a body this client does not understand (exit 1).
     #[error("{method} {path}: unexpected response: {message}")]
-    Response { method: &'static str, path: String, message: String },
+    Response {
+        method: &'static str,
+        path: String,
+        message: String,
+    },
 
     /// Writing the output failed, e.g. a closed pipe (exit 1).
     #[error("cannot write output: {0}")]
@@ -113,7 +122,10 @@ impl ServerError {
     pub fn parse(body: &[u8]) -> Self {
         let text = String::from_utf8_lossy(body).trim().to_string();
         let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return ServerError { message: text, ..Default::default() };
+            return ServerError {
+                message: text,
+                ..Default::default()
+            };
         };
         let message = match obj.get("message") {
             Some(serde_json::Value::String(m)) => m.clone(),
@@ -127,18 +139,27 @@ impl ServerError {
         let deployments = obj
             .get("deployments")
             .and_then(|d| d.as_array())
-            .map(|ds| ds.iter().filter_map(|d| d.get("id")?.as_str().map(str::to_string)).collect())
+            .map(|ds| {
+                ds.iter()
+                    .filter_map(|d| d.get("id")?.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        ServerError { message, details, deployments }
+        ServerError {
+            message,
+            details,
+            deployments,
+        }
     }
 }
 
 fn detail(item: &serde_json::Value) -> (String, Vec<String>) {
     let path = item.get("path").and_then(|p| p.as_str()).unwrap_or("").to_string();
     let errors = match item.get("errors") {
-        Some(serde_json::Value::Array(es)) => {
-            es.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect()
-        }
+        Some(serde_json::Value::Array(es)) => es
+            .iter()
+            .map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()))
+            .collect(),
         _ => vec![item.to_string()],
     };
     (path, errors)
@@ -146,7 +167,11 @@ fn detail(item: &serde_json::Value) -> (String, Vec<String>) {
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.message.is_empty() { "(no message)" } else { &self.message })?;
+        f.write_str(if self.message.is_empty() {
+            "(no message)"
+        } else {
+            &self.message
+        })?;
         for (path, errors) in &self.details {
             for e in errors {
                 if path.is_empty() {
@@ -172,7 +197,10 @@ mod tests {
         let body = br#"{"message":"Object is not valid","details":[{"path":"/cpus","errors":["error.min","must be >= 0"]},{"path":"/id","errors":["bad"]}]}"#;
         let e = ServerError::parse(body);
         assert_eq!(e.message, "Object is not valid");
-        assert_eq!(e.to_string(), "Object is not valid\n  /cpus: error.min\n  /cpus: must be >= 0\n  /id: bad");
+        assert_eq!(
+            e.to_string(),
+            "Object is not valid\n  /cpus: error.min\n  /cpus: must be >= 0\n  /id: bad"
+        );
     }
 
     #[test]
@@ -189,7 +217,12 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(Error::Usage("x".into()).exit_code(), 2);
-        let e = Error::Server { method: "GET", path: "/v2/apps/x".into(), status: 404, body: ServerError::default() };
+        let e = Error::Server {
+            method: "GET",
+            path: "/v2/apps/x".into(),
+            status: 404,
+            body: ServerError::default(),
+        };
         assert_eq!(e.exit_code(), 1);
         assert!(e.is_not_found());
     }

@@ -116,6 +116,10 @@ async fn list(client: &Client, path: &str, key: Option<&str>) -> Result<Vec<Valu
     };
     match items {
         Value::Array(items) => Ok(items.clone()),
-        _ => Err(Error::Response { method: "GET", path: path.to_string(), message: "expected a list".into() }),
+        _ => Err(Error::Response {
+            method: "GET",
+            path: path.to_string(),
+            message: "expected a list".into(),
+        }),
     }
 }

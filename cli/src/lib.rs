@@ -109,8 +109,21 @@ mod tests {
 
     #[test]
     fn apply_takes_repeated_files_and_global_flags_anywhere() {
-        let cli = parse(&["apply", "-f", "a.json", "--filename", "dir", "-f", "-", "--server", "http://h:1"]).unwrap();
-        let Command::Apply(args) = cli.cmd else { panic!("not apply") };
+        let cli = parse(&[
+            "apply",
+            "-f",
+            "a.json",
+            "--filename",
+            "dir",
+            "-f",
+            "-",
+            "--server",
+            "http://h:1",
+        ])
+        .unwrap();
+        let Command::Apply(args) = cli.cmd else {
+            panic!("not apply")
+        };
         assert_eq!(args.files, ["a.json", "dir", "-"].map(std::path::PathBuf::from));
         assert_eq!(cli.global.server, "http://h:1");
         assert!(parse(&["apply"]).is_err(), "-f is required");
@@ -120,26 +133,44 @@ mod tests {
     fn get_resources_ids_and_formats() {
         let cli = parse(&["get", "app", "/hello", "-o", "yaml"]).unwrap();
         let Command::Get(args) = cli.cmd else { panic!("not get") };
-        assert_eq!((args.resource, args.id.as_deref(), args.output), (Resource::Apps, Some("/hello"), Format::Yaml));
-        let Command::Get(args) = parse(&["get", "deployments"]).unwrap().cmd else { panic!("not get") };
-        assert_eq!((args.resource, args.id, args.output), (Resource::Deployments, None, Format::Table));
+        assert_eq!(
+            (args.resource, args.id.as_deref(), args.output),
+            (Resource::Apps, Some("/hello"), Format::Yaml)
+        );
+        let Command::Get(args) = parse(&["get", "deployments"]).unwrap().cmd else {
+            panic!("not get")
+        };
+        assert_eq!(
+            (args.resource, args.id, args.output),
+            (Resource::Deployments, None, Format::Table)
+        );
         assert!(parse(&["get", "pods"]).is_err());
         assert!(parse(&["get", "apps", "-o", "xml"]).is_err());
     }
 
     #[test]
     fn scale_and_delete() {
-        let Command::Scale(args) = parse(&["scale", "hello", "3"]).unwrap().cmd else { panic!("not scale") };
+        let Command::Scale(args) = parse(&["scale", "hello", "3"]).unwrap().cmd else {
+            panic!("not scale")
+        };
         assert_eq!((args.app.as_str(), args.instances, args.force), ("hello", 3, false));
         assert!(parse(&["scale", "hello", "-1"]).is_err());
-        let Command::Delete(args) = parse(&["delete", "app", "/x"]).unwrap().cmd else { panic!("not delete") };
+        let Command::Delete(args) = parse(&["delete", "app", "/x"]).unwrap().cmd else {
+            panic!("not delete")
+        };
         assert_eq!((args.kind, args.id.as_str()), (DeleteKind::App, "/x"));
     }
 
     #[test]
     fn server_url_and_ids_are_checked_before_sending() {
-        assert!(matches!(client::Client::new("not a url", Duration::from_secs(1)), Err(Error::Usage(_))));
-        assert!(matches!(client::Client::new("https://h:1", Duration::from_secs(1)), Err(Error::Usage(_))));
+        assert!(matches!(
+            client::Client::new("not a url", Duration::from_secs(1)),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            client::Client::new("https://h:1", Duration::from_secs(1)),
+            Err(Error::Usage(_))
+        ));
         assert_eq!(parse_app_id("a/b").unwrap().as_str(), "/a/b");
         assert!(matches!(parse_app_id("/"), Err(Error::Usage(_))));
         assert!(matches!(parse_app_id(".."), Err(Error::Usage(_))));

@@ -41,7 +41,10 @@ pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Mani
     for source in sources {
         if source.as_os_str() == "-" {
             let mut text = String::new();
-            stdin.read_to_string(&mut text).map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
+            stdin.read_to_string(&mut text).map_err(|source| Error::Read {
+                path: PathBuf::from("<stdin>"),
+                source,
+            })?;
             apps.extend(parse("<stdin>", Format::Sniff, &text)?);
         } else if source.is_dir() {
             for file in dir_files(source)? {
@@ -54,13 +57,18 @@ pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Mani
         }
     }
     if apps.is_empty() {
-        return Err(Error::Usage("no apps found in the given files (use -f FILE|DIR|-)".into()));
+        return Err(Error::Usage(
+            "no apps found in the given files (use -f FILE|DIR|-)".into(),
+        ));
     }
     Ok(apps)
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn format_of(path: &Path) -> Option<Format> {
@@ -73,7 +81,10 @@ fn format_of(path: &Path) -> Option<Format> {
 
 /// The manifest files directly inside `dir`, sorted by name.
 fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let read_err = |source| Error::Read { path: dir.to_path_buf(), source };
+    let read_err = |source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
@@ -94,8 +105,10 @@ fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
     let mut apps = Vec::new();
     match format {
         Format::Json => {
-            let value: Value =
-                serde_json::from_str(text).map_err(|source| Error::Json { origin: origin.to_string(), source })?;
+            let value: Value = serde_json::from_str(text).map_err(|source| Error::Json {
+                origin: origin.to_string(),
+                source,
+            })?;
             collect(origin.to_string(), value, &mut apps)?;
         }
         _ => {
@@ -103,8 +116,10 @@ fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
             // not necessarily end.
             for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
                 let doc_origin = format!("{origin} (document {})", i + 1);
-                let value =
-                    Value::deserialize(doc).map_err(|source| Error::Yaml { origin: doc_origin.clone(), source })?;
+                let value = Value::deserialize(doc).map_err(|source| Error::Yaml {
+                    origin: doc_origin.clone(),
+                    source,
+                })?;
                 // An empty document (a trailing `---`, or only comments) holds nothing.
                 if !value.is_null() {
                     collect(doc_origin, value, &mut apps)?;
@@ -132,14 +147,26 @@ fn collect(origin: String, value: Value, apps: &mut Vec<Manifest>) -> Result<()>
 
 fn app(origin: String, value: Value) -> Result<Manifest> {
     let Value::Object(body) = value else {
-        return Err(Error::Manifest { origin, message: "expected an app definition (an object)".into() });
+        return Err(Error::Manifest {
+            origin,
+            message: "expected an app definition (an object)".into(),
+        });
     };
     let Some(Value::String(raw_id)) = body.get("id") else {
-        return Err(Error::Manifest { origin, message: "an app needs an \"id\" string".into() });
+        return Err(Error::Manifest {
+            origin,
+            message: "an app needs an \"id\" string".into(),
+        });
     };
-    let id = PathId::parse(raw_id).map_err(|e| Error::Manifest { origin: origin.clone(), message: e.to_string() })?;
+    let id = PathId::parse(raw_id).map_err(|e| Error::Manifest {
+        origin: origin.clone(),
+        message: e.to_string(),
+    })?;
     if id.is_root() {
-        return Err(Error::Manifest { origin, message: format!("id '{raw_id}' does not name an app") });
+        return Err(Error::Manifest {
+            origin,
+            message: format!("id '{raw_id}' does not name an app"),
+        });
     }
     Ok(Manifest { origin, id, body })
 }
@@ -212,10 +239,19 @@ mod tests {
         assert!(matches!(load_str("id: [unclosed\n").unwrap_err(), Error::Yaml { .. }));
         assert!(matches!(load_str("cmd: no id\n").unwrap_err(), Error::Manifest { .. }));
         assert!(matches!(load_str("[1, 2]").unwrap_err(), Error::Manifest { .. }));
-        assert!(matches!(load_str("{\"id\": \"/\"}").unwrap_err(), Error::Manifest { .. }));
-        assert!(matches!(load_str("{\"id\": \"..\"}").unwrap_err(), Error::Manifest { .. }));
+        assert!(matches!(
+            load_str("{\"id\": \"/\"}").unwrap_err(),
+            Error::Manifest { .. }
+        ));
+        assert!(matches!(
+            load_str("{\"id\": \"..\"}").unwrap_err(),
+            Error::Manifest { .. }
+        ));
         assert!(matches!(load_str("# nothing\n").unwrap_err(), Error::Usage(_)));
         let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(load(&[empty.path().to_path_buf()], &mut std::io::empty()), Err(Error::Usage(_))));
+        assert!(matches!(
+            load(&[empty.path().to_path_buf()], &mut std::io::empty()),
+            Err(Error::Usage(_))
+        ));
     }
 }

@@ -57,7 +57,10 @@ pub(crate) fn apps(apps: &[Value]) -> Table {
             ]
         })
         .collect();
-    Table { headers: vec!["ID", "INSTANCES", "CPUS", "MEM", "VERSION", "DEPLOYING"], rows }
+    Table {
+        headers: vec!["ID", "INSTANCES", "CPUS", "MEM", "VERSION", "DEPLOYING"],
+        rows,
+    }
 }
 
 /// ID, APP, HOST, PORTS, STATE, STARTED.
@@ -70,10 +73,20 @@ pub(crate) fn tasks(tasks: &[Value]) -> Table {
                 Some(_) => "".into(),
                 None => "-".into(),
             };
-            vec![text(t, "id"), text(t, "appId"), text(t, "host"), ports, text(t, "state"), text(t, "startedAt")]
+            vec![
+                text(t, "id"),
+                text(t, "appId"),
+                text(t, "host"),
+                ports,
+                text(t, "state"),
+                text(t, "startedAt"),
+            ]
         })
         .collect();
-    Table { headers: vec!["ID", "APP", "HOST", "PORTS", "STATE", "STARTED"], rows }
+    Table {
+        headers: vec!["ID", "APP", "HOST", "PORTS", "STATE", "STARTED"],
+        rows,
+    }
 }
 
 /// ID, APPS, STEP (n/total), VERSION.
@@ -93,7 +106,10 @@ pub(crate) fn deployments(deployments: &[Value]) -> Table {
             ]
         })
         .collect();
-    Table { headers: vec!["ID", "APPS", "STEP", "VERSION"], rows }
+    Table {
+        headers: vec!["ID", "APPS", "STEP", "VERSION"],
+        rows,
+    }
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -158,8 +174,10 @@ ID                   INSTANCES   CPUS   MEM   VERSION                    DEPLOYI
 
     #[test]
     fn deployments_show_step_of_total() {
-        let d = [json!({"id": "97c136bf", "affectedApps": ["/a", "/b"], "currentStep": 1, "totalSteps": 2,
-                        "version": "2024-01-01T00:00:00.000Z"})];
+        let d = [
+            json!({"id": "97c136bf", "affectedApps": ["/a", "/b"], "currentStep": 1, "totalSteps": 2,
+                        "version": "2024-01-01T00:00:00.000Z"}),
+        ];
         assert_eq!(
             super::deployments(&d).to_string(),
             "ID         APPS    STEP   VERSION\n97c136bf   /a,/b   1/2    2024-01-01T00:00:00.000Z\n"

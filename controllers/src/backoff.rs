@@ -32,9 +32,7 @@ impl Backoff {
         let first = Duration::from_secs(app.backoff_seconds.into()).min(max);
         let version = app.config_version();
         let current = match self.delays.get(&app.id) {
-            Some(d) if d.config_version == version => {
-                d.current.mul_f64(app.backoff_factor).min(max)
-            }
+            Some(d) if d.config_version == version => d.current.mul_f64(app.backoff_factor).min(max),
             _ => first,
         };
         self.delays.insert(
@@ -133,10 +131,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         b.advance(&a);
         // The reference moved to now: the full 1.15 s applies again.
-        assert_eq!(
-            b.ready_at(&a).unwrap() - Instant::now(),
-            Duration::from_millis(1150)
-        );
+        assert_eq!(b.ready_at(&a).unwrap() - Instant::now(), Duration::from_millis(1150));
     }
 
     #[tokio::test(start_paused = true)]

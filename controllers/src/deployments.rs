@@ -35,12 +35,7 @@ fn advance(state: &State, id: &str) -> Option<WriteRequest> {
         return None;
     };
     let mut step = deployment.current_step;
-    while step < deployment.steps.len()
-        && deployment.steps[step]
-            .actions
-            .iter()
-            .all(|a| action_done(state, a))
-    {
+    while step < deployment.steps.len() && deployment.steps[step].actions.iter().all(|a| action_done(state, a)) {
         step += 1;
     }
     if step == deployment.current_step && step < deployment.steps.len() {
@@ -72,14 +67,9 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
     };
     match (action.action, app) {
         (ActionKind::StartApplication, app) => app.is_some(),
-        (ActionKind::StopApplication, None) => state
-            .scan(&keys::instances_of(&action.app))
-            .next()
-            .is_none(),
+        (ActionKind::StopApplication, None) => state.scan(&keys::instances_of(&action.app)).next().is_none(),
         (ActionKind::StopApplication, Some(_)) => false,
-        (ActionKind::ScaleApplication | ActionKind::RestartApplication, Some(app)) => {
-            converged(state, app)
-        }
+        (ActionKind::ScaleApplication | ActionKind::RestartApplication, Some(app)) => converged(state, app),
         (ActionKind::ScaleApplication | ActionKind::RestartApplication, None) => false,
     }
 }

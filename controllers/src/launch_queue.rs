@@ -33,10 +33,7 @@ impl LaunchQueue {
             apps.remove(app);
             return;
         }
-        let entry = QueuedApp {
-            instances,
-            not_before,
-        };
+        let entry = QueuedApp { instances, not_before };
         if apps.get(app) != Some(&entry) {
             apps.insert(app.clone(), entry);
             self.changed.notify_one();
@@ -67,11 +64,7 @@ impl LaunchQueue {
             .iter()
             .filter(|(_, q)| q.not_before.is_none_or(|t| t <= now))
             .collect();
-        let longest = ready
-            .iter()
-            .map(|(_, q)| q.instances.len())
-            .max()
-            .unwrap_or(0);
+        let longest = ready.iter().map(|(_, q)| q.instances.len()).max().unwrap_or(0);
         let mut out = Vec::new();
         for i in 0..longest {
             for (app, q) in &ready {
@@ -123,11 +116,7 @@ mod tests {
         let now = Instant::now();
         q.set(&id("/a"), vec!["a1".into(), "a2".into(), "a3".into()], None);
         q.set(&id("/b"), vec!["b1".into()], None);
-        q.set(
-            &id("/c"),
-            vec!["c1".into()],
-            Some(now + Duration::from_secs(5)),
-        );
+        q.set(&id("/c"), vec!["c1".into()], Some(now + Duration::from_secs(5)));
         let order: Vec<_> = q.launchable(now).into_iter().map(|(_, i)| i).collect();
         assert_eq!(order, vec!["a1", "b1", "a2", "a3"]);
         assert_eq!(q.next_not_before(now), Some(now + Duration::from_secs(5)));

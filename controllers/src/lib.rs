@@ -27,12 +27,7 @@ pub use launch_queue::{LaunchQueue, QueuedApp};
 use runtime::{Action, Applier};
 
 /// Runs every controller until `cancel` fires.
-pub async fn run(
-    store: Store,
-    transport: Arc<dyn Transport>,
-    config: ControllerConfig,
-    cancel: CancellationToken,
-) {
+pub async fn run(store: Store, transport: Arc<dyn Transport>, config: ControllerConfig, cancel: CancellationToken) {
     let concurrency = config.concurrency;
     let ctx = Arc::new(Context::new(store, config));
     let (app_tx, app_rx) = mpsc::unbounded_channel();

@@ -51,15 +51,9 @@ pub(crate) async fn run(
 }
 
 fn every_app(s: &State) -> BTreeSet<PathId> {
-    let mut ids: BTreeSet<PathId> = s
-        .scan(keys::APPS)
-        .filter_map(|(k, _)| keys::app_of_key(k))
-        .collect();
+    let mut ids: BTreeSet<PathId> = s.scan(keys::APPS).filter_map(|(k, _)| keys::app_of_key(k)).collect();
     // Instances of deleted apps still need their reconciler to clean them up.
-    ids.extend(
-        s.scan(keys::INSTANCES)
-            .filter_map(|(k, _)| keys::app_of_key(k)),
-    );
+    ids.extend(s.scan(keys::INSTANCES).filter_map(|(k, _)| keys::app_of_key(k)));
     ids
 }
 

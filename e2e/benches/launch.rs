@@ -13,7 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = PacerServer::start()?;
     // Small shares so that N instances fit any machine's offer.
     let cpus = (1.0 / n as f64).min(0.01);
-    let app = json!({"id": "/bench", "cmd": "sleep 600", "cpus": cpus, "mem": 1, "instances": n, "portDefinitions": []});
+    let app =
+        json!({"id": "/bench", "cmd": "sleep 600", "cpus": cpus, "mem": 1, "instances": n, "portDefinitions": []});
 
     let start = Instant::now();
     let r = server.post("/v2/apps", &app)?;
@@ -30,12 +31,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))?;
     let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name)).map(|l| l[name.len()..].trim().to_string()).unwrap_or_default()
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l[name.len()..].trim().to_string())
+            .unwrap_or_default()
     };
     println!("instances:               {n}");
     println!("POST /v2/apps answered:  {:.1} ms", posted.as_secs_f64() * 1e3);
     println!("all RUNNING after:       {:.3} s", all_running.as_secs_f64());
-    println!("launch rate:             {:.0} tasks/s", n as f64 / all_running.as_secs_f64());
+    println!(
+        "launch rate:             {:.0} tasks/s",
+        n as f64 / all_running.as_secs_f64()
+    );
     println!("task processes seen:     {processes}");
     println!("server peak RSS (VmHWM): {}", field("VmHWM:"));
     println!("server RSS now (VmRSS):  {}", field("VmRSS:"));

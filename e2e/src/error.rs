@@ -20,7 +20,10 @@ pub enum Error {
 
     /// The server exited before it answered `/ping`.
     #[error("pacer server exited with {status} before answering /ping; its output:\n{log}")]
-    ServerExited { status: std::process::ExitStatus, log: String },
+    ServerExited {
+        status: std::process::ExitStatus,
+        log: String,
+    },
 
     /// The server did not answer `/ping` in time.
     #[error("pacer server did not answer /ping within {timeout:?}; its output:\n{log}")]

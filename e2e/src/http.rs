@@ -26,12 +26,19 @@ pub(crate) fn send(http: &Client, method: reqwest::Method, url: String, body: Op
     if let Some(body) = body {
         req = req.json(body);
     }
-    let err = |source| Error::Http { method: method.to_string(), url: url.clone(), source };
+    let err = |source| Error::Http {
+        method: method.to_string(),
+        url: url.clone(),
+        source,
+    };
     let resp = req.send().map_err(err)?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().map_err(err)?;
-    let body =
-        if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     Ok(Response { status, headers, body })
 }

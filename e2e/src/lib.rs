@@ -59,7 +59,10 @@ mod tests {
         });
         assert_eq!(v.unwrap(), 3);
         let start = Instant::now();
-        assert!(matches!(wait_until(Duration::from_millis(250), || None::<()>), Err(Error::Timeout(_))));
+        assert!(matches!(
+            wait_until(Duration::from_millis(250), || None::<()>),
+            Err(Error::Timeout(_))
+        ));
         assert!(start.elapsed() >= Duration::from_millis(250));
     }
 }

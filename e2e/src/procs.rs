@@ -22,12 +22,18 @@ pub struct TaskProcess {
 ///
 /// A task may show as several processes (a shell and its child, both carrying the variables).
 pub fn task_processes_under(root: &Path) -> Vec<TaskProcess> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         // Processes that ended or belong to others cannot be read; they are not ours.
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
         let (mut app_id, mut task_id, mut sandbox) = (None, None, None);
         for var in environ.split(|b| *b == 0) {
             let var = String::from_utf8_lossy(var);
@@ -44,7 +50,12 @@ pub fn task_processes_under(root: &Path) -> Vec<TaskProcess> {
             && sandbox.starts_with(root)
             && process_alive(pid)
         {
-            found.push(TaskProcess { pid, app_id, task_id, sandbox });
+            found.push(TaskProcess {
+                pid,
+                app_id,
+                task_id,
+                sandbox,
+            });
         }
     }
     found.sort_by_key(|p| p.pid.as_raw());
@@ -53,10 +64,14 @@ pub fn task_processes_under(root: &Path) -> Vec<TaskProcess> {
 
 /// True while `pid` exists and has not ended: a zombie (ended, not yet reaped) counts as dead.
 pub fn process_alive(pid: Pid) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     // The state is the first field after the command name, which is in parentheses and may
     // itself contain spaces or parentheses.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
     !matches!(state, None | Some("Z") | Some("X"))
 }
 
@@ -91,13 +106,20 @@ mod tests {
         assert_eq!(found[0].pid, pid);
         assert_eq!(found[0].app_id, "/probe");
         assert_eq!(found[0].task_id.as_deref(), Some("probe.instance-1._app.1"));
-        assert!(task_processes_under(&std::env::temp_dir().join("elsewhere")).iter().all(|p| p.pid != pid));
+        assert!(
+            task_processes_under(&std::env::temp_dir().join("elsewhere"))
+                .iter()
+                .all(|p| p.pid != pid)
+        );
         assert!(process_alive(pid));
         assert_eq!(process_group_of(pid), Some(pid));
 
         child.kill().unwrap();
         // Dead but not yet reaped: a zombie, which counts as gone.
-        crate::wait_until(std::time::Duration::from_secs(5), || (!process_alive(pid)).then_some(())).unwrap();
+        crate::wait_until(std::time::Duration::from_secs(5), || {
+            (!process_alive(pid)).then_some(())
+        })
+        .unwrap();
         assert!(task_processes_under(root.path()).is_empty());
         child.wait().unwrap();
         assert!(!process_alive(pid));

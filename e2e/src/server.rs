@@ -35,9 +35,17 @@ fn locate(from_env: Option<std::ffi::OsString>, test_exe: &Path) -> Result<PathB
     let path = match from_env {
         Some(p) => PathBuf::from(p),
         // target/<profile>/deps/<test>-<hash>  ->  target/<profile>/pacer
-        None => test_exe.parent().and_then(Path::parent).unwrap_or(Path::new(".")).join("pacer"),
+        None => test_exe
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .join("pacer"),
     };
-    if path.is_file() { Ok(path) } else { Err(Error::BinaryMissing { path }) }
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::BinaryMissing { path })
+    }
 }
 
 /// A running `pacer server`; killed, with its tasks, on drop.
@@ -64,7 +72,10 @@ impl PacerServer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let root = tempfile::Builder::new().prefix("pacer-e2e-").tempdir().map_err(io("creating a temp dir"))?;
+            let root = tempfile::Builder::new()
+                .prefix("pacer-e2e-")
+                .tempdir()
+                .map_err(io("creating a temp dir"))?;
             let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
             let mut server = Self::spawn(&bin, root, free_port()?, extra)?;
             match server.wait_ready() {
@@ -81,14 +92,29 @@ impl PacerServer {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|source| Error::Http { method: "BUILD".into(), url: String::new(), source })?;
-        Ok(PacerServer { child, url: format!("http://127.0.0.1:{port}"), port, extra, root, http })
+            .map_err(|source| Error::Http {
+                method: "BUILD".into(),
+                url: String::new(),
+                source,
+            })?;
+        Ok(PacerServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            extra,
+            root,
+            http,
+        })
     }
 
     fn spawn_child(bin: &Path, root: &Path, port: u16, extra: &[String]) -> Result<Child> {
         let log_path = root.join("server.log");
         // Appending: a restarted server's log follows the previous one's.
-        let log = File::options().create(true).append(true).open(&log_path).map_err(io("opening server.log"))?;
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io("opening server.log"))?;
         let log2 = log.try_clone().map_err(io("opening server.log"))?;
         Command::new(bin)
             .arg("server")
@@ -140,10 +166,16 @@ impl PacerServer {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::ServerExited { status, log: self.log() });
+                return Err(Error::ServerExited {
+                    status,
+                    log: self.log(),
+                });
             }
             if Instant::now() >= deadline {
-                return Err(Error::NotReady { timeout: READY_TIMEOUT, log: self.log() });
+                return Err(Error::NotReady {
+                    timeout: READY_TIMEOUT,
+                    log: self.log(),
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -195,7 +227,11 @@ impl PacerServer {
 
     /// Live processes of this server's tasks of `app_id` (e.g. `/hello`).
     pub fn task_processes(&self, app_id: &str) -> Vec<Pid> {
-        task_processes_under(self.root.path()).into_iter().filter(|p| p.app_id == app_id).map(|p| p.pid).collect()
+        task_processes_under(self.root.path())
+            .into_iter()
+            .filter(|p| p.app_id == app_id)
+            .map(|p| p.pid)
+            .collect()
     }
 
     /// The `MESOS_TASK_ID`s of `app_id` that have at least one live process.

@@ -14,7 +14,10 @@ fn task_ids_from_api(server: &PacerServer, app: &str) -> Result<BTreeSet<String>
     let r = server.get(&format!("/v2/apps{app}/tasks"))?;
     ensure!(r.status == 200, "GET tasks: {} {}", r.status, r.body);
     let tasks = r.body["tasks"].as_array().context("no tasks array")?;
-    Ok(tasks.iter().filter_map(|t| t["id"].as_str().map(String::from)).collect())
+    Ok(tasks
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(String::from))
+        .collect())
 }
 
 fn wait_for_tasks(server: &PacerServer, app: &str, n: usize) -> Result<BTreeSet<String>> {
@@ -30,7 +33,12 @@ fn wait_no_deployments(server: &PacerServer) -> Result<()> {
         let r = server.get("/v2/deployments").ok()?;
         (r.status == 200 && r.body.as_array().is_some_and(Vec::is_empty)).then_some(())
     })
-    .with_context(|| format!("deployments still running: {:?}", server.get("/v2/deployments").map(|r| r.body)))
+    .with_context(|| {
+        format!(
+            "deployments still running: {:?}",
+            server.get("/v2/deployments").map(|r| r.body)
+        )
+    })
 }
 
 #[test]
@@ -40,29 +48,48 @@ fn create_scale_kill_and_delete_an_app() -> Result<()> {
 
     let r = server.post("/v2/apps", &app)?;
     ensure!(r.status == 201, "create: {} {}", r.status, r.body);
-    let deployment = r.header("Marathon-Deployment-Id").context("no Marathon-Deployment-Id header")?.to_string();
+    let deployment = r
+        .header("Marathon-Deployment-Id")
+        .context("no Marathon-Deployment-Id header")?
+        .to_string();
     ensure!(r.body["id"] == "/life" && r.body["instances"] == 2, "body: {}", r.body);
     ensure!(r.body["version"].is_string(), "no version: {}", r.body);
-    ensure!(r.body["mem"] == 16.0 && r.body["disk"] == 0.0, "defaults not filled: {}", r.body);
     ensure!(
-        r.body["deployments"].as_array().is_some_and(|d| d.iter().any(|d| d["id"] == deployment.as_str())),
+        r.body["mem"] == 16.0 && r.body["disk"] == 0.0,
+        "defaults not filled: {}",
+        r.body
+    );
+    ensure!(
+        r.body["deployments"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["id"] == deployment.as_str())),
         "deployments of the new app should name {deployment}: {}",
         r.body
     );
 
     // Two real processes, and the API reports the same tasks.
     let first = wait_for_tasks(&server, "/life", 2)?;
-    wait_until(LAUNCH, || (task_ids_from_api(&server, "/life").ok()? == first).then_some(()))
-        .context("API tasks should match the processes")?;
+    wait_until(LAUNCH, || {
+        (task_ids_from_api(&server, "/life").ok()? == first).then_some(())
+    })
+    .context("API tasks should match the processes")?;
     wait_no_deployments(&server)?;
     let r = server.get("/v2/apps/life")?;
     ensure!(r.status == 200 && r.body["app"]["tasksRunning"] == 2, "{}", r.body);
 
     // Scaling up keeps the running tasks.
     let r = server.put("/v2/apps/life", &json!({"instances": 3}))?;
-    ensure!(r.status == 200 && r.body["deploymentId"].is_string(), "scale: {} {}", r.status, r.body);
+    ensure!(
+        r.status == 200 && r.body["deploymentId"].is_string(),
+        "scale: {} {}",
+        r.status,
+        r.body
+    );
     let scaled = wait_for_tasks(&server, "/life", 3)?;
-    ensure!(first.is_subset(&scaled), "scaling restarted tasks: {first:?} -> {scaled:?}");
+    ensure!(
+        first.is_subset(&scaled),
+        "scaling restarted tasks: {first:?} -> {scaled:?}"
+    );
     wait_no_deployments(&server)?;
 
     // Killing a task (no scale) replaces it: the count stays, the id changes.
@@ -74,7 +101,12 @@ fn create_scale_kill_and_delete_an_app() -> Result<()> {
         .collect::<Vec<_>>();
     ensure!(!victim_pids.is_empty(), "no process for {victim}");
     let r = server.delete(&format!("/v2/apps/life/tasks/{victim}"))?;
-    ensure!(r.status == 200 && r.body["task"]["id"] == victim.as_str(), "kill: {} {}", r.status, r.body);
+    ensure!(
+        r.status == 200 && r.body["task"]["id"] == victim.as_str(),
+        "kill: {} {}",
+        r.status,
+        r.body
+    );
     wait_until(LAUNCH, || victim_pids.iter().all(|p| !process_alive(*p)).then_some(()))
         .context("killed task's processes should end")?;
     let replaced = wait_until(LAUNCH, || {
@@ -86,10 +118,17 @@ fn create_scale_kill_and_delete_an_app() -> Result<()> {
 
     // Deleting stops everything and forgets the app.
     let r = server.delete("/v2/apps/life")?;
-    ensure!(r.status == 200 && r.body["deploymentId"].is_string(), "delete: {} {}", r.status, r.body);
+    ensure!(
+        r.status == 200 && r.body["deploymentId"].is_string(),
+        "delete: {} {}",
+        r.status,
+        r.body
+    );
     wait_until(LAUNCH, || server.task_processes("/life").is_empty().then_some(()))
         .context("processes should be gone after delete")?;
-    wait_until(LAUNCH, || (server.get("/v2/apps/life").ok()?.status == 404).then_some(()))?;
+    wait_until(LAUNCH, || {
+        (server.get("/v2/apps/life").ok()?.status == 404).then_some(())
+    })?;
     let r = server.get("/v2/apps/life")?;
     ensure!(r.body["message"] == "App '/life' does not exist", "{}", r.body);
     Ok(())
@@ -112,7 +151,10 @@ fn put_creates_and_an_identical_put_keeps_the_tasks() -> Result<()> {
     ensure!(r.status == 200, "identical PUT: {} {}", r.status, r.body);
     wait_no_deployments(&server)?;
     std::thread::sleep(Duration::from_secs(1));
-    ensure!(server.task_ids("/same") == before, "an identical PUT must not restart tasks");
+    ensure!(
+        server.task_ids("/same") == before,
+        "an identical PUT must not restart tasks"
+    );
 
     let r = server.put("/v2/apps/same", &json!({"cmd": "sleep 1001"}))?;
     ensure!(r.status == 200, "config change: {} {}", r.status, r.body);
@@ -122,7 +164,11 @@ fn put_creates_and_an_identical_put_keeps_the_tasks() -> Result<()> {
     })
     .context("a new cmd replaces the task")?;
     let versions = server.get("/v2/apps/same/versions")?;
-    ensure!(versions.body["versions"].as_array().is_some_and(|v| v.len() >= 2), "{}", versions.body);
+    ensure!(
+        versions.body["versions"].as_array().is_some_and(|v| v.len() >= 2),
+        "{}",
+        versions.body
+    );
     Ok(())
 }
 
@@ -131,20 +177,43 @@ fn bad_requests_get_marathon_errors() -> Result<()> {
     let server = PacerServer::start()?;
 
     let r = server.post("/v2/apps", &json!({"id": "/nothing"}))?;
-    ensure!(r.status == 422, "app without cmd/args/container: {} {}", r.status, r.body);
-    ensure!(r.body["message"].is_string() && r.body["details"].is_array(), "{}", r.body);
+    ensure!(
+        r.status == 422,
+        "app without cmd/args/container: {} {}",
+        r.status,
+        r.body
+    );
+    ensure!(
+        r.body["message"].is_string() && r.body["details"].is_array(),
+        "{}",
+        r.body
+    );
 
-    for bad in [json!({"cpus": -1}), json!({"mem": -128}), json!({"instances": -1}), json!({"instances": 0.1})] {
+    for bad in [
+        json!({"cpus": -1}),
+        json!({"mem": -128}),
+        json!({"instances": -1}),
+        json!({"instances": 0.1}),
+    ] {
         let mut app = json!({"id": "/bad", "cmd": "sleep 1"});
-        app.as_object_mut().context("object")?.extend(bad.as_object().context("object")?.clone());
+        app.as_object_mut()
+            .context("object")?
+            .extend(bad.as_object().context("object")?.clone());
         let r = server.post("/v2/apps", &app)?;
         ensure!(r.status == 422, "{bad}: {} {}", r.status, r.body);
         let paths: Vec<&str> = r.body["details"]
             .as_array()
             .map(|d| d.iter().filter_map(|d| d["path"].as_str()).collect())
             .unwrap_or_default();
-        let field = bad.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
-        ensure!(paths.contains(&format!("/{field}").as_str()), "{bad}: details should name /{field}: {}", r.body);
+        let field = bad
+            .as_object()
+            .and_then(|o| o.keys().next().cloned())
+            .unwrap_or_default();
+        ensure!(
+            paths.contains(&format!("/{field}").as_str()),
+            "{bad}: details should name /{field}: {}",
+            r.body
+        );
     }
 
     let r = server.post("/v2/apps", &json!({"id": "/Upper", "cmd": "sleep 1"}))?;
@@ -154,10 +223,19 @@ fn bad_requests_get_marathon_errors() -> Result<()> {
     ensure!(server.post("/v2/apps", &app)?.status == 201);
     let r = server.post("/v2/apps", &app)?;
     ensure!(r.status == 409, "duplicate: {} {}", r.status, r.body);
-    ensure!(r.body["message"] == "An app with id [/dup] already exists.", "{}", r.body);
+    ensure!(
+        r.body["message"] == "An app with id [/dup] already exists.",
+        "{}",
+        r.body
+    );
 
     let r = server.get("/v2/apps/missing")?;
-    ensure!(r.status == 404 && r.body["message"] == "App '/missing' does not exist", "{} {}", r.status, r.body);
+    ensure!(
+        r.status == 404 && r.body["message"] == "App '/missing' does not exist",
+        "{} {}",
+        r.status,
+        r.body
+    );
     let r = server.patch("/v2/apps/missing", &json!({"instances": 1}))?;
     ensure!(r.status == 404, "PATCH of an unknown app: {} {}", r.status, r.body);
     Ok(())
@@ -167,7 +245,11 @@ fn bad_requests_get_marathon_errors() -> Result<()> {
 fn ping_info_and_empty_lists() -> Result<()> {
     let server = PacerServer::start()?;
     let r = server.get("/v2/info")?;
-    ensure!(r.status == 200 && r.body["name"].is_string() && r.body["elected"] == true, "{}", r.body);
+    ensure!(
+        r.status == 200 && r.body["name"].is_string() && r.body["elected"] == true,
+        "{}",
+        r.body
+    );
     let r = server.get("/v2/apps")?;
     ensure!(r.status == 200 && r.body == json!({"apps": []}), "{}", r.body);
     let r = server.get("/v2/tasks")?;

@@ -25,7 +25,9 @@ struct Frame {
 /// Reads `/v2/events` on a thread and hands over every event frame.
 fn open_stream(server: &PacerServer, last_event_id: Option<u64>) -> Result<mpsc::Receiver<Frame>> {
     let client = reqwest::blocking::Client::builder().timeout(None).build()?;
-    let mut req = client.get(format!("{}/v2/events", server.url())).header("Accept", "text/event-stream");
+    let mut req = client
+        .get(format!("{}/v2/events", server.url()))
+        .header("Accept", "text/event-stream");
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
@@ -38,7 +40,11 @@ fn open_stream(server: &PacerServer, last_event_id: Option<u64>) -> Result<mpsc:
             let Ok(line) = line else { return };
             if line.is_empty() {
                 if let (Some(id), Ok(data)) = (id.take(), serde_json::from_str(&data)) {
-                    let frame = Frame { id, event: std::mem::take(&mut event), data };
+                    let frame = Frame {
+                        id,
+                        event: std::mem::take(&mut event),
+                        data,
+                    };
                     if tx.send(frame).is_err() {
                         return;
                     }
@@ -75,7 +81,10 @@ fn read_until(rx: &mpsc::Receiver<Frame>, mut stop: impl FnMut(&Frame) -> bool) 
 }
 
 fn position(frames: &[Frame], what: &str, pick: impl Fn(&Frame) -> bool) -> Result<usize> {
-    frames.iter().position(pick).with_context(|| format!("no {what} in {:?}", events(frames)))
+    frames
+        .iter()
+        .position(pick)
+        .with_context(|| format!("no {what} in {:?}", events(frames)))
 }
 
 fn events(frames: &[Frame]) -> Vec<&str> {
@@ -110,23 +119,36 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
     let deployment = r.body["deploymentId"].as_str().context("no deploymentId")?.to_string();
 
     // Read until the deployment starts, then go away for the rest of it.
-    let before = read_until(&rx, |f| f.event == "deployment_info" && f.data["plan"]["id"] == deployment.as_str())?;
+    let before = read_until(&rx, |f| {
+        f.event == "deployment_info" && f.data["plan"]["id"] == deployment.as_str()
+    })?;
     let post = position(&before, "api_post_event", |f| f.event == "api_post_event")?;
-    ensure!(before[post].data["appDefinition"]["instances"] == 3, "{:?}", before[post]);
+    ensure!(
+        before[post].data["appDefinition"]["instances"] == 3,
+        "{:?}",
+        before[post]
+    );
     ensure!(before[post].data["uri"] == "/v2/apps/ev", "{:?}", before[post]);
     let last_seen = before.last().map(|f| f.id).context("no frames")?;
     drop(rx);
 
     let tasks = wait_until(LAUNCH, || Some(server.task_ids("/ev")).filter(|ids| ids.len() == 3))
         .context("scaling did not start two more tasks")?;
-    ensure!(first.is_subset(&tasks), "scaling replaced tasks: {first:?} -> {tasks:?}");
+    ensure!(
+        first.is_subset(&tasks),
+        "scaling replaced tasks: {first:?} -> {tasks:?}"
+    );
     no_deployments(&server)?;
 
     // Back with the last id seen: the missed events first, in order, then the attach.
     let rx = open_stream(&server, Some(last_seen))?;
     let missed = read_until(&rx, |f| f.event == "event_stream_attached" && f.id > attached.id)?;
     for (i, f) in missed.iter().enumerate() {
-        ensure!(f.id == last_seen + 1 + i as u64, "ids must continue without a gap: {:?}", events(&missed));
+        ensure!(
+            f.id == last_seen + 1 + i as u64,
+            "ids must continue without a gap: {:?}",
+            events(&missed)
+        );
     }
     let running: BTreeSet<String> = missed
         .iter()
@@ -134,7 +156,10 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
         .filter_map(|f| f.data["taskId"].as_str().map(String::from))
         .collect();
     let new: BTreeSet<String> = tasks.difference(&first).cloned().collect();
-    ensure!(running == new, "TASK_RUNNING updates {running:?} should name the new tasks {new:?}");
+    ensure!(
+        running == new,
+        "TASK_RUNNING updates {running:?} should name the new tasks {new:?}"
+    );
     let last_running = missed
         .iter()
         .rposition(|f| f.event == "status_update_event" && f.data["taskStatus"] == "TASK_RUNNING")
@@ -146,7 +171,10 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
         bail!("the deployment succeeded before its tasks ran: {:?}", events(&missed));
     }
     let status = &missed[last_running].data;
-    ensure!(status["appId"] == "/ev" && status["ports"].is_array() && status["slaveId"].is_string(), "{status}");
+    ensure!(
+        status["appId"] == "/ev" && status["ports"].is_array() && status["slaveId"].is_string(),
+        "{status}"
+    );
 
     // An open stream does not hold up a graceful stop: the server ends it and exits itself
     // (the harness would SIGKILL it, and log nothing more, after its timeout).
@@ -161,6 +189,10 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
             }
         }
     }
-    ensure!(server.log().contains("shutting down"), "no graceful shutdown:\n{}", server.log());
+    ensure!(
+        server.log().contains("shutting down"),
+        "no graceful shutdown:\n{}",
+        server.log()
+    );
     Ok(())
 }

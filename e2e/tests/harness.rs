@@ -10,8 +10,10 @@ use serde_json::json;
 fn dropping_the_server_kills_it_and_its_tasks() -> Result<()> {
     let server = PacerServer::start()?;
     let server_pid = server.pid();
-    let r = server
-        .post("/v2/apps", &json!({"id": "/orphan", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 2}))?;
+    let r = server.post(
+        "/v2/apps",
+        &json!({"id": "/orphan", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 2}),
+    )?;
     ensure!(r.status == 201, "create: {} {}", r.status, r.body);
     let pids = wait_until(Duration::from_secs(60), || {
         (server.task_ids("/orphan").len() == 2).then(|| server.task_processes("/orphan"))

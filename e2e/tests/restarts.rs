@@ -28,20 +28,32 @@ fn running(server: &PacerServer, app: &str, n: usize) -> Result<BTreeSet<String>
 #[test]
 fn sigterm_then_kill9_keep_apps_and_readopt_their_processes() -> Result<()> {
     let mut server = PacerServer::start()?;
-    let r = server.post("/v2/apps", &json!({"id": "/keep", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 3}))?;
+    let r = server.post(
+        "/v2/apps",
+        &json!({"id": "/keep", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 3}),
+    )?;
     ensure!(r.status == 201, "{} {}", r.status, r.body);
     let tasks = running(&server, "/keep", 3)?;
     let before = pids(&server, "/keep");
 
     for signal in [Signal::SIGTERM, Signal::SIGKILL] {
         server.stop_server_only(signal)?;
-        ensure!(pids(&server, "/keep") == before, "tasks must outlive the server ({signal})");
+        ensure!(
+            pids(&server, "/keep") == before,
+            "tasks must outlive the server ({signal})"
+        );
         server.restart()?;
         // Same tasks, same processes: re-adopted, not relaunched, and nothing doubled.
         let after = running(&server, "/keep", 3)?;
-        ensure!(after == tasks, "tasks changed over a {signal} restart: {tasks:?} -> {after:?}");
+        ensure!(
+            after == tasks,
+            "tasks changed over a {signal} restart: {tasks:?} -> {after:?}"
+        );
         std::thread::sleep(Duration::from_secs(2));
-        ensure!(pids(&server, "/keep") == before, "processes changed over a {signal} restart");
+        ensure!(
+            pids(&server, "/keep") == before,
+            "processes changed over a {signal} restart"
+        );
     }
 
     // A re-adopted task can still be killed, and the app can still be deleted.
@@ -69,7 +81,10 @@ fn a_task_killed_by_hand_is_replaced_with_backoff() -> Result<()> {
     let second = running(&server, "/phoenix", 1)?;
     ensure!(second != first, "a new task should replace {first:?}");
     let waited = killed_at.elapsed();
-    ensure!(waited >= Duration::from_millis(1500), "relaunched after {waited:?}, before the 2 s backoff");
+    ensure!(
+        waited >= Duration::from_millis(1500),
+        "relaunched after {waited:?}, before the 2 s backoff"
+    );
 
     let r = server.get("/v2/apps/phoenix")?;
     let failure = &r.body["app"]["lastTaskFailure"];

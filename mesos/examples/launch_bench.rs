@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use mesos::local::{AgentConfig, LocalMaster, LocalMasterConfig};
 use mesos::v1::scheduler::{Call, call, event};
-use mesos::v1::{
-    AgentId, CommandInfo, FrameworkInfo, Resource, TaskId, TaskInfo, TaskState, offer, value,
-};
+use mesos::v1::{AgentId, CommandInfo, FrameworkInfo, Resource, TaskId, TaskInfo, TaskState, offer, value};
 
 fn scalar(name: &str, v: f64) -> Resource {
     Resource {
@@ -24,11 +22,7 @@ fn scalar(name: &str, v: f64) -> Resource {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1000);
+    let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(1000);
     let dir = tempfile::tempdir()?;
     let mut agent = AgentConfig::this_machine(dir.path());
     agent.resources.cpus = n as f64;
@@ -53,9 +47,7 @@ async fn main() -> Result<()> {
     let tasks: Vec<TaskInfo> = (0..n)
         .map(|i| TaskInfo {
             name: format!("t{i}"),
-            task_id: TaskId {
-                value: format!("t{i}"),
-            },
+            task_id: TaskId { value: format!("t{i}") },
             agent_id: AgentId {
                 value: offer.agent_id.value.clone(),
             },
@@ -109,20 +101,11 @@ async fn main() -> Result<()> {
         }
         match status.state() {
             TaskState::TaskRunning => {
-                pids.extend(
-                    status
-                        .container_status
-                        .as_ref()
-                        .and_then(|c| c.executor_pid),
-                );
+                pids.extend(status.container_status.as_ref().and_then(|c| c.executor_pid));
                 running.insert(status.task_id.value);
             }
             TaskState::TaskStarting => {}
-            other => bail!(
-                "task {} went {other:?}: {:?}",
-                status.task_id.value,
-                status.message
-            ),
+            other => bail!("task {} went {other:?}: {:?}", status.task_id.value, status.message),
         }
     }
     let elapsed = started.elapsed();

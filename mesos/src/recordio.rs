@@ -64,10 +64,7 @@ impl Default for RecordIoCodec {
 impl RecordIoCodec {
     /// A codec refusing records longer than `max_len` bytes.
     pub fn with_max_len(max_len: u64) -> Self {
-        Self {
-            max_len,
-            pending: None,
-        }
+        Self { max_len, pending: None }
     }
 
     fn check_len(&self, len: u64) -> Result<usize, RecordIoError> {
@@ -75,15 +72,9 @@ impl RecordIoCodec {
             return Err(RecordIoError::ZeroLength);
         }
         if len > self.max_len {
-            return Err(RecordIoError::TooLong {
-                len,
-                max: self.max_len,
-            });
+            return Err(RecordIoError::TooLong { len, max: self.max_len });
         }
-        usize::try_from(len).map_err(|_| RecordIoError::TooLong {
-            len,
-            max: self.max_len,
-        })
+        usize::try_from(len).map_err(|_| RecordIoError::TooLong { len, max: self.max_len })
     }
 
     /// Consumes a complete header from `src` if one is there.
@@ -198,11 +189,7 @@ mod tests {
     fn feeding_one_byte_at_a_time_yields_the_same_records() {
         let mut encoder = RecordIoCodec::default();
         let mut wire = BytesMut::new();
-        let records: Vec<Vec<u8>> = vec![
-            b"{\"type\":\"HEARTBEAT\"}".to_vec(),
-            vec![0u8; 123],
-            b"12\n34".to_vec(),
-        ];
+        let records: Vec<Vec<u8>> = vec![b"{\"type\":\"HEARTBEAT\"}".to_vec(), vec![0u8; 123], b"12\n34".to_vec()];
         for r in &records {
             encoder.encode(r.as_slice(), &mut wire).unwrap();
         }
@@ -244,10 +231,7 @@ mod tests {
         for bad in [&b"12a"[..], b"-5\n", b" 5\n", b"\nabc", b"x"] {
             let mut buf = BytesMut::from(bad);
             let err = RecordIoCodec::default().decode(&mut buf).unwrap_err();
-            assert!(
-                matches!(err, RecordIoError::InvalidLength(_)),
-                "{bad:?}: {err:?}"
-            );
+            assert!(matches!(err, RecordIoError::InvalidLength(_)), "{bad:?}: {err:?}");
         }
     }
 
@@ -255,16 +239,7 @@ mod tests {
     fn rejects_absurd_lengths() {
         let mut buf = BytesMut::from(&b"67108865\n"[..]);
         let err = RecordIoCodec::default().decode(&mut buf).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                RecordIoError::TooLong {
-                    len: 67_108_865,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, RecordIoError::TooLong { len: 67_108_865, .. }), "{err:?}");
         // 64 MiB itself is allowed: the decoder just waits for the body.
         let mut buf = BytesMut::from(&b"67108864\n"[..]);
         assert!(RecordIoCodec::default().decode(&mut buf).unwrap().is_none());
@@ -307,14 +282,9 @@ mod tests {
     #[test]
     fn a_custom_limit_applies_to_both_directions() {
         let mut codec = RecordIoCodec::with_max_len(4);
-        let err = codec
-            .encode(&b"12345"[..], &mut BytesMut::new())
-            .unwrap_err();
+        let err = codec.encode(&b"12345"[..], &mut BytesMut::new()).unwrap_err();
         assert!(matches!(err, RecordIoError::TooLong { len: 5, max: 4 }));
         let mut buf = BytesMut::from(&b"5\n12345"[..]);
-        assert!(matches!(
-            codec.decode(&mut buf),
-            Err(RecordIoError::TooLong { .. })
-        ));
+        assert!(matches!(codec.decode(&mut buf), Err(RecordIoError::TooLong { .. })));
     }
 }

@@ -49,8 +49,5 @@ pub trait CallSink: Send + Sync {
 /// A way to reach a master.
 pub trait Transport: Send + Sync {
     /// SUBSCRIBE with `framework_info` (its `id` set to fail over to an existing framework).
-    fn subscribe(
-        &self,
-        framework_info: FrameworkInfo,
-    ) -> BoxFuture<'_, Result<Connection, TransportError>>;
+    fn subscribe(&self, framework_info: FrameworkInfo) -> BoxFuture<'_, Result<Connection, TransportError>>;
 }

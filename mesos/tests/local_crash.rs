@@ -51,13 +51,7 @@ async fn a_master_killed_with_sigkill_leaves_adoptable_tasks() -> Result<()> {
     let reaper = Reaper::default();
     let _sweep = Sweep(dir.path().to_owned());
     let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "--ignored",
-            "--exact",
-            "crash_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--ignored", "--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env(DIR_VAR, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -86,16 +80,11 @@ async fn a_master_killed_with_sigkill_leaves_adoptable_tasks() -> Result<()> {
     }
     child.kill()?; // SIGKILL: no shutdown, no flush
     child.wait()?;
-    assert!(
-        pids.iter().all(|pid| group_alive(*pid)),
-        "tasks outlive their master"
-    );
+    assert!(pids.iter().all(|pid| group_alive(*pid)), "tasks outlive their master");
 
     let master = LocalMaster::start(config(dir.path())).await?;
     let info = FrameworkInfo {
-        id: Some(FrameworkId {
-            value: framework_id,
-        }),
+        id: Some(FrameworkId { value: framework_id }),
         ..info()
     };
     let mut sched = Sched::subscribe(&master.transport(), info, &reaper).await?;

@@ -49,26 +49,16 @@ async fn no_offers_for(sched: &mut Sched, quiet: Duration) -> Result<()> {
 async fn subscribed_then_offers_then_heartbeats_every_interval() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let master = LocalMaster::start(config(dir.path())).await?;
-    let connection = master
-        .transport()
-        .subscribe(framework("hb", &[], 0.0))
-        .await?;
+    let connection = master.transport().subscribe(framework("hb", &[], 0.0)).await?;
     let mut events = connection.events;
     let start = Instant::now();
     let subscribed = events.recv().await.unwrap();
     assert_eq!(subscribed.r#type(), event::Type::Subscribed);
     let s = subscribed.subscribed.unwrap();
-    assert!(
-        s.framework_id.value.ends_with("-0000"),
-        "{}",
-        s.framework_id.value
-    );
+    assert!(s.framework_id.value.ends_with("-0000"), "{}", s.framework_id.value);
     assert_eq!(s.heartbeat_interval_seconds, Some(15.0));
     let info = s.master_info.unwrap();
-    assert_eq!(
-        info.ip, 16_777_343,
-        "127.0.0.1 in network order, as Mesos writes it"
-    );
+    assert_eq!(info.ip, 16_777_343, "127.0.0.1 in network order, as Mesos writes it");
     assert!(s.framework_id.value.starts_with(&info.id));
     assert_eq!(events.recv().await.unwrap().r#type(), event::Type::Offers);
     for n in 1..=3 {
@@ -77,10 +67,7 @@ async fn subscribed_then_offers_then_heartbeats_every_interval() -> Result<()> {
         assert_eq!(start.elapsed().as_secs(), 15 * n);
     }
     master.shutdown().await;
-    assert!(
-        events.recv().await.is_none(),
-        "the stream ends when the master stops"
-    );
+    assert!(events.recv().await.is_none(), "the stream ends when the master stops");
     Ok(())
 }
 
@@ -89,8 +76,7 @@ async fn declined_resources_come_back_after_refuse_seconds() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), framework("d", &[], 0.0), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), framework("d", &[], 0.0), &reaper).await?;
     let first = offers_within(&mut sched, Duration::from_secs(1)).await?;
     sched
         .decline(first.iter().map(|o| o.id.clone()).collect(), 30.0)
@@ -121,11 +107,8 @@ async fn suppress_stops_offers_until_revive() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), framework("s", &[], 0.0), &reaper).await?;
-    let offer = offers_within(&mut sched, Duration::from_secs(1))
-        .await?
-        .remove(0);
+    let mut sched = Sched::subscribe(&master.transport(), framework("s", &[], 0.0), &reaper).await?;
+    let offer = offers_within(&mut sched, Duration::from_secs(1)).await?.remove(0);
     sched.simple(call::Type::Suppress).await?;
     sched.decline(vec![offer.id], 0.0).await?;
     no_offers_for(&mut sched, Duration::from_secs(3600)).await?;
@@ -142,25 +125,17 @@ async fn a_second_framework_gets_what_the_first_declines() -> Result<()> {
     let master = LocalMaster::start(config(dir.path())).await?;
     let transport = master.transport();
     let mut a = Sched::subscribe(&transport, framework("a", &[], 0.0), &reaper).await?;
-    let offer = offers_within(&mut a, Duration::from_secs(1))
-        .await?
-        .remove(0);
+    let offer = offers_within(&mut a, Duration::from_secs(1)).await?.remove(0);
     let mut b = Sched::subscribe(&transport, framework("b", &[], 0.0), &reaper).await?;
     // Everything is offered to `a`; `b` waits.
     no_offers_for(&mut b, Duration::from_secs(10)).await?;
     a.decline(vec![offer.id.clone()], 60.0).await?;
-    let to_b = offers_within(&mut b, Duration::from_secs(1))
-        .await?
-        .remove(0);
+    let to_b = offers_within(&mut b, Duration::from_secs(1)).await?.remove(0);
     assert_eq!(to_b.framework_id.value, b.framework_id);
     assert_eq!(to_b.resources, offer.resources);
     // `a` cannot use what is now `b`'s offer.
-    a.launch(
-        &[&to_b],
-        vec![shell_task("x", &to_b.agent_id.value, "true")],
-        None,
-    )
-    .await?;
+    a.launch(&[&to_b], vec![shell_task("x", &to_b.agent_id.value, "true")], None)
+        .await?;
     let status = a.next_update().await?;
     assert_eq!(status.state(), mesos::v1::TaskState::TaskLost);
     master.shutdown().await;
@@ -174,9 +149,7 @@ async fn failover_rescinds_the_old_instances_offers() -> Result<()> {
     let master = LocalMaster::start(config(dir.path())).await?;
     let transport = master.transport();
     let mut old = Sched::subscribe(&transport, framework("f", &[], 60.0), &reaper).await?;
-    let offer = offers_within(&mut old, Duration::from_secs(1))
-        .await?
-        .remove(0);
+    let offer = offers_within(&mut old, Duration::from_secs(1)).await?.remove(0);
 
     let mut info = framework("f", &[], 60.0);
     info.id = Some(FrameworkId {
@@ -192,10 +165,7 @@ async fn failover_rescinds_the_old_instances_offers() -> Result<()> {
     let error = event_within(&mut old, Duration::from_secs(1)).await?;
     assert_eq!(error.r#type(), event::Type::Error);
     assert_eq!(error.error.unwrap().message, "Framework failed over");
-    assert!(
-        old.events.recv().await.is_none(),
-        "the old stream is closed"
-    );
+    assert!(old.events.recv().await.is_none(), "the old stream is closed");
     let err = old.simple(call::Type::Revive).await.unwrap_err();
     assert!(matches!(err, mesos::TransportError::Disconnected), "{err}");
     master.shutdown().await;

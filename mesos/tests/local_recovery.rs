@@ -32,11 +32,7 @@ async fn running_sleeper(
     sched
         .launch(
             &[&offer],
-            vec![exec_task(
-                "sleeper",
-                &offer.agent_id.value,
-                &["sleep", "600"],
-            )],
+            vec![exec_task("sleeper", &offer.agent_id.value, &["sleep", "600"])],
             None,
         )
         .await?;
@@ -51,12 +47,7 @@ async fn a_failed_over_framework_keeps_its_tasks() -> Result<()> {
     let info = framework("fo", &[Cap::PartitionAware], 60.0);
     let (master, mut old, pid) = running_sleeper(dir.path(), info.clone(), &reaper).await?;
 
-    let mut new = Sched::subscribe(
-        &master.transport(),
-        resubscribing(info, &old.framework_id),
-        &reaper,
-    )
-    .await?;
+    let mut new = Sched::subscribe(&master.transport(), resubscribing(info, &old.framework_id), &reaper).await?;
     assert_eq!(new.framework_id, old.framework_id);
     let error = old.next().await?;
     assert_eq!(error.r#type(), event::Type::Error);
@@ -83,8 +74,7 @@ async fn a_failed_over_framework_keeps_its_tasks() -> Result<()> {
 async fn a_disconnected_framework_loses_its_tasks_after_its_failover_timeout() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, sched, pid) =
-        running_sleeper(dir.path(), framework("gone", &[], 1.0), &reaper).await?;
+    let (master, sched, pid) = running_sleeper(dir.path(), framework("gone", &[], 1.0), &reaper).await?;
     let id = sched.framework_id.clone();
     drop(sched);
     wait_until("the abandoned task is killed", || !group_alive(pid)).await?;
@@ -110,8 +100,7 @@ async fn tasks_survive_a_shutdown_and_are_re_adopted() -> Result<()> {
     assert!(group_alive(pid), "shutdown leaves tasks running");
 
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
     sched.reconcile(&["sleeper"]).await?;
     let status = sched.next_update().await?;
     assert_eq!(status.state(), TaskState::TaskRunning);
@@ -135,11 +124,7 @@ async fn tasks_survive_a_shutdown_and_are_re_adopted() -> Result<()> {
     assert_eq!(killing.state(), TaskState::TaskKilling);
     sched.ack(&killing).await?;
     let killed = sched.await_state("sleeper", TaskState::TaskKilled).await?;
-    assert!(
-        killed.message().contains("kill request"),
-        "{:?}",
-        killed.message
-    );
+    assert!(killed.message().contains("kill request"), "{:?}", killed.message);
     assert!(!group_alive(pid));
     master.shutdown().await;
 
@@ -167,11 +152,7 @@ async fn tasks_survive_a_crash_and_unacknowledged_updates_are_resent() -> Result
     sched
         .launch(
             &[&offer],
-            vec![exec_task(
-                "sleeper",
-                &offer.agent_id.value,
-                &["sleep", "600"],
-            )],
+            vec![exec_task("sleeper", &offer.agent_id.value, &["sleep", "600"])],
             None,
         )
         .await?;
@@ -187,14 +168,10 @@ async fn tasks_survive_a_crash_and_unacknowledged_updates_are_resent() -> Result
     assert!(group_alive(pid));
 
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
     let resent = sched.next_update().await?;
     assert_eq!(resent.state(), TaskState::TaskRunning);
-    assert_eq!(
-        resent.uuid, running.uuid,
-        "the very update that was not acknowledged"
-    );
+    assert_eq!(resent.uuid, running.uuid, "the very update that was not acknowledged");
     sched.ack(&resent).await?;
     sched.kill("sleeper").await?;
     sched.await_state("sleeper", TaskState::TaskKilled).await?;
@@ -216,8 +193,7 @@ async fn a_process_that_died_while_the_agent_was_down_is_reported_failed() -> Re
     wait_until("the task process is gone", || !group_alive(pid)).await?;
 
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), resubscribing(info, &id), &reaper).await?;
     let failed = sched.next_update().await?;
     assert_eq!(failed.state(), TaskState::TaskFailed);
     assert_eq!(failed.reason(), Reason::ExecutorTerminated);
@@ -249,8 +225,7 @@ async fn a_process_that_died_while_the_agent_was_down_is_reported_failed() -> Re
 async fn recovered_tasks_die_if_their_framework_does_not_return_in_time() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, sched, pid) =
-        running_sleeper(dir.path(), framework("late", &[], 1.0), &reaper).await?;
+    let (master, sched, pid) = running_sleeper(dir.path(), framework("late", &[], 1.0), &reaper).await?;
     // Shut down while still subscribed: the framework's failover timeout starts at recovery.
     master.shutdown().await;
     drop(sched);
@@ -261,8 +236,7 @@ async fn recovered_tasks_die_if_their_framework_does_not_return_in_time() -> Res
 
     // Nothing is left to recover afterwards.
     let master = LocalMaster::start(config(dir.path())).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), framework("new", &[], 1.0), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), framework("new", &[], 1.0), &reaper).await?;
     let offer = sched.next_offers().await?.remove(0);
     let cpus = offer
         .resources

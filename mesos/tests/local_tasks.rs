@@ -17,12 +17,8 @@ use mesos::v1::task_status::{Reason, Source};
 async fn launch_run_ack_kill() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) = master_with_offer(
-        dir.path(),
-        framework("t", &[Cap::TaskKillingState], 60.0),
-        &reaper,
-    )
-    .await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[Cap::TaskKillingState], 60.0), &reaper).await?;
 
     assert_eq!(offer.hostname, "test-host");
     assert_eq!(offer.framework_id.value, sched.framework_id);
@@ -33,11 +29,7 @@ async fn launch_run_ack_kill() -> Result<()> {
 
     let agent = offer.agent_id.value.clone();
     sched
-        .launch(
-            &[&offer],
-            vec![exec_task("sleeper", &agent, &["sleep", "600"])],
-            None,
-        )
+        .launch(&[&offer], vec![exec_task("sleeper", &agent, &["sleep", "600"])], None)
         .await?;
 
     let starting = sched.next_update().await?;
@@ -67,10 +59,7 @@ async fn launch_run_ack_kill() -> Result<()> {
     sched.ack(&killing).await?;
     let killed = sched.next_update().await?;
     assert_eq!(killed.state(), TaskState::TaskKilled);
-    assert_eq!(
-        killed.message(),
-        "Command terminated with signal Terminated"
-    );
+    assert_eq!(killed.message(), "Command terminated with signal Terminated");
     sched.ack(&killed).await?;
     assert!(!group_alive(pid));
 
@@ -86,22 +75,18 @@ async fn launch_run_ack_kill() -> Result<()> {
 async fn kill_escalates_to_sigkill_after_the_grace_period() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) =
-        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let stubborn = with_grace(
         shell_task("stubborn", &agent, "trap '' TERM; sleep 600"),
         Duration::from_millis(1500),
     );
     sched.launch(&[&offer], vec![stubborn], None).await?;
-    let running = sched
-        .await_state("stubborn", TaskState::TaskRunning)
-        .await?;
+    let running = sched.await_state("stubborn", TaskState::TaskRunning).await?;
     let pid = pid_of(&running);
     // RUNNING means spawned; wait until the shell has set its trap and started `sleep`.
     wait_until("the shell runs sleep", || {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .is_ok_and(|c| !c.trim().is_empty())
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).is_ok_and(|c| !c.trim().is_empty())
     })
     .await?;
 
@@ -128,8 +113,7 @@ async fn kill_escalates_to_sigkill_after_the_grace_period() -> Result<()> {
 async fn exit_codes_give_finished_and_failed() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) =
-        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let tasks = vec![
         shell_task("ok", &agent, "exit 0"),
@@ -152,9 +136,7 @@ async fn exit_codes_give_finished_and_failed() -> Result<()> {
     assert_eq!(ends["missing"].state(), TaskState::TaskFailed);
     assert_eq!(ends["missing"].reason(), Reason::ContainerLaunchFailed);
     assert!(
-        ends["missing"]
-            .message()
-            .contains("Failed to launch the task"),
+        ends["missing"].message().contains("Failed to launch the task"),
         "{:?}",
         ends["missing"].message
     );
@@ -166,32 +148,22 @@ async fn exit_codes_give_finished_and_failed() -> Result<()> {
 async fn tasks_get_mesos_variables_a_sandbox_and_no_server_secrets() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) =
-        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let task = with_env(
-        shell_task(
-            "env-task",
-            &agent,
-            "echo \"greeting=$GREETING\"; echo oops >&2; env",
-        ),
+        shell_task("env-task", &agent, "echo \"greeting=$GREETING\"; echo oops >&2; env"),
         &[("GREETING", "hello world")],
     );
     let argv = exec_task("argv-task", &agent, &["printf", "%s|%s\\n", "a b", "c"]);
     sched.launch(&[&offer], vec![task, argv], None).await?;
-    sched
-        .await_state("env-task", TaskState::TaskFinished)
-        .await?;
+    sched.await_state("env-task", TaskState::TaskFinished).await?;
 
     let sandbox = master.sandbox_dir("env-task").unwrap();
     let stdout = std::fs::read_to_string(sandbox.join("stdout"))?;
     assert_eq!(std::fs::read_to_string(sandbox.join("stderr"))?, "oops\n");
     assert!(stdout.starts_with("greeting=hello world\n"), "{stdout}");
-    let env: std::collections::BTreeMap<&str, &str> = stdout
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once('='))
-        .collect();
+    let env: std::collections::BTreeMap<&str, &str> =
+        stdout.lines().skip(1).filter_map(|l| l.split_once('=')).collect();
     assert_eq!(env["MESOS_TASK_ID"], "env-task");
     assert_eq!(env["MESOS_EXECUTOR_ID"], "env-task");
     assert_eq!(env["MESOS_FRAMEWORK_ID"], sched.framework_id);
@@ -205,21 +177,13 @@ async fn tasks_get_mesos_variables_a_sandbox_and_no_server_secrets() -> Result<(
     ];
     for (key, _) in std::env::vars() {
         if !inherited.contains(&key.as_str()) && !key.starts_with("MESOS_") {
-            assert!(
-                !env.contains_key(key.as_str()),
-                "{key} leaked into the task"
-            );
+            assert!(!env.contains_key(key.as_str()), "{key} leaked into the task");
         }
     }
 
-    sched
-        .await_state("argv-task", TaskState::TaskFinished)
-        .await?;
+    sched.await_state("argv-task", TaskState::TaskFinished).await?;
     let out = std::fs::read_to_string(master.sandbox_dir("argv-task").unwrap().join("stdout"))?;
-    assert_eq!(
-        out, "a b|c\n",
-        "arguments are passed as argv without a shell"
-    );
+    assert_eq!(out, "a b|c\n", "arguments are passed as argv without a shell");
     assert!(master.sandbox_dir("../etc").is_none());
     master.shutdown().await;
     Ok(())
@@ -232,8 +196,7 @@ async fn updates_are_resent_until_acknowledged_and_held_in_order() -> Result<()>
     let mut config = config(dir.path());
     config.status_update_retry_interval = Duration::from_millis(300);
     let master = LocalMaster::start(config).await?;
-    let mut sched =
-        Sched::subscribe(&master.transport(), framework("t", &[], 60.0), &reaper).await?;
+    let mut sched = Sched::subscribe(&master.transport(), framework("t", &[], 60.0), &reaper).await?;
     let offer = sched.next_offers().await?.remove(0);
     sched
         .launch(
@@ -271,12 +234,7 @@ async fn reconciliation_and_kill_of_unknown_tasks() -> Result<()> {
     let master = LocalMaster::start(config(dir.path())).await?;
     let transport = master.transport();
     let mut plain = Sched::subscribe(&transport, framework("plain", &[], 60.0), &reaper).await?;
-    let mut aware = Sched::subscribe(
-        &transport,
-        framework("aware", &[Cap::PartitionAware], 60.0),
-        &reaper,
-    )
-    .await?;
+    let mut aware = Sched::subscribe(&transport, framework("aware", &[Cap::PartitionAware], 60.0), &reaper).await?;
     assert_ne!(plain.framework_id, aware.framework_id);
 
     plain.reconcile(&["nope"]).await?;
@@ -335,8 +293,7 @@ async fn reconciliation_and_kill_of_unknown_tasks() -> Result<()> {
 async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) =
-        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let mut greedy = shell_task("greedy", &agent, "true");
     greedy.resources = vec![scalar("cpus", 100.0), scalar("mem", 1.0)];
@@ -352,11 +309,7 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
         assert_eq!(status.reason(), Reason::TaskInvalid);
         assert!(status.uuid.is_none());
         if status.task_id.value == "greedy" {
-            assert!(
-                status.message().contains("cpus: needs 100"),
-                "{:?}",
-                status.message
-            );
+            assert!(status.message().contains("cpus: needs 100"), "{:?}", status.message);
         }
     }
 
@@ -369,11 +322,7 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
         (lost.state(), lost.reason()),
         (TaskState::TaskLost, Reason::InvalidOffers)
     );
-    assert!(
-        lost.message().contains("is no longer valid"),
-        "{:?}",
-        lost.message
-    );
+    assert!(lost.message().contains("is no longer valid"), "{:?}", lost.message);
 
     // LAUNCH_GROUP is not there yet, and says so.
     let offer = sched.next_offers().await?.remove(0);
@@ -416,8 +365,7 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
 async fn two_hundred_tasks_from_one_accept_all_run_and_teardown_kills_them() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
-    let (master, mut sched, offer) =
-        master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let tasks = (0..200)
         .map(|i| exec_task(&format!("t{i}"), &agent, &["sleep", "600"]))
@@ -453,12 +401,8 @@ async fn tasks_killed_while_launching_end_killed_and_leave_no_process() -> Resul
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
     let _sweep = Sweep(dir.path().to_owned());
-    let (master, mut sched, offer) = master_with_offer(
-        dir.path(),
-        framework("t", &[Cap::TaskKillingState], 60.0),
-        &reaper,
-    )
-    .await?;
+    let (master, mut sched, offer) =
+        master_with_offer(dir.path(), framework("t", &[Cap::TaskKillingState], 60.0), &reaper).await?;
     let agent = offer.agent_id.value.clone();
     let tasks = (0..20)
         .map(|i| exec_task(&format!("k{i}"), &agent, &["sleep", "600"]))
@@ -486,11 +430,7 @@ async fn tasks_killed_while_launching_end_killed_and_leave_no_process() -> Resul
         .count();
     println!("{during_launch} of 20 killed during launch");
     for status in killed.values() {
-        if let Some(pid) = status
-            .container_status
-            .as_ref()
-            .and_then(|c| c.executor_pid)
-        {
+        if let Some(pid) = status.container_status.as_ref().and_then(|c| c.executor_pid) {
             assert!(!group_alive(pid), "{} left a process", status.task_id.value);
         }
     }

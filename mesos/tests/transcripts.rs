@@ -42,8 +42,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 fn s(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
 fn int(v: &Value) -> u64 {
@@ -81,14 +80,8 @@ fn check_status(status: &TaskStatus, json: &Value) {
     match (&status.container_status, json.get("container_status")) {
         (None, None) => {}
         (Some(c), Some(j)) => {
-            assert_eq!(
-                c.executor_pid.map(u64::from),
-                j.get("executor_pid").map(int)
-            );
-            assert_eq!(
-                c.container_id.as_ref().unwrap().value,
-                s(&j["container_id"]["value"])
-            );
+            assert_eq!(c.executor_pid.map(u64::from), j.get("executor_pid").map(int));
+            assert_eq!(c.container_id.as_ref().unwrap().value, s(&j["container_id"]["value"]));
             let ip = &c.network_infos[0].ip_addresses[0];
             assert_eq!(
                 ip.ip_address.as_deref(),
@@ -106,10 +99,7 @@ fn check_event(event: &Event, json: &Value) {
             let sub = event.subscribed.as_ref().unwrap();
             let j = &json["subscribed"];
             assert_eq!(sub.framework_id.value, s(&j["framework_id"]["value"]));
-            assert_eq!(
-                sub.heartbeat_interval_seconds,
-                j["heartbeat_interval_seconds"].as_f64()
-            );
+            assert_eq!(sub.heartbeat_interval_seconds, j["heartbeat_interval_seconds"].as_f64());
             let info = sub.master_info.as_ref().unwrap();
             let ji = &j["master_info"];
             assert_eq!(info.id, s(&ji["id"]));
@@ -121,11 +111,7 @@ fn check_event(event: &Event, json: &Value) {
             let address = info.address.as_ref().unwrap();
             assert_eq!(address.ip.as_deref(), Some(s(&ji["address"]["ip"])));
             assert_eq!(address.port as u64, int(&ji["address"]["port"]));
-            let caps: Vec<&str> = info
-                .capabilities
-                .iter()
-                .map(|c| c.r#type().as_str_name())
-                .collect();
+            let caps: Vec<&str> = info.capabilities.iter().map(|c| c.r#type().as_str_name()).collect();
             let jcaps: Vec<&str> = ji["capabilities"]
                 .as_array()
                 .unwrap()
@@ -161,24 +147,15 @@ fn check_event(event: &Event, json: &Value) {
                         r.allocation_info.as_ref().unwrap().role.as_deref(),
                         Some(s(&jr["allocation_info"]["role"]))
                     );
-                    assert_eq!(
-                        r.scalar.as_ref().map(|x| x.value),
-                        jr["scalar"]["value"].as_f64()
-                    );
+                    assert_eq!(r.scalar.as_ref().map(|x| x.value), jr["scalar"]["value"].as_f64());
                     if let Some(ranges) = &r.ranges {
-                        assert_eq!(
-                            ranges.range[0].begin,
-                            int(&jr["ranges"]["range"][0]["begin"])
-                        );
+                        assert_eq!(ranges.range[0].begin, int(&jr["ranges"]["range"][0]["begin"]));
                         assert_eq!(ranges.range[0].end, int(&jr["ranges"]["range"][0]["end"]));
                     }
                 }
             }
         }
-        event::Type::Update => check_status(
-            &event.update.as_ref().unwrap().status,
-            &json["update"]["status"],
-        ),
+        event::Type::Update => check_status(&event.update.as_ref().unwrap().status, &json["update"]["status"]),
         event::Type::Heartbeat => {}
         other => panic!("the transcript has no {other:?} events"),
     }
@@ -206,15 +183,8 @@ fn check_call(call: &Call, json: &Value) {
             assert_eq!(task.name, s(&jt["name"]));
             assert_eq!(task.task_id.value, s(&jt["task_id"]["value"]));
             assert_eq!(task.agent_id.value, s(&jt["agent_id"]["value"]));
-            assert_eq!(
-                task.command.as_ref().unwrap().value(),
-                s(&jt["command"]["value"])
-            );
-            for (r, jr) in task
-                .resources
-                .iter()
-                .zip(jt["resources"].as_array().unwrap())
-            {
+            assert_eq!(task.command.as_ref().unwrap().value(), s(&jt["command"]["value"]));
+            for (r, jr) in task.resources.iter().zip(jt["resources"].as_array().unwrap()) {
                 assert_eq!(r.name, s(&jr["name"]));
                 assert_eq!(
                     r.scalar.as_ref().unwrap().value,
@@ -231,10 +201,7 @@ fn check_call(call: &Call, json: &Value) {
         }
         call::Type::Reconcile => {
             let tasks = &call.reconcile.as_ref().unwrap().tasks;
-            let jt = json["reconcile"]["tasks"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let jt = json["reconcile"]["tasks"].as_array().cloned().unwrap_or_default();
             assert_eq!(tasks.len(), jt.len());
             for (t, j) in tasks.iter().zip(&jt) {
                 assert_eq!(t.task_id.value, s(&j["task_id"]["value"]));
@@ -312,10 +279,7 @@ fn the_raw_stream_prefix_is_recordio_framed_events() {
         .unwrap();
     let mut buf = BytesMut::from(&unhex(s(&line["hex"]))[..]);
     let mut codec = RecordIoCodec::default();
-    let first = codec
-        .decode(&mut buf)
-        .unwrap()
-        .expect("a whole first record");
+    let first = codec.decode(&mut buf).unwrap().expect("a whole first record");
     let event = Event::decode(first).unwrap();
     assert_eq!(event.r#type(), event::Type::Subscribed);
 }
@@ -341,17 +305,14 @@ fn subscribe_matches_the_golden_vector() {
         }),
         ..Default::default()
     };
-    let golden =
-        unhex("10011a240a220a04726f6f7412086d61726174686f6e21000000000075224128015202080662012a");
+    let golden = unhex("10011a240a220a04726f6f7412086d61726174686f6e21000000000075224128015202080662012a");
     assert_eq!(call.encode_to_vec(), golden);
     assert_eq!(Call::decode(&golden[..]).unwrap(), call);
 }
 
 #[test]
 fn calls_and_events_of_every_type_round_trip() {
-    let fid = FrameworkId {
-        value: "f-0001".into(),
-    };
+    let fid = FrameworkId { value: "f-0001".into() };
     let calls = vec![
         Call {
             r#type: Some(call::Type::Teardown as i32),

@@ -271,7 +271,10 @@ pub struct UpgradeStrategy {
 
 impl Default for UpgradeStrategy {
     fn default() -> Self {
-        Self { minimum_health_capacity: 1.0, maximum_over_capacity: 1.0 }
+        Self {
+            minimum_health_capacity: 1.0,
+            maximum_over_capacity: 1.0,
+        }
     }
 }
 
@@ -296,7 +299,10 @@ pub enum UnreachableDisabled {
 
 impl Default for UnreachableStrategy {
     fn default() -> Self {
-        Self::Enabled { inactive_after_seconds: 0, expunge_after_seconds: 0 }
+        Self::Enabled {
+            inactive_after_seconds: 0,
+            expunge_after_seconds: 0,
+        }
     }
 }
 
@@ -319,7 +325,12 @@ pub struct FetchUri {
     #[serde(default)]
     pub cache: bool,
     /// Marathon's API calls it `destPath` (its internal name `outputFile` is accepted too).
-    #[serde(rename = "destPath", alias = "outputFile", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "destPath",
+        alias = "outputFile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output_file: Option<String>,
 }
 
@@ -341,12 +352,16 @@ pub const LABEL_SINGLE_INSTANCE: &str = "MARATHON_SINGLE_INSTANCE_APP";
 impl AppDefinition {
     /// True when the app has persistent volumes (Marathon calls such apps resident).
     pub fn is_resident(&self) -> bool {
-        self.container.as_ref().is_some_and(|c| c.volumes.iter().any(|v| v.get("persistent").is_some()))
+        self.container
+            .as_ref()
+            .is_some_and(|c| c.volumes.iter().any(|v| v.get("persistent").is_some()))
     }
 
     /// True unless a non-host network is declared (no networks at all means host networking).
     pub fn uses_host_networking(&self) -> bool {
-        self.networks.as_ref().is_none_or(|nets| nets.iter().all(|n| n.mode == NETWORK_HOST))
+        self.networks
+            .as_ref()
+            .is_none_or(|nets| nets.iter().all(|n| n.mode == NETWORK_HOST))
     }
 
     /// True when the `MARATHON_SINGLE_INSTANCE_APP` label is `true`.
@@ -359,7 +374,12 @@ impl AppDefinition {
     pub fn port_names(&self) -> Vec<Option<&str>> {
         match self.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
             Some(mappings) => mappings.iter().map(|m| m.name.as_deref()).collect(),
-            None => self.port_definitions.iter().flatten().map(|p| p.name.as_deref()).collect(),
+            None => self
+                .port_definitions
+                .iter()
+                .flatten()
+                .map(|p| p.name.as_deref())
+                .collect(),
         }
     }
 }

@@ -29,7 +29,9 @@ pub fn normalize_app(mut app: AppDefinition, base: &PathId) -> Result<AppDefinit
 
     app.fetch = legacy.fetch(std::mem::take(&mut app.fetch));
     let networks = legacy.networks(app.networks.take()).map_err(|v| vec![v])?;
-    let networks = networks.filter(|n| !n.is_empty()).unwrap_or_else(|| vec![host_network()]);
+    let networks = networks
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| vec![host_network()]);
     let host = networks.iter().any(|n| n.mode == NETWORK_HOST);
     let bridge = networks.iter().any(|n| n.mode == NETWORK_BRIDGE);
 
@@ -37,7 +39,11 @@ pub fn normalize_app(mut app: AppDefinition, base: &PathId) -> Result<AppDefinit
     let container = legacy.container(app.container.take()).map_err(|v| vec![v])?;
     // Marathon keeps one mapping per declared port when a given container leaves host networking;
     // the container it adds itself for non-host networking gets only the default mapping.
-    let declared = if container.is_some() { given_ports.as_ref().map_or(0, Vec::len) } else { 0 };
+    let declared = if container.is_some() {
+        given_ports.as_ref().map_or(0, Vec::len)
+    } else {
+        0
+    };
     let container = container.or_else(|| (!host).then(|| mesos_container(None)));
     app.container = container.map(|mut c| {
         if host {
@@ -55,7 +61,11 @@ pub fn normalize_app(mut app: AppDefinition, base: &PathId) -> Result<AppDefinit
         }
         c
     });
-    app.port_definitions = if host { Some(given_ports.unwrap_or_else(default_port_definitions)) } else { None };
+    app.port_definitions = if host {
+        Some(given_ports.unwrap_or_else(default_port_definitions))
+    } else {
+        None
+    };
     app.networks = Some(networks);
     if !host {
         app.require_ports = false;
@@ -134,9 +144,15 @@ fn fill_scheduling_defaults(app: &mut AppDefinition) {
     }
     if app.upgrade_strategy == UpgradeStrategy::default() {
         if app.is_single_instance() {
-            app.upgrade_strategy = UpgradeStrategy { minimum_health_capacity: 0.0, maximum_over_capacity: 0.0 };
+            app.upgrade_strategy = UpgradeStrategy {
+                minimum_health_capacity: 0.0,
+                maximum_over_capacity: 0.0,
+            };
         } else if resident {
-            app.upgrade_strategy = UpgradeStrategy { minimum_health_capacity: 0.5, maximum_over_capacity: 0.0 };
+            app.upgrade_strategy = UpgradeStrategy {
+                minimum_health_capacity: 0.5,
+                maximum_over_capacity: 0.0,
+            };
         }
     }
     if resident && app.unreachable_strategy == UnreachableStrategy::default() {
@@ -145,12 +161,21 @@ fn fill_scheduling_defaults(app: &mut AppDefinition) {
 }
 
 fn host_network() -> Network {
-    Network { mode: NETWORK_HOST.into(), name: None, labels: BTreeMap::new() }
+    Network {
+        mode: NETWORK_HOST.into(),
+        name: None,
+        labels: BTreeMap::new(),
+    }
 }
 
 /// Marathon's default for host networking without `portDefinitions`: one service port.
 fn default_port_definitions() -> Vec<PortDefinition> {
-    vec![PortDefinition { port: 0, protocol: "tcp".into(), name: Some("default".into()), labels: BTreeMap::new() }]
+    vec![PortDefinition {
+        port: 0,
+        protocol: "tcp".into(),
+        name: Some("default".into()),
+        labels: BTreeMap::new(),
+    }]
 }
 
 fn named_mapping(name: &str) -> PortMapping {

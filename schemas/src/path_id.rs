@@ -33,7 +33,11 @@ impl PathId {
     /// Resolves `s` against `self` as Marathon does: absolute ids stand alone, relative ids
     /// (and `.`/`..` segments) are taken from this group.
     pub fn resolve(&self, s: &str) -> Result<Self, PathIdError> {
-        let mut segs: Vec<&str> = if s.starts_with('/') { Vec::new() } else { self.segments().collect() };
+        let mut segs: Vec<&str> = if s.starts_with('/') {
+            Vec::new()
+        } else {
+            self.segments().collect()
+        };
         for seg in s.split('/').filter(|p| !p.is_empty()) {
             match seg {
                 "." => {}
@@ -139,7 +143,8 @@ fn valid_segment(seg: &str) -> bool {
     seg.split('.').all(|label| {
         let b = label.as_bytes();
         !b.is_empty()
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
             && b[0] != b'-'
             && b[b.len() - 1] != b'-'
     })

@@ -10,7 +10,10 @@ use crate::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, is_scal
 /// `original` (`POST /v2/apps/{id}/restart`), which restarts it as Marathon's `needsRestart` does.
 pub fn app_change_steps(original: Option<&AppDefinition>, target: Option<&AppDefinition>) -> Vec<DeploymentStep> {
     let step = |action: ActionKind, app: &AppDefinition| DeploymentStep {
-        actions: vec![DeploymentAction { action, app: app.id.clone() }],
+        actions: vec![DeploymentAction {
+            action,
+            app: app.id.clone(),
+        }],
     };
     match (original, target) {
         (None, None) => Vec::new(),

@@ -102,8 +102,15 @@ impl TaskState {
         use TaskState::*;
         matches!(
             self,
-            TASK_FINISHED | TASK_FAILED | TASK_KILLED | TASK_ERROR | TASK_LOST | TASK_DROPPED | TASK_GONE
-                | TASK_GONE_BY_OPERATOR | TASK_UNKNOWN
+            TASK_FINISHED
+                | TASK_FAILED
+                | TASK_KILLED
+                | TASK_ERROR
+                | TASK_LOST
+                | TASK_DROPPED
+                | TASK_GONE
+                | TASK_GONE_BY_OPERATOR
+                | TASK_UNKNOWN
         )
     }
 
@@ -115,7 +122,10 @@ impl TaskState {
     /// Terminal states that count as a failure for launch backoff (Marathon's `limitWorthy`).
     pub fn is_failure(self) -> bool {
         use TaskState::*;
-        matches!(self, TASK_FINISHED | TASK_FAILED | TASK_ERROR | TASK_GONE | TASK_DROPPED | TASK_LOST)
+        matches!(
+            self,
+            TASK_FINISHED | TASK_FAILED | TASK_ERROR | TASK_GONE | TASK_DROPPED | TASK_LOST
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -180,7 +190,9 @@ impl AppDefinition {
     /// When the config (not merely the scale) last changed: instances of older configs are
     /// replaced by a rolling upgrade.
     pub fn config_version(&self) -> Timestamp {
-        self.version_info.map(|v| v.last_config_change_at).unwrap_or_else(|| self.version_or_epoch())
+        self.version_info
+            .map(|v| v.last_config_change_at)
+            .unwrap_or_else(|| self.version_or_epoch())
     }
 }
 

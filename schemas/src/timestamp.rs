@@ -26,7 +26,11 @@ impl Timestamp {
     /// A timestamp strictly after `self`, never equal to `now` of a fast caller twice:
     /// versions must be unique per app even when two changes land in the same millisecond.
     pub fn next_after(self, candidate: Timestamp) -> Timestamp {
-        if candidate > self { candidate } else { Self::from_millis(self.millis() + 1) }
+        if candidate > self {
+            candidate
+        } else {
+            Self::from_millis(self.millis() + 1)
+        }
     }
 
     pub fn as_datetime(&self) -> DateTime<Utc> {

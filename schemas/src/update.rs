@@ -10,8 +10,11 @@ const READ_ONLY: [&str; 2] = ["version", "versionInfo"];
 
 /// Deprecated fields and the current fields they replace: a patch giving the former drops the
 /// latter from the current app, as Marathon translates the update before applying it.
-const REPLACES: [(&str, &[&str]); 3] =
-    [("ports", &["portDefinitions"]), ("uris", &["fetch"]), ("ipAddress", &["networks", "portDefinitions"])];
+const REPLACES: [(&str, &[&str]); 3] = [
+    ("ports", &["portDefinitions"]),
+    ("uris", &["fetch"]),
+    ("ipAddress", &["networks", "portDefinitions"]),
+];
 
 /// PUT /v2/apps/{id} with partialUpdate=true (the default): Marathon merges the given top-level fields over the current app (JSON values).
 ///
@@ -22,13 +25,20 @@ pub fn merge_app_update(current: &AppDefinition, patch: Value) -> Result<AppDefi
     let Value::Object(patch) = patch else {
         return Err(vec![Violation::new("/", "an app update must be a JSON object")]);
     };
-    let patch: Map<String, Value> =
-        patch.into_iter().filter(|(k, v)| !v.is_null() && k != "id" && !READ_ONLY.contains(&k.as_str())).collect();
+    let patch: Map<String, Value> = patch
+        .into_iter()
+        .filter(|(k, v)| !v.is_null() && k != "id" && !READ_ONLY.contains(&k.as_str()))
+        .collect();
     check_patch_networking(&patch)?;
 
     let mut merged = match serde_json::to_value(current) {
         Ok(Value::Object(m)) => m,
-        Ok(_) | Err(_) => return Err(vec![Violation::new("/", "the current app cannot be represented as JSON")]),
+        Ok(_) | Err(_) => {
+            return Err(vec![Violation::new(
+                "/",
+                "the current app cannot be represented as JSON",
+            )]);
+        }
     };
     for (deprecated, successors) in REPLACES {
         if patch.contains_key(deprecated) {
@@ -43,7 +53,11 @@ pub fn merge_app_update(current: &AppDefinition, patch: Value) -> Result<AppDefi
             merged.remove(other);
         }
     }
-    if patch.get("container").and_then(|c| c.pointer("/docker/network")).is_some_and(|n| !n.is_null()) {
+    if patch
+        .get("container")
+        .and_then(|c| c.pointer("/docker/network"))
+        .is_some_and(|n| !n.is_null())
+    {
         merged.remove("networks");
     }
     merged.extend(patch);
@@ -61,7 +75,11 @@ fn check_patch_networking(patch: &Map<String, Value>) -> Result<(), Vec<Violatio
     let modes: Vec<&str> = patch
         .get("networks")
         .and_then(Value::as_array)
-        .map(|nets| nets.iter().map(|n| n.get("mode").and_then(Value::as_str).unwrap_or("container")).collect())
+        .map(|nets| {
+            nets.iter()
+                .map(|n| n.get("mode").and_then(Value::as_str).unwrap_or("container"))
+                .collect()
+        })
         .unwrap_or_default();
     let non_empty = |v: Option<&Value>| v.and_then(Value::as_array).is_some_and(|a| !a.is_empty());
     let mut errors = Vec::new();
@@ -69,7 +87,10 @@ fn check_patch_networking(patch: &Map<String, Value>) -> Result<(), Vec<Violatio
         errors.push(Violation::new("/", "portMappings are not allowed with host-networking"));
     }
     if modes.iter().any(|m| *m != NETWORK_HOST) && non_empty(patch.get("portDefinitions")) {
-        errors.push(Violation::new("/", "portDefinitions are only allowed with host-networking"));
+        errors.push(Violation::new(
+            "/",
+            "portDefinitions are only allowed with host-networking",
+        ));
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
@@ -92,7 +113,11 @@ pub fn same_spec(old: &AppDefinition, new: &AppDefinition) -> bool {
 /// The app in normal form without its read-only fields. Normalising again is a no-op for stored
 /// apps; it makes a definition written with deprecated fields equal to its canonical form.
 fn comparable(app: &AppDefinition) -> AppDefinition {
-    let base = if app.id.is_resolved() { app.id.parent() } else { PathId::root() };
+    let base = if app.id.is_resolved() {
+        app.id.parent()
+    } else {
+        PathId::root()
+    };
     let mut a = normalize_app(app.clone(), &base).unwrap_or_else(|_| app.clone());
     a.version = None;
     a.version_info = None;

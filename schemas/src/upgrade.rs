@@ -49,7 +49,10 @@ pub fn restart_strategy(
     // Only reachable with zero instances (a resident app scaled to nothing): never kill more
     // instances than exist.
     kill_immediately = kill_immediately.min(healthy_count.max(current_count));
-    RestartStrategy { kill_immediately, max_capacity }
+    RestartStrategy {
+        kill_immediately,
+        max_capacity,
+    }
 }
 
 fn clamp_unit(x: f64) -> f64 {

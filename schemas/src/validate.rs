@@ -45,17 +45,28 @@ fn validate_identity(app: &AppDefinition, report: &mut Report) {
         for e in dep.segment_errors() {
             report.add(format!("/dependencies({i})"), e);
         }
-        report.check(dep.is_resolved(), format!("/dependencies({i})"), "Path needs to be absolute");
+        report.check(
+            dep.is_resolved(),
+            format!("/dependencies({i})"),
+            "Path needs to be absolute",
+        );
     }
     let cmd = app.cmd.is_some();
     let args = app.args.as_ref().is_some_and(|a| !a.is_empty());
-    let container = app.container.as_ref().is_some_and(|c| c.docker.is_some() && (c.kind == "DOCKER" || c.kind == "MESOS"));
+    let container = app
+        .container
+        .as_ref()
+        .is_some_and(|c| c.docker.is_some() && (c.kind == "DOCKER" || c.kind == "MESOS"));
     report.check(
         (cmd ^ args) || (!(cmd && args) && container),
         "/",
         "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.",
     );
-    report.check(app.cmd.as_ref().is_none_or(|c| !c.is_empty()), "/", "must not be an empty string");
+    report.check(
+        app.cmd.as_ref().is_none_or(|c| !c.is_empty()),
+        "/",
+        "must not be an empty string",
+    );
     report.check(
         EXECUTOR.is_match(&app.executor),
         "/executor",
@@ -70,7 +81,11 @@ fn validate_identity(app: &AppDefinition, report: &mut Report) {
 
 fn validate_resources(app: &AppDefinition, report: &mut Report) {
     for (field, value) in [("cpus", app.cpus), ("mem", app.mem), ("disk", app.disk)] {
-        report.check(value >= 0.0, format!("/{field}"), format!("got {}, expected 0.0 or more", java_double(value)));
+        report.check(
+            value >= 0.0,
+            format!("/{field}"),
+            format!("got {}, expected 0.0 or more", java_double(value)),
+        );
     }
     report.check(
         app.backoff_factor >= 1.0,
@@ -81,8 +96,10 @@ fn validate_resources(app: &AppDefinition, report: &mut Report) {
 
 fn validate_strategies(app: &AppDefinition, report: &mut Report) {
     let us = app.upgrade_strategy;
-    for (field, value) in [("minimumHealthCapacity", us.minimum_health_capacity), ("maximumOverCapacity", us.maximum_over_capacity)]
-    {
+    for (field, value) in [
+        ("minimumHealthCapacity", us.minimum_health_capacity),
+        ("maximumOverCapacity", us.maximum_over_capacity),
+    ] {
         report.check(
             (0.0..=1.0).contains(&value),
             format!("/upgradeStrategy/{field}"),
@@ -99,9 +116,15 @@ fn validate_strategies(app: &AppDefinition, report: &mut Report) {
         );
     }
     if app.is_single_instance() {
-        report.check(app.instances <= 1, "/", "Single instance app may only have one instance");
-        for (field, value) in [("minimumHealthCapacity", us.minimum_health_capacity), ("maximumOverCapacity", us.maximum_over_capacity)]
-        {
+        report.check(
+            app.instances <= 1,
+            "/",
+            "Single instance app may only have one instance",
+        );
+        for (field, value) in [
+            ("minimumHealthCapacity", us.minimum_health_capacity),
+            ("maximumOverCapacity", us.maximum_over_capacity),
+        ] {
             report.check(
                 value == 0.0,
                 format!("/upgradeStrategy/{field}"),
@@ -110,13 +133,20 @@ fn validate_strategies(app: &AppDefinition, report: &mut Report) {
         }
     }
     match app.unreachable_strategy {
-        UnreachableStrategy::Enabled { inactive_after_seconds: i, expunge_after_seconds: e } => {
+        UnreachableStrategy::Enabled {
+            inactive_after_seconds: i,
+            expunge_after_seconds: e,
+        } => {
             report.check(
                 i <= e,
                 "/unreachableStrategy/inactiveAfterSeconds",
                 format!("got {i}, expected {e} or less (expungeAfterSeconds)"),
             );
-            report.check(!resident, "/", "unreachableStrategy must be disabled for resident tasks");
+            report.check(
+                !resident,
+                "/",
+                "unreachableStrategy must be disabled for resident tasks",
+            );
         }
         UnreachableStrategy::Disabled(_) => {}
     }
@@ -133,7 +163,9 @@ fn validate_roles(app: &AppDefinition, report: &mut Report) {
             report.add("/role", e);
         }
     }
-    let Some(roles) = &app.accepted_resource_roles else { return };
+    let Some(roles) = &app.accepted_resource_roles else {
+        return;
+    };
     report.check(!roles.is_empty(), "/acceptedResourceRoles", "must not be empty");
     for (i, r) in roles.iter().enumerate() {
         for e in role_errors(r) {
@@ -185,14 +217,26 @@ fn role_errors(role: &str) -> Vec<String> {
 fn validate_environment(app: &AppDefinition, report: &mut Report) {
     for (name, value) in &app.env {
         if let EnvValue::Secret { secret } = value {
-            report.check(app.secrets.contains_key(secret), format!("/env/{name}/secret"), "references an undefined secret");
+            report.check(
+                app.secrets.contains_key(secret),
+                format!("/env/{name}/secret"),
+                "references an undefined secret",
+            );
         }
     }
     for (name, def) in &app.secrets {
         report.check(!name.is_empty(), "/secrets", "secret names must not be empty");
-        report.check(!def.source.is_empty(), format!("/secrets/{name}/source"), "must not be empty");
+        report.check(
+            !def.source.is_empty(),
+            format!("/secrets/{name}/source"),
+            "must not be empty",
+        );
     }
-    report.check(app.labels.keys().all(|k| !k.is_empty()), "/labels", "label keys must not be empty");
+    report.check(
+        app.labels.keys().all(|k| !k.is_empty()),
+        "/labels",
+        "label keys must not be empty",
+    );
     if let Some(version) = app.labels.get("DCOS_MIGRATION_API_VERSION").filter(|v| !v.is_empty()) {
         let has = |k: &str| app.labels.get(k).is_some_and(|v| !v.is_empty());
         report.check(
@@ -205,14 +249,19 @@ fn validate_environment(app: &AppDefinition, report: &mut Report) {
         if f.uri.is_empty() {
             report.add(format!("/fetch({i})/uri"), "must not be empty");
         } else {
-            report.check(valid_uri_syntax(&f.uri), format!("/fetch({i})"), "URI has invalid syntax.");
+            report.check(
+                valid_uri_syntax(&f.uri),
+                format!("/fetch({i})"),
+                "URI has invalid syntax.",
+            );
         }
     }
 }
 
 /// Rejects what `java.net.URI` rejects outright: whitespace, controls and unsafe characters.
 fn valid_uri_syntax(uri: &str) -> bool {
-    !uri.chars().any(|c| c.is_whitespace() || c.is_control() || "\\\"<>^`{|}".contains(c))
+    !uri.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\\\"<>^`{|}".contains(c))
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(path: impl Into<String>, error: impl Into<String>) -> Self {
-        Self { path: path.into(), errors: vec![error.into()] }
+        Self {
+            path: path.into(),
+            errors: vec![error.into()],
+        }
     }
 }
 
@@ -76,7 +79,11 @@ impl Report {
 
 /// Formats a number as Java prints a double (`-3.0`, `1.2`), so messages read like Marathon's.
 pub(crate) fn java_double(x: f64) -> String {
-    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e7 { format!("{x:.1}") } else { format!("{x}") }
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e7 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
 }
 
 #[cfg(test)]
@@ -94,7 +101,10 @@ mod tests {
         assert_eq!(
             grouped,
             vec![
-                Violation { path: "/a".into(), errors: vec!["x".into(), "z".into()] },
+                Violation {
+                    path: "/a".into(),
+                    errors: vec!["x".into(), "z".into()]
+                },
                 Violation::new("/b", "y")
             ]
         );

@@ -13,7 +13,9 @@ use schemas::{
 };
 
 fn data(name: &str) -> Result<Value> {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "marathon-data", name].iter().collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "marathon-data", name]
+        .iter()
+        .collect();
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {name}"))
 }
@@ -51,14 +53,21 @@ fn marathon_schema() -> Result<jsonschema::Validator> {
 }
 
 fn schema_errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// Normalised output validates against Marathon's schema and Pacer's own, and survives a round trip.
 fn check_output(app: &AppDefinition) -> Result<()> {
     let out = serde_json::to_value(app)?;
     let errors = schema_errors(&marathon_schema()?, &out);
-    anyhow::ensure!(errors.is_empty(), "{} against Marathon's schema: {errors:?}\n{out:#}", app.id);
+    anyhow::ensure!(
+        errors.is_empty(),
+        "{} against Marathon's schema: {errors:?}\n{out:#}",
+        app.id
+    );
     let ours = jsonschema::validator_for(&app_json_schema()).map_err(|e| anyhow::anyhow!("own schema: {e}"))?;
     let errors = schema_errors(&ours, &out);
     anyhow::ensure!(errors.is_empty(), "{} against Pacer's schema: {errors:?}", app.id);
@@ -102,7 +111,12 @@ fn group_example_apps_are_accepted() -> Result<()> {
 #[test]
 fn queue_example_apps_are_accepted() -> Result<()> {
     let queue = data("examples-queue.json")?;
-    let apps: Vec<&Value> = queue["queue"].as_array().context("queue")?.iter().filter_map(|i| i.get("app")).collect();
+    let apps: Vec<&Value> = queue["queue"]
+        .as_array()
+        .context("queue")?
+        .iter()
+        .filter_map(|i| i.get("app"))
+        .collect();
     assert!(!apps.is_empty());
     for raw in apps {
         check_output(&accept(raw, "/")?)?;
@@ -117,7 +131,10 @@ fn app_list_example_is_rejected_only_for_its_unique_value() -> Result<()> {
     let list = data("examples-app_list.json")?;
     let raw = &list["apps"][0];
     let app = normalize_app(serde_json::from_value(raw.clone())?, &PathId::root()).expect("normalises");
-    assert_eq!(validate_app(&app), vec![Violation::new("/constraints(0)", "UNIQUE does not accept a value")]);
+    assert_eq!(
+        validate_app(&app),
+        vec![Violation::new("/constraints(0)", "UNIQUE does not accept a value")]
+    );
     let mut fixed = raw.clone();
     fixed["constraints"] = json!([["hostname", "UNIQUE"]]);
     let app = accept(&fixed, "/")?;
@@ -145,8 +162,16 @@ fn full_app_example_is_rejected_as_marathon_rejects_it() -> Result<()> {
     without_ip.as_object_mut().context("object")?.remove("ipAddress");
     let app = normalize_app(serde_json::from_value(without_ip.clone())?, &PathId::root()).expect("normalises");
     let violations = validate_app(&app);
-    assert!(has(&violations, "/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."));
-    assert!(has(&violations, "/env/PASSWORD/secret", "references an undefined secret"));
+    assert!(has(
+        &violations,
+        "/",
+        "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."
+    ));
+    assert!(has(
+        &violations,
+        "/env/PASSWORD/secret",
+        "references an undefined secret"
+    ));
     assert_eq!(violations.len(), 2, "{violations:?}");
 
     let mut fixed = without_ip;
@@ -165,7 +190,10 @@ fn full_app_example_is_rejected_as_marathon_rejects_it() -> Result<()> {
 fn deployment_steps_example_matches_a_create() -> Result<()> {
     let mut apps = Vec::new();
     group_apps(&data("examples-group.json")?, &mut apps);
-    let (raw, base) = apps.iter().find(|(a, _)| a["id"] == "/tools/oauth-server").context("oauth-server")?;
+    let (raw, base) = apps
+        .iter()
+        .find(|(a, _)| a["id"] == "/tools/oauth-server")
+        .context("oauth-server")?;
     let app = accept(raw, base)?;
     let steps = serde_json::to_value(app_change_steps(None, Some(&app)))?;
     assert_eq!(steps, data("examples-deployment_steps.json")?["steps"]);
@@ -182,7 +210,10 @@ fn patch_examples_change_nothing() -> Result<()> {
         .map(|raw| accept(raw, "/"))
         .collect::<Result<_>>()?;
     for patch in data("examples-apps_patch.json")?.as_array().context("array")? {
-        let current = created.iter().find(|a| patch["id"] == a.id.as_str()).context("patched app exists")?;
+        let current = created
+            .iter()
+            .find(|a| patch["id"] == a.id.as_str())
+            .context("patched app exists")?;
         let merged = merge_app_update(current, patch.clone()).map_err(|v| anyhow::anyhow!("{v:?}"))?;
         assert!(validate_app(&merged).is_empty());
         assert!(same_spec(current, &merged), "{}", current.id);
@@ -214,7 +245,10 @@ fn marathon_schema_rejects_unknown_and_wrong_fields() -> Result<()> {
     assert!(!schema_errors(&validator, &out).is_empty());
     out.as_object_mut().context("object")?.remove("bogus");
     out["fetch"] = json!([{"uri": "http://a", "outputFile": "x"}]);
-    assert!(!schema_errors(&validator, &out).is_empty(), "Marathon's API spells it destPath");
+    assert!(
+        !schema_errors(&validator, &out).is_empty(),
+        "Marathon's API spells it destPath"
+    );
     out["fetch"] = json!([]);
     out["upgradeStrategy"]["minimumHealthCapacity"] = json!(1.5);
     assert!(!schema_errors(&validator, &out).is_empty());

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "pacer", version, about = "Run long-running services on Mesos, the Marathon way")]
+#[command(
+    name = "pacer",
+    version,
+    about = "Run long-running services on Mesos, the Marathon way"
+)]
 struct Cli {
     #[command(flatten)]
     global: cli::GlobalArgs,

@@ -30,20 +30,28 @@ pub(crate) struct ServerArgs {
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing();
     if args.master != "local" {
-        bail!("--master {}: only the embedded local master is supported so far", args.master);
+        bail!(
+            "--master {}: only the embedded local master is supported so far",
+            args.master
+        );
     }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let work_dir = args.data_dir.join("mesos");
     let master_config = LocalMasterConfig::new(&work_dir);
-    let hostname = args.hostname.clone().unwrap_or_else(|| master_config.agents[0].hostname.clone());
+    let hostname = args
+        .hostname
+        .clone()
+        .unwrap_or_else(|| master_config.agents[0].hostname.clone());
 
-    let store = Store::open(StoreConfig { data_dir: Some(args.data_dir.join("store")) })
-        .await
-        .context("opening the store")?;
+    let store = Store::open(StoreConfig {
+        data_dir: Some(args.data_dir.join("store")),
+    })
+    .await
+    .context("opening the store")?;
 
     let master = LocalMaster::start(master_config)
-    .await
-    .context("starting the local Mesos master")?;
+        .await
+        .context("starting the local Mesos master")?;
 
     let cancel = CancellationToken::new();
     let controller_config = controllers::ControllerConfig {
@@ -52,7 +60,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         hostname: hostname.clone(),
         ..Default::default()
     };
-    let controllers = tokio::spawn(controllers::run(store.clone(), master.transport(), controller_config, cancel.clone()));
+    let controllers = tokio::spawn(controllers::run(
+        store.clone(),
+        master.transport(),
+        controller_config,
+        cancel.clone(),
+    ));
 
     let api_config = apis::ApiConfig {
         leader: format!("{hostname}:{}", args.listen.port()),
@@ -65,7 +78,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let state = apis::ApiState::new(store.clone(), api_config);
     let events = state.events.clone();
     let router = apis::router(state);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "pacer is serving");
     // Connect info gives events their client addresses. Event streams never end on their
     // own, so they are closed for the graceful shutdown to finish.
@@ -74,7 +89,10 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         events.close_streams();
     };
-    axum::serve(listener, service).with_graceful_shutdown(stop).await.context("serving HTTP")?;
+    axum::serve(listener, service)
+        .with_graceful_shutdown(stop)
+        .await
+        .context("serving HTTP")?;
 
     tracing::info!("shutting down; tasks keep running and are recovered on the next start");
     cancel.cancel();
@@ -102,5 +120,8 @@ async fn shutdown_signal() {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PACER_LOG").unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -21,7 +21,11 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { dir: PathBuf::new(), writes: 2_000, concurrency: 64 };
+    let mut args = Args {
+        dir: PathBuf::new(),
+        writes: 2_000,
+        concurrency: 64,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -39,9 +43,12 @@ fn parse_args() -> Result<Args> {
 }
 
 fn app(n: usize) -> Result<Arc<AppDefinition>> {
-    let labels: serde_json::Map<_, _> =
-        (0..8).map(|i| (format!("label-{i}"), format!("value-{i}-of-app-{n}").into())).collect();
-    let env: serde_json::Map<_, _> = (0..8).map(|i| (format!("ENV_{i}"), format!("setting-{i}").into())).collect();
+    let labels: serde_json::Map<_, _> = (0..8)
+        .map(|i| (format!("label-{i}"), format!("value-{i}-of-app-{n}").into()))
+        .collect();
+    let env: serde_json::Map<_, _> = (0..8)
+        .map(|i| (format!("ENV_{i}"), format!("setting-{i}").into()))
+        .collect();
     let json = serde_json::json!({
         "id": format!("/bench/team-{}/app-{n}", n % 10),
         "cmd": "python3 -m http.server $PORT0 --bind 0.0.0.0",
@@ -89,7 +96,10 @@ fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration) {
 async fn main() -> Result<()> {
     let args = parse_args()?;
     let run_dir = args.dir.join(format!("write-bench-{}", std::process::id()));
-    let store = Store::open(StoreConfig { data_dir: Some(run_dir.clone()) }).await?;
+    let store = Store::open(StoreConfig {
+        data_dir: Some(run_dir.clone()),
+    })
+    .await?;
     let requests: Vec<_> = (0..2 * args.writes).map(create_app).collect::<Result<_>>()?;
     let (sequential, concurrent) = requests.split_at(args.writes);
 

@@ -55,7 +55,10 @@ mod tests {
         let id = PathId::parse("/prod/web").unwrap();
         assert_eq!(app_of_key(&app(&id)), Some(id.clone()));
         assert_eq!(app_of_key(&instance(&id, "prod_web.instance-1")), Some(id.clone()));
-        assert_eq!(app_of_key(&app_version(&id, Timestamp::from_millis(5))), Some(id.clone()));
+        assert_eq!(
+            app_of_key(&app_version(&id, Timestamp::from_millis(5))),
+            Some(id.clone())
+        );
         assert!(instance(&id, "x").starts_with(&instances_of(&id)));
         assert!(!instance(&PathId::parse("/prod/web2").unwrap(), "x").starts_with(&instances_of(&id)));
         assert_eq!(app_of_key(&deployment("d")), None);

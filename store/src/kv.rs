@@ -72,7 +72,9 @@ pub trait KvBackend: Send + Sync + 'static {
 /// Runs [`KvBackend::flush`] off the async runtime's worker threads.
 pub async fn flush(kv: &Arc<dyn KvBackend>) -> Result<()> {
     let kv = kv.clone();
-    tokio::task::spawn_blocking(move || kv.flush()).await.map_err(|e| Error::FlushTask(e.to_string()))?
+    tokio::task::spawn_blocking(move || kv.flush())
+        .await
+        .map_err(|e| Error::FlushTask(e.to_string()))?
 }
 
 /// The on-disk backend: one sled tree.
@@ -126,7 +128,12 @@ impl KvBackend for SledKv {
         if range.is_empty() {
             return Ok(None);
         }
-        Ok(self.db.range(range).next_back().transpose()?.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        Ok(self
+            .db
+            .range(range)
+            .next_back()
+            .transpose()?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
     }
 
     fn flush(&self) -> Result<()> {
@@ -161,14 +168,25 @@ impl KvBackend for MemKv {
         if range.is_empty() {
             return Ok(vec![]);
         }
-        Ok(self.map.read().range(range).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .map
+            .read()
+            .range(range)
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn last(&self, range: Range<Vec<u8>>) -> Result<Option<Pair>> {
         if range.is_empty() {
             return Ok(None);
         }
-        Ok(self.map.read().range(range).next_back().map(|(k, v)| (k.clone(), v.clone())))
+        Ok(self
+            .map
+            .read()
+            .range(range)
+            .next_back()
+            .map(|(k, v)| (k.clone(), v.clone())))
     }
 
     fn flush(&self) -> Result<()> {
@@ -182,13 +200,21 @@ mod tests {
 
     fn exercise(kv: &dyn KvBackend) {
         let mut b = WriteBatch::default();
-        b.put(b"a/1".to_vec(), b"x".to_vec()).put(b"a/2".to_vec(), b"y".to_vec()).put(b"b/1".to_vec(), b"z".to_vec());
+        b.put(b"a/1".to_vec(), b"x".to_vec())
+            .put(b"a/2".to_vec(), b"y".to_vec())
+            .put(b"b/1".to_vec(), b"z".to_vec());
         kv.apply(b).unwrap();
         assert_eq!(kv.get(b"a/2").unwrap(), Some(b"y".to_vec()));
         let a = kv.scan(b"a/".to_vec()..b"a0".to_vec(), 10).unwrap();
-        assert_eq!(a.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(), vec![b"a/1", b"a/2"]);
+        assert_eq!(
+            a.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(),
+            vec![b"a/1", b"a/2"]
+        );
         assert_eq!(kv.scan(b"a/".to_vec()..b"a0".to_vec(), 1).unwrap().len(), 1);
-        assert_eq!(kv.last(b"a/".to_vec()..b"a0".to_vec()).unwrap().unwrap().0, b"a/2".to_vec());
+        assert_eq!(
+            kv.last(b"a/".to_vec()..b"a0".to_vec()).unwrap().unwrap().0,
+            b"a/2".to_vec()
+        );
         assert_eq!(kv.last(b"c".to_vec()..b"d".to_vec()).unwrap(), None);
         assert!(kv.scan(b"b".to_vec()..b"a".to_vec(), 10).unwrap().is_empty());
 

@@ -152,9 +152,10 @@ fn fatal(e: Fatal<u64>) -> Error {
 /// flushes, and so every write, for 100 ms and more.
 async fn open_backends(config: &StoreConfig) -> Result<[Arc<dyn KvBackend>; 2]> {
     Ok(match &config.data_dir {
-        Some(dir) => {
-            [Arc::new(open_sled(&dir.join("raft")).await?), Arc::new(open_sled(&dir.join("snapshots")).await?)]
-        }
+        Some(dir) => [
+            Arc::new(open_sled(&dir.join("raft")).await?),
+            Arc::new(open_sled(&dir.join("snapshots")).await?),
+        ],
         None => [Arc::new(MemKv::default()), Arc::new(MemKv::default())],
     })
 }
@@ -181,9 +182,15 @@ impl Store {
         let [log_kv, snapshot_kv] = open_backends(&config).await?;
         let sm = StateMachine::open(snapshot_kv.clone())?;
         let applied = sm.applied();
-        let raft = Raft::new(NODE_ID, Arc::new(raft_config()?), NoPeersFactory, LogStore::new(log_kv.clone()), sm)
-            .await
-            .map_err(fatal)?;
+        let raft = Raft::new(
+            NODE_ID,
+            Arc::new(raft_config()?),
+            NoPeersFactory,
+            LogStore::new(log_kv.clone()),
+            sm,
+        )
+        .await
+        .map_err(fatal)?;
 
         if !raft.is_initialized().await.map_err(fatal)? {
             let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
@@ -198,7 +205,14 @@ impl Store {
         raft.ensure_linearizable().await.map_err(unavailable)?;
 
         let writes = batch::spawn(raft.clone());
-        Ok(Store { inner: Arc::new(Inner { raft, applied, backends: [log_kv, snapshot_kv], writes }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                raft,
+                applied,
+                backends: [log_kv, snapshot_kv],
+                writes,
+            }),
+        })
     }
 
     /// Applies `req` atomically, returning once it is durable and visible to readers.
@@ -206,13 +220,23 @@ impl Store {
     /// If the returned future is dropped early the write may or may not be applied.
     pub async fn write(&self, req: WriteRequest) -> Result<WriteOutcome> {
         let (tx, rx) = oneshot::channel();
-        self.inner.writes.send((req, tx)).await.map_err(|_| unavailable("the write queue is closed"))?;
+        self.inner
+            .writes
+            .send((req, tx))
+            .await
+            .map_err(|_| unavailable("the write queue is closed"))?;
         rx.await.map_err(|_| unavailable("the write was dropped"))?
     }
 
     /// Puts and deletes without preconditions.
     pub async fn write_ops(&self, ops: Vec<Op>) -> Result<u64> {
-        match self.write(WriteRequest { preconditions: vec![], ops }).await? {
+        match self
+            .write(WriteRequest {
+                preconditions: vec![],
+                ops,
+            })
+            .await?
+        {
             WriteOutcome::Applied { revision } => Ok(revision),
             WriteOutcome::Conflict { failed } => {
                 Err(unavailable(format!("unconditional write conflicted on {failed:?}")))
@@ -248,7 +272,9 @@ impl Store {
         let wait = raft.wait(Some(LEADER_WAIT));
         wait.snapshot(applied, "compact: snapshot").await.map_err(unavailable)?;
         raft.trigger().purge_log(applied.index).await.map_err(fatal)?;
-        wait.purged(Some(applied), "compact: purge").await.map_err(unavailable)?;
+        wait.purged(Some(applied), "compact: purge")
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

@@ -3,7 +3,10 @@
 //! Entries live under `log/` + the big-endian index so that key order is log order; the vote,
 //! the committed log id and the last purged log id live under `meta/`. Values are JSON.
 
-#![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix StorageError as the error type"
+)]
 
 use std::fmt::Debug;
 use std::io;
@@ -95,9 +98,16 @@ impl LogStore {
     /// from the first and last present index rather than read.
     fn delete_logs(&self, from: u64, to: u64, chunk: usize) -> Result<(), AnyError> {
         let range = log_range(&(from..=to));
-        let first = self.kv.scan(range.clone(), 1).map_err(kv_err)?.first().and_then(|(k, _)| index_of(k));
+        let first = self
+            .kv
+            .scan(range.clone(), 1)
+            .map_err(kv_err)?
+            .first()
+            .and_then(|(k, _)| index_of(k));
         let last = self.kv.last(range).map_err(kv_err)?.and_then(|(k, _)| index_of(&k));
-        let (Some(first), Some(last)) = (first, last) else { return Ok(()) };
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(());
+        };
         let mut batch = WriteBatch::default();
         for (n, index) in (first..=last).enumerate() {
             batch.delete(log_key(index));
@@ -119,8 +129,14 @@ impl RaftLogReader<TypeConfig> for LogStore {
         if let Some(purged) = self.last_purged().map_err(StorageIOError::read_logs)? {
             keys.start = keys.start.max(log_key(purged.index + 1));
         }
-        let pairs = self.kv.scan(keys, usize::MAX).map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
-        pairs.iter().map(|(_, v)| decode(v).map_err(|e| StorageIOError::read_logs(e).into())).collect()
+        let pairs = self
+            .kv
+            .scan(keys, usize::MAX)
+            .map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
+        pairs
+            .iter()
+            .map(|(_, v)| decode(v).map_err(|e| StorageIOError::read_logs(e).into()))
+            .collect()
     }
 }
 
@@ -129,14 +145,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
         let last_purged_log_id = self.last_purged().map_err(StorageIOError::read_logs)?;
-        let last = self.kv.last(log_range(&..)).map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
+        let last = self
+            .kv
+            .last(log_range(&..))
+            .map_err(|e| StorageIOError::read_logs(kv_err(e)))?;
         let last_entry = match last {
             Some((_, v)) => Some(decode::<Entry>(&v).map_err(StorageIOError::read_logs)?.log_id),
             None => None,
         };
         // An entry at or below the purge pointer is one the background delete has not reached.
         let last_log_id = last_entry.max(last_purged_log_id);
-        Ok(LogState { last_purged_log_id, last_log_id })
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -146,8 +168,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_vote(&mut self, vote: &Vote<u64>) -> StorageResult<()> {
         let mut batch = WriteBatch::default();
         batch.put(VOTE, encode(vote).map_err(StorageIOError::write_vote)?);
-        self.kv.apply(batch).map_err(|e| StorageIOError::write_vote(kv_err(e)))?;
-        kv::flush(&self.kv).await.map_err(|e| StorageIOError::write_vote(kv_err(e)))?;
+        self.kv
+            .apply(batch)
+            .map_err(|e| StorageIOError::write_vote(kv_err(e)))?;
+        kv::flush(&self.kv)
+            .await
+            .map_err(|e| StorageIOError::write_vote(kv_err(e)))?;
         Ok(())
     }
 
@@ -181,7 +207,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let value = encode(&entry).map_err(|e| StorageIOError::write_log_entry(entry.log_id, e))?;
             batch.put(log_key(entry.log_id.index), value);
         }
-        self.kv.apply(batch).map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
+        self.kv
+            .apply(batch)
+            .map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
         // Raft counts the entries as persisted once the callback fires, so only after the flush.
         let flushed = kv::flush(&self.kv).await.map_err(io::Error::other);
         callback.log_io_completed(flushed);
@@ -190,8 +218,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     /// Flushed, so a crash cannot bring back entries a new leader has overwritten.
     async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
-        self.delete_logs(log_id.index, u64::MAX, usize::MAX).map_err(StorageIOError::write_logs)?;
-        kv::flush(&self.kv).await.map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
+        self.delete_logs(log_id.index, u64::MAX, usize::MAX)
+            .map_err(StorageIOError::write_logs)?;
+        kv::flush(&self.kv)
+            .await
+            .map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
         Ok(())
     }
 
@@ -202,7 +233,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
         let mut pointer = WriteBatch::default();
         pointer.put(LAST_PURGED, encode(&log_id).map_err(StorageIOError::write_logs)?);
-        self.kv.apply(pointer).map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
+        self.kv
+            .apply(pointer)
+            .map_err(|e| StorageIOError::write_logs(kv_err(e)))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = this.delete_logs(0, log_id.index, PURGE_CHUNK) {
@@ -222,7 +255,10 @@ mod tests {
     use crate::kv::MemKv;
 
     fn blank(index: u64) -> Entry {
-        Entry { log_id: LogId::new(CommittedLeaderId::new(1, 1), index), payload: EntryPayload::Blank }
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Blank,
+        }
     }
 
     #[tokio::test]
@@ -241,14 +277,25 @@ mod tests {
         let state = log.get_log_state().await.unwrap();
         assert_eq!(state.last_purged_log_id, Some(blank(4).log_id));
         assert_eq!(state.last_log_id, Some(blank(8).log_id));
-        let indexes: Vec<_> = log.try_get_log_entries(..).await.unwrap().iter().map(|e| e.log_id.index).collect();
+        let indexes: Vec<_> = log
+            .try_get_log_entries(..)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.log_id.index)
+            .collect();
         assert_eq!(indexes, vec![5, 6, 7, 8]);
         log.purge(blank(8).log_id).await.unwrap();
         assert_eq!(log.get_log_state().await.unwrap().last_log_id, Some(blank(8).log_id));
     }
 
     async fn indexes(log: &mut LogStore) -> Vec<u64> {
-        log.try_get_log_entries(..).await.unwrap().iter().map(|e| e.log_id.index).collect()
+        log.try_get_log_entries(..)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.log_id.index)
+            .collect()
     }
 
     /// Waits for the background delete to leave `n` entries on disk.
@@ -259,7 +306,10 @@ mod tests {
             }
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        panic!("{} entries stored, want {n}", kv.scan(log_range(&..), usize::MAX).unwrap().len());
+        panic!(
+            "{} entries stored, want {n}",
+            kv.scan(log_range(&..), usize::MAX).unwrap().len()
+        );
     }
 
     #[tokio::test]
@@ -284,7 +334,10 @@ mod tests {
         kv.apply(pointer).unwrap();
 
         let state = log.get_log_state().await.unwrap();
-        assert_eq!((state.last_purged_log_id, state.last_log_id), (Some(blank(5).log_id), Some(blank(10).log_id)));
+        assert_eq!(
+            (state.last_purged_log_id, state.last_log_id),
+            (Some(blank(5).log_id), Some(blank(10).log_id))
+        );
         assert_eq!(indexes(&mut log).await, (6..=10).collect::<Vec<_>>());
         log.purge(blank(7).log_id).await.unwrap();
         stored_entries_become(kv.as_ref(), 3).await;
@@ -301,7 +354,10 @@ mod tests {
 
     #[test]
     fn log_keys_sort_by_index() {
-        let keys: Vec<_> = [0u64, 1, 255, 256, 65536, u64::MAX].iter().map(|i| log_key(*i)).collect();
+        let keys: Vec<_> = [0u64, 1, 255, 256, 65536, u64::MAX]
+            .iter()
+            .map(|i| log_key(*i))
+            .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         assert!(keys.iter().all(|k| k.as_slice() < LOG_END));
         assert_eq!(log_range(&(3..=3)), log_key(3)..log_key(4));

@@ -77,7 +77,10 @@ mod tests {
     async fn every_rpc_is_unreachable() {
         let mut net = NoPeersFactory.new_client(2, &BasicNode::default()).await;
         let vote = VoteRequest::new(Vote::new(1, 1), None);
-        let err = net.vote(vote, RPCOption::new(std::time::Duration::from_secs(1))).await.unwrap_err();
+        let err = net
+            .vote(vote, RPCOption::new(std::time::Duration::from_secs(1)))
+            .await
+            .unwrap_err();
         assert!(matches!(err, RPCError::Unreachable(_)));
         assert!(err.to_string().contains("no raft peers are configured"), "{err}");
     }

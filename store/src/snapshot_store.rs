@@ -7,7 +7,10 @@
 //! 40 MB snapshot as one value (or as 4 MiB chunks) stalled concurrent writes for 150-400 ms,
 //! as 256 KiB chunks kept the worst stall near 40 ms (`examples/write_bench.rs`).
 
-#![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix StorageError as the error type"
+)]
 
 use std::sync::Arc;
 
@@ -62,19 +65,27 @@ fn read_err(e: impl Into<AnyError>) -> StorageError<u64> {
 
 impl SnapshotStore {
     pub(crate) fn new(kv: Arc<dyn KvBackend>) -> Self {
-        SnapshotStore { kv, lock: Mutex::new(()), chunk_size: CHUNK_SIZE }
+        SnapshotStore {
+            kv,
+            lock: Mutex::new(()),
+            chunk_size: CHUNK_SIZE,
+        }
     }
 
     fn pointer(&self) -> StorageResult<Option<Pointer>> {
         match self.kv.get(POINTER).map_err(|e| read_err(AnyError::new(&e)))? {
-            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| read_err(AnyError::new(&e)))?)),
+            Some(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).map_err(|e| read_err(AnyError::new(&e)))?,
+            )),
             None => Ok(None),
         }
     }
 
     /// The current snapshot's meta and bytes.
     pub(crate) fn read(&self) -> StorageResult<Option<(Meta, Vec<u8>)>> {
-        let Some(pointer) = self.pointer()? else { return Ok(None) };
+        let Some(pointer) = self.pointer()? else {
+            return Ok(None);
+        };
         let mut data = Vec::new();
         for chunk in 0..pointer.chunks {
             let bytes = self
@@ -90,7 +101,10 @@ impl SnapshotStore {
     /// Stores the snapshot durably unless a newer one is already stored. Blocks on flushes.
     pub(crate) fn save(&self, meta: &Meta, data: &[u8]) -> StorageResult<()> {
         let write_err = |e: &(dyn std::error::Error + 'static)| {
-            StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), AnyError::from_dyn(e, None)))
+            StorageError::from(StorageIOError::write_snapshot(
+                Some(meta.signature()),
+                AnyError::from_dyn(e, None),
+            ))
         };
         let _guard = self.lock.lock();
         let current = self.pointer()?;
@@ -109,7 +123,11 @@ impl SnapshotStore {
             self.kv.flush().map_err(|e| write_err(&e))?;
             chunks += 1;
         }
-        let pointer = Pointer { meta: meta.clone(), slot, chunks };
+        let pointer = Pointer {
+            meta: meta.clone(),
+            slot,
+            chunks,
+        };
         let mut batch = WriteBatch::default();
         batch.put(POINTER, serde_json::to_vec(&pointer).map_err(|e| write_err(&e))?);
         self.kv.apply(batch).map_err(|e| write_err(&e))?;
@@ -118,7 +136,9 @@ impl SnapshotStore {
 
     /// Deletes what an older snapshot or an interrupted save left in `slot`.
     fn clear_slot(&self, slot: u8) -> crate::kv::Result<()> {
-        let Some((last, _)) = self.kv.last(slot_range(slot))? else { return Ok(()) };
+        let Some((last, _)) = self.kv.last(slot_range(slot))? else {
+            return Ok(());
+        };
         let count = u32::from_be_bytes(last[last.len() - 4..].try_into().unwrap_or_default());
         let mut batch = WriteBatch::default();
         for chunk in 0..=count {
@@ -144,7 +164,10 @@ mod tests {
     }
 
     fn small_chunks(kv: Arc<dyn KvBackend>) -> SnapshotStore {
-        SnapshotStore { chunk_size: 4, ..SnapshotStore::new(kv) }
+        SnapshotStore {
+            chunk_size: 4,
+            ..SnapshotStore::new(kv)
+        }
     }
 
     #[test]
@@ -169,7 +192,9 @@ mod tests {
         store.save(&meta(1), b"0123456789").unwrap();
         // A save that died after two chunks of slot 1, before moving the pointer.
         let mut batch = WriteBatch::default();
-        batch.put(chunk_key(1, 0), b"zzzz".to_vec()).put(chunk_key(1, 1), b"zzzz".to_vec());
+        batch
+            .put(chunk_key(1, 0), b"zzzz".to_vec())
+            .put(chunk_key(1, 1), b"zzzz".to_vec());
         kv.apply(batch).unwrap();
         assert_eq!(store.read().unwrap().unwrap(), (meta(1), b"0123456789".to_vec()));
         store.save(&meta(2), b"ab").unwrap();

@@ -19,7 +19,10 @@ pub enum Op {
 
 impl Op {
     pub fn put(key: impl Into<String>, record: Record) -> Self {
-        Op::Put { key: key.into(), record }
+        Op::Put {
+            key: key.into(),
+            record,
+        }
     }
     pub fn delete(key: impl Into<String>) -> Self {
         Op::Delete { key: key.into() }
@@ -98,14 +101,23 @@ impl State {
         for op in &req.ops {
             match op {
                 Op::Put { key, record } => {
-                    self.entries.insert(key.clone(), Entry { record: record.clone(), mod_revision: revision });
+                    self.entries.insert(
+                        key.clone(),
+                        Entry {
+                            record: record.clone(),
+                            mod_revision: revision,
+                        },
+                    );
                 }
                 Op::Delete { key } => {
                     self.entries.remove(key);
                 }
             }
         }
-        (WriteOutcome::Applied { revision }, Some(Arc::new(ChangeSet { revision, ops: req.ops })))
+        (
+            WriteOutcome::Applied { revision },
+            Some(Arc::new(ChangeSet { revision, ops: req.ops })),
+        )
     }
 
     fn holds(&self, p: &Precondition) -> bool {
@@ -148,7 +160,11 @@ impl State {
             .iter()
             .filter(|(k, e)| self.entries.get(*k) != Some(*e))
             .map(|(k, e)| Op::put(k.clone(), e.record.clone()));
-        let deletes = self.entries.keys().filter(|k| !target.entries.contains_key(*k)).map(|k| Op::delete(k.clone()));
+        let deletes = self
+            .entries
+            .keys()
+            .filter(|k| !target.entries.contains_key(*k))
+            .map(|k| Op::delete(k.clone()));
         puts.chain(deletes).collect()
     }
 }
@@ -164,11 +180,17 @@ mod tests {
     #[test]
     fn applies_batches_and_bumps_revision() {
         let mut s = State::default();
-        let (out, changes) = s.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("a", fw("1")), Op::put("b", fw("2"))] });
+        let (out, changes) = s.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::put("a", fw("1")), Op::put("b", fw("2"))],
+        });
         assert_eq!(out, WriteOutcome::Applied { revision: 1 });
         assert_eq!(changes.unwrap().ops.len(), 2);
         assert_eq!(s.get("a").unwrap().mod_revision, 1);
-        s.apply(WriteRequest { preconditions: vec![], ops: vec![Op::delete("a")] });
+        s.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::delete("a")],
+        });
         assert!(s.get("a").is_none());
         assert_eq!(s.revision(), 2);
     }
@@ -176,7 +198,10 @@ mod tests {
     #[test]
     fn preconditions_guard_the_whole_batch() {
         let mut s = State::default();
-        s.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("a", fw("1"))] });
+        s.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::put("a", fw("1"))],
+        });
         let (out, changes) = s.apply(WriteRequest {
             preconditions: vec![Precondition::Absent("a".into())],
             ops: vec![Op::put("b", fw("2"))],
@@ -195,8 +220,14 @@ mod tests {
     #[test]
     fn scan_stops_at_prefix_end() {
         let mut s = State::default();
-        let ops = ["app//a", "app//a/b", "app//b", "inst//a#1", "apq"].iter().map(|k| Op::put(*k, fw(k))).collect();
-        s.apply(WriteRequest { preconditions: vec![], ops });
+        let ops = ["app//a", "app//a/b", "app//b", "inst//a#1", "apq"]
+            .iter()
+            .map(|k| Op::put(*k, fw(k)))
+            .collect();
+        s.apply(WriteRequest {
+            preconditions: vec![],
+            ops,
+        });
         let keys: Vec<_> = s.scan("app/").map(|(k, _)| k).collect();
         assert_eq!(keys, vec!["app//a", "app//a/b", "app//b"]);
     }
@@ -204,10 +235,19 @@ mod tests {
     #[test]
     fn ops_to_reaches_the_target_state() {
         let mut old = State::default();
-        old.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("a", fw("1")), Op::put("b", fw("2"))] });
+        old.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::put("a", fw("1")), Op::put("b", fw("2"))],
+        });
         let mut new = old.clone();
-        new.apply(WriteRequest { preconditions: vec![], ops: vec![Op::delete("a"), Op::put("c", fw("3"))] });
-        new.apply(WriteRequest { preconditions: vec![], ops: vec![Op::put("b", fw("4"))] });
+        new.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::delete("a"), Op::put("c", fw("3"))],
+        });
+        new.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::put("b", fw("4"))],
+        });
         let ops = old.ops_to(&new);
         assert_eq!(ops, vec![Op::put("b", fw("4")), Op::put("c", fw("3")), Op::delete("a")]);
         assert!(new.ops_to(&new).is_empty());

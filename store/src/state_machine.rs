@@ -5,7 +5,10 @@
 //! snapshot and raft re-applies the log after it. A snapshot is the whole state as JSON, made
 //! durable (chunked, in its own backend) before raft may purge the log it covers.
 
-#![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix StorageError as the error type"
+)]
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -37,7 +40,10 @@ pub struct Applied {
 impl Applied {
     fn new(state: State) -> Arc<Self> {
         let (changes, _) = broadcast::channel(WATCH_BUFFER);
-        Arc::new(Applied { state: RwLock::new(state), changes })
+        Arc::new(Applied {
+            state: RwLock::new(state),
+            changes,
+        })
     }
 
     /// Runs `f` on the applied state. Keep `f` short: applying waits while it runs.
@@ -75,7 +81,13 @@ impl StateMachine {
             }
             None => (State::default(), None, StoredMembership::default()),
         };
-        Ok(StateMachine { snapshots, applied: Applied::new(state), last_applied, last_membership, builds: 0 })
+        Ok(StateMachine {
+            snapshots,
+            applied: Applied::new(state),
+            last_applied,
+            last_membership,
+            builds: 0,
+        })
     }
 
     /// The handle readers and watchers use.
@@ -163,7 +175,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
-        Ok(self.snapshots.read()?.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+        Ok(self.snapshots.read()?.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
     }
 }
 
@@ -187,7 +202,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .await
         .map_err(|e| StorageIOError::write_snapshot(Some(self.meta.signature()), AnyError::error(e)))??;
         tracing::info!(snapshot = %self.meta, bytes = data.len(), "built snapshot");
-        Ok(Snapshot { meta: self.meta.clone(), snapshot: Box::new(Cursor::new(data)) })
+        Ok(Snapshot {
+            meta: self.meta.clone(),
+            snapshot: Box::new(Cursor::new(data)),
+        })
     }
 }
 
@@ -217,11 +235,17 @@ mod tests {
     }
 
     fn put(key: &str) -> WriteRequest {
-        WriteRequest { preconditions: vec![], ops: vec![Op::put(key, Record::FrameworkId(key.into()))] }
+        WriteRequest {
+            preconditions: vec![],
+            ops: vec![Op::put(key, Record::FrameworkId(key.into()))],
+        }
     }
 
     fn entry(index: u64, requests: Vec<WriteRequest>) -> Entry<TypeConfig> {
-        Entry { log_id: log_id(index), payload: EntryPayload::Normal(Batch { requests }) }
+        Entry {
+            log_id: log_id(index),
+            payload: EntryPayload::Normal(Batch { requests }),
+        }
     }
 
     #[tokio::test]
@@ -229,11 +253,17 @@ mod tests {
         let mut sm = StateMachine::open(Arc::new(MemKv::default())).unwrap();
         let applied = sm.applied();
         let mut rx = applied.subscribe();
-        let absent_a = WriteRequest { preconditions: vec![Precondition::Absent("a".into())], ops: vec![] };
+        let absent_a = WriteRequest {
+            preconditions: vec![Precondition::Absent("a".into())],
+            ops: vec![],
+        };
         let replies = sm
             .apply([
                 entry(1, vec![put("a"), absent_a, put("b")]),
-                Entry { log_id: log_id(2), payload: EntryPayload::Blank },
+                Entry {
+                    log_id: log_id(2),
+                    payload: EntryPayload::Blank,
+                },
             ])
             .await
             .unwrap();
@@ -255,7 +285,10 @@ mod tests {
         let mut sm = StateMachine::open(kv.clone()).unwrap();
         let membership = Membership::new(vec![[1u64].into()], None);
         sm.apply([
-            Entry { log_id: log_id(1), payload: EntryPayload::Membership(membership.clone()) },
+            Entry {
+                log_id: log_id(1),
+                payload: EntryPayload::Membership(membership.clone()),
+            },
             entry(2, vec![put("a")]),
         ])
         .await
@@ -268,8 +301,9 @@ mod tests {
         let (last, stored) = reopened.applied_state().await.unwrap();
         assert_eq!(last, Some(log_id(2)));
         assert_eq!(stored.membership(), &membership);
-        let (keys, revision) =
-            reopened.applied().read(|s| (s.scan("").map(|(k, _)| k.to_owned()).collect::<Vec<_>>(), s.revision()));
+        let (keys, revision) = reopened
+            .applied()
+            .read(|s| (s.scan("").map(|(k, _)| k.to_owned()).collect::<Vec<_>>(), s.revision()));
         assert_eq!((keys, revision), (vec!["a".to_owned()], 1));
     }
 
@@ -287,7 +321,10 @@ mod tests {
         assert_eq!(changes.revision, 2);
         assert_eq!(changes.ops.iter().map(Op::key).collect::<Vec<_>>(), vec!["a", "b", "c"]);
         assert!(matches!(changes.ops[2], Op::Delete { .. }));
-        assert_eq!(follower.applied().read(|s| s.clone()), leader.applied().read(|s| s.clone()));
+        assert_eq!(
+            follower.applied().read(|s| s.clone()),
+            leader.applied().read(|s| s.clone())
+        );
         assert_eq!(follower.get_current_snapshot().await.unwrap().unwrap().meta, snap.meta);
     }
 

@@ -77,7 +77,9 @@ async fn crash_child() -> Result<()> {
         return Ok(());
     };
     let store = Store::open(config(dir.into())).await?;
-    let setup = (0..WRITES).map(|i| Op::put(format!("d/{i}"), fw(String::new()))).collect();
+    let setup = (0..WRITES)
+        .map(|i| Op::put(format!("d/{i}"), fw(String::new())))
+        .collect();
     store.write_ops(setup).await?;
 
     let mut tasks = Vec::new();
@@ -86,7 +88,10 @@ async fn crash_child() -> Result<()> {
         tasks.push(tokio::spawn(async move {
             for i in (w..WRITES).step_by(WRITERS) {
                 store
-                    .write_ops(vec![Op::put(format!("p/{i}"), fw(i.to_string())), Op::delete(format!("d/{i}"))])
+                    .write_ops(vec![
+                        Op::put(format!("p/{i}"), fw(i.to_string())),
+                        Op::delete(format!("d/{i}")),
+                    ])
                     .await?;
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "ack {i}")?;

@@ -15,7 +15,10 @@ fn fw(v: impl Into<String>) -> Record {
 }
 
 async fn open(dir: Option<&Path>) -> Result<Store> {
-    Ok(Store::open(StoreConfig { data_dir: dir.map(Path::to_path_buf) }).await?)
+    Ok(Store::open(StoreConfig {
+        data_dir: dir.map(Path::to_path_buf),
+    })
+    .await?)
 }
 
 /// sled lets go of its lock a moment after the last handle is dropped.
@@ -81,11 +84,19 @@ async fn a_failed_precondition_changes_nothing() -> Result<()> {
     let mut rx = store.subscribe();
     let out = store
         .write(WriteRequest {
-            preconditions: vec![Precondition::Present("a".into()), Precondition::ModRevision("a".into(), 7)],
+            preconditions: vec![
+                Precondition::Present("a".into()),
+                Precondition::ModRevision("a".into(), 7),
+            ],
             ops: vec![Op::put("b", fw("2")), Op::delete("a")],
         })
         .await?;
-    assert_eq!(out, WriteOutcome::Conflict { failed: Precondition::ModRevision("a".into(), 7) });
+    assert_eq!(
+        out,
+        WriteOutcome::Conflict {
+            failed: Precondition::ModRevision("a".into(), 7)
+        }
+    );
     assert_eq!(snapshot(&store), before);
     assert!(rx.try_recv().is_err(), "a conflict publishes no change set");
     let out = store
@@ -107,10 +118,17 @@ async fn watchers_see_every_change_set_in_order() -> Result<()> {
     for expected in 1..=200 {
         let changes = rx.try_recv()?;
         assert_eq!(changes.revision, expected);
-        replayed.apply(WriteRequest { preconditions: vec![], ops: changes.ops.clone() });
+        replayed.apply(WriteRequest {
+            preconditions: vec![],
+            ops: changes.ops.clone(),
+        });
     }
     assert!(rx.try_recv().is_err());
-    assert_eq!(replayed, snapshot(&store), "replaying the change sets rebuilds the state");
+    assert_eq!(
+        replayed,
+        snapshot(&store),
+        "replaying the change sets rebuilds the state"
+    );
     Ok(())
 }
 
@@ -122,7 +140,10 @@ async fn a_restart_keeps_every_acknowledged_write() -> Result<()> {
     let before = snapshot(&store);
     assert_eq!(before.revision(), 1000);
     store.shutdown().await;
-    assert!(matches!(store.write_ops(vec![Op::delete("x")]).await, Err(Error::Unavailable(_))));
+    assert!(matches!(
+        store.write_ops(vec![Op::delete("x")]).await,
+        Err(Error::Unavailable(_))
+    ));
     drop(store);
 
     let store = open(Some(dir.path())).await?;

@@ -1,6 +1,9 @@
 //! openraft's storage test suite against both backends.
 
-#![allow(clippy::result_large_err, reason = "openraft's storage traits fix StorageError as the error type")]
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix StorageError as the error type"
+)]
 
 use std::sync::Arc;
 

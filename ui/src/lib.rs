@@ -10,9 +10,27 @@ pub struct Asset {
 }
 
 const ASSETS: &[(&str, Asset)] = &[
-    ("index.html", Asset { content_type: "text/html; charset=utf-8", body: include_bytes!("../assets/index.html") }),
-    ("app.js", Asset { content_type: "text/javascript; charset=utf-8", body: include_bytes!("../assets/app.js") }),
-    ("style.css", Asset { content_type: "text/css; charset=utf-8", body: include_bytes!("../assets/style.css") }),
+    (
+        "index.html",
+        Asset {
+            content_type: "text/html; charset=utf-8",
+            body: include_bytes!("../assets/index.html"),
+        },
+    ),
+    (
+        "app.js",
+        Asset {
+            content_type: "text/javascript; charset=utf-8",
+            body: include_bytes!("../assets/app.js"),
+        },
+    ),
+    (
+        "style.css",
+        Asset {
+            content_type: "text/css; charset=utf-8",
+            body: include_bytes!("../assets/style.css"),
+        },
+    ),
 ];
 
 /// The asset at `path` below `/ui/`; the empty path is the index page.

@@ -16,13 +16,11 @@ use crate::json::{JsonBody, Params, PathParam};
 use crate::paths::{self, AppPath};
 
 fn parse_for_read(method: &Method, path: &str) -> Result<AppPath> {
-    paths::parse(method, path)
-        .map_err(|_| ApiError::NotFound(format!("App '/{path}' does not exist")))
+    paths::parse(method, path).map_err(|_| ApiError::NotFound(format!("App '/{path}' does not exist")))
 }
 
 fn parse_for_write(method: &Method, path: &str) -> Result<AppPath> {
-    paths::parse(method, path)
-        .map_err(|e| ApiError::Invalid(vec![Detail::new("/id", e.to_string())]))
+    paths::parse(method, path).map_err(|e| ApiError::Invalid(vec![Detail::new("/id", e.to_string())]))
 }
 
 pub(crate) async fn get(
@@ -66,11 +64,7 @@ pub(crate) async fn patch(
     }
 }
 
-pub(crate) async fn delete(
-    State(ctx): State<Ctx>,
-    PathParam(path): PathParam,
-    params: Params,
-) -> Result<Response> {
+pub(crate) async fn delete(State(ctx): State<Ctx>, PathParam(path): PathParam, params: Params) -> Result<Response> {
     match parse_for_read(&Method::DELETE, &path)? {
         AppPath::App(id) => write::delete(&ctx, id, &params).await,
         AppPath::Tasks(id) => tasks::kill_many(&ctx, id, &params).await,
@@ -79,11 +73,7 @@ pub(crate) async fn delete(
     }
 }
 
-pub(crate) async fn post(
-    State(ctx): State<Ctx>,
-    PathParam(path): PathParam,
-    params: Params,
-) -> Result<Response> {
+pub(crate) async fn post(State(ctx): State<Ctx>, PathParam(path): PathParam, params: Params) -> Result<Response> {
     match parse_for_read(&Method::POST, &path)? {
         AppPath::Restart(id) => write::restart(&ctx, id, &params).await,
         _ => Err(ApiError::MethodNotAllowed),

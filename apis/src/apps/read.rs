@@ -27,10 +27,7 @@ fn gather(state: &StoreState, apps: Vec<Arc<AppDefinition>>) -> Vec<Gathered> {
     let mut by_app = view::deployments_by_app(&deployments);
     apps.into_iter()
         .map(|app| Gathered {
-            instances: view::instances_of(state, &app.id)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect(),
+            instances: view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect(),
             deployments: by_app.remove(&app.id).unwrap_or_default(),
             app,
         })
@@ -86,17 +83,13 @@ struct Filter {
 impl Filter {
     fn from_params(params: &Params) -> Result<Filter> {
         let label = match params.get("label").filter(|l| !l.is_empty()) {
-            Some(l) => Some(Selector::parse(l).ok_or_else(|| {
-                ApiError::Unprocessable(format!("Can not parse label selector {l}"))
-            })?),
+            Some(l) => Some(
+                Selector::parse(l)
+                    .ok_or_else(|| ApiError::Unprocessable(format!("Can not parse label selector {l}")))?,
+            ),
             None => None,
         };
-        let lower = |k| {
-            params
-                .get(k)
-                .filter(|v| !v.is_empty())
-                .map(str::to_lowercase)
-        };
+        let lower = |k| params.get(k).filter(|v| !v.is_empty()).map(str::to_lowercase);
         Ok(Filter {
             cmd: lower("cmd"),
             id: lower("id"),
@@ -105,14 +98,13 @@ impl Filter {
     }
 
     fn matches(&self, app: &AppDefinition) -> bool {
-        self.cmd.as_ref().is_none_or(|c| {
-            app.cmd
-                .as_ref()
-                .is_some_and(|a| a.to_lowercase().contains(c))
-        }) && self
-            .id
+        self.cmd
             .as_ref()
-            .is_none_or(|i| app.id.as_str().to_lowercase().contains(i))
+            .is_none_or(|c| app.cmd.as_ref().is_some_and(|a| a.to_lowercase().contains(c)))
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|i| app.id.as_str().to_lowercase().contains(i))
             && self.label.as_ref().is_none_or(|l| l.matches(&app.labels))
     }
 }
@@ -142,9 +134,7 @@ pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> 
         last_task_failure: true,
         ..Embed::from_params(params)
     };
-    let g = gathered
-        .first()
-        .ok_or_else(|| ApiError::app_not_found(id))?;
+    let g = gathered.first().ok_or_else(|| ApiError::app_not_found(id))?;
     let parts = AppParts {
         app: &g.app,
         instances: &g.instances,
@@ -161,8 +151,7 @@ pub(crate) fn group(ctx: &Ctx, group: &PathId, params: &Params) -> Result<Respon
     let gathered = ctx
         .store
         .read(|s| view::is_group(s, group).then(|| gather(s, view::apps_within(s, group))));
-    let gathered =
-        gathered.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
+    let gathered = gathered.ok_or_else(|| ApiError::NotFound(format!("Group '{group}' does not exist")))?;
     Ok(Json(GroupBody {
         apps: render(&gathered, list_embed(params), Env::new(&ctx.config)),
     })

@@ -33,14 +33,8 @@ fn respond(ctx: &Ctx, apps: &AppTasks, headers: &HeaderMap) -> Response {
     Json(json!({"tasks": tasks})).into_response()
 }
 
-fn with_instances(
-    state: &store::State,
-    app: Arc<AppDefinition>,
-) -> (Arc<AppDefinition>, Vec<Arc<Instance>>) {
-    let instances = view::instances_of(state, &app.id)
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
+fn with_instances(state: &store::State, app: Arc<AppDefinition>) -> (Arc<AppDefinition>, Vec<Arc<Instance>>) {
+    let instances = view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect();
     (app, instances)
 }
 
@@ -49,11 +43,7 @@ pub(super) fn list(ctx: &Ctx, id: &PathId, headers: &HeaderMap) -> Result<Respon
     let apps = ctx
         .store
         .read(|s| view::app(s, id).map(|(app, _)| vec![with_instances(s, app)]));
-    Ok(respond(
-        ctx,
-        &apps.ok_or_else(|| ApiError::app_not_found(id))?,
-        headers,
-    ))
+    Ok(respond(ctx, &apps.ok_or_else(|| ApiError::app_not_found(id))?, headers))
 }
 
 /// `GET /v2/apps/{group}/*/tasks`.
@@ -121,12 +111,7 @@ pub(super) async fn kill_many(ctx: &Ctx, id: PathId, params: &Params) -> Result<
 }
 
 /// `DELETE /v2/apps/{id}/tasks/{taskId}`.
-pub(super) async fn kill_one(
-    ctx: &Ctx,
-    id: PathId,
-    task_id: String,
-    params: &Params,
-) -> Result<Response> {
+pub(super) async fn kill_one(ctx: &Ctx, id: PathId, task_id: String, params: &Params) -> Result<Response> {
     let mode = kill_mode(params)?;
     let killed = desired::kill(ctx, mode, |s| {
         if view::app(s, &id).is_none() {
@@ -136,9 +121,7 @@ pub(super) async fn kill_one(
             .filter(|(app, _)| *app == id)
             .and_then(|(app, instance_id)| view::instance(s, &app, &instance_id))
             .filter(|(i, _)| i.task.is_some());
-        found
-            .map(|f| vec![f])
-            .ok_or_else(|| ApiError::task_not_found(&task_id))
+        found.map(|f| vec![f]).ok_or_else(|| ApiError::task_not_found(&task_id))
     })
     .await?;
     Ok(killed_response(ctx, &id, killed, true))

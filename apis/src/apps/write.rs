@@ -23,8 +23,7 @@ fn definition(mut body: Value, id: Option<&PathId>) -> Result<AppDefinition> {
         m.insert("id".into(), Value::String(id.to_string()));
     }
     let app: AppDefinition = json::from_value(body)?;
-    let app =
-        schemas::normalize_app(app, &PathId::root()).map_err(|v| ApiError::Invalid(details(v)))?;
+    let app = schemas::normalize_app(app, &PathId::root()).map_err(|v| ApiError::Invalid(details(v)))?;
     checked(app)
 }
 
@@ -42,17 +41,14 @@ fn merged(current: &AppDefinition, mut body: Value) -> Result<AppDefinition> {
     if let Value::Object(m) = &mut body {
         m.insert("id".into(), Value::String(current.id.to_string()));
     }
-    let app = schemas::merge_app_update(current, body.clone()).map_err(|v| {
-        shape_error_of(current, body).unwrap_or_else(|| ApiError::Invalid(details(v)))
-    })?;
+    let app = schemas::merge_app_update(current, body.clone())
+        .map_err(|v| shape_error_of(current, body).unwrap_or_else(|| ApiError::Invalid(details(v))))?;
     checked(app)
 }
 
 /// The wrong-type error of a patch, named by its field (merging reports it only at `/`).
 fn shape_error_of(current: &AppDefinition, patch: Value) -> Option<ApiError> {
-    let (Ok(Value::Object(mut merged)), Value::Object(patch)) =
-        (serde_json::to_value(current), patch)
-    else {
+    let (Ok(Value::Object(mut merged)), Value::Object(patch)) = (serde_json::to_value(current), patch) else {
         return None;
     };
     merged.extend(
@@ -66,12 +62,7 @@ fn shape_error_of(current: &AppDefinition, patch: Value) -> Option<ApiError> {
 }
 
 /// The new definition for an update of `current` (or a creation when it is `None`).
-fn updated(
-    current: Option<&AppDefinition>,
-    id: &PathId,
-    body: Value,
-    partial: bool,
-) -> Result<AppDefinition> {
+fn updated(current: Option<&AppDefinition>, id: &PathId, body: Value, partial: bool) -> Result<AppDefinition> {
     match current {
         Some(cur) if partial => merged(cur, body),
         _ => definition(body, Some(id)),
@@ -86,11 +77,7 @@ fn put_change(id: &PathId, app: AppDefinition) -> Mutation {
 }
 
 /// `POST /v2/apps`: 201 with the full AppInfo of the new app.
-pub(crate) async fn create(
-    State(ctx): State<Ctx>,
-    params: Params,
-    JsonBody(body): JsonBody,
-) -> Result<Response> {
+pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
     let app = definition(body, None)?;
     let id = app.id.clone();
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
@@ -167,12 +154,9 @@ fn rollback_version(body: &Value) -> Result<Option<Timestamp>> {
         )]));
     }
     let version = v.as_str().and_then(|s| s.parse::<Timestamp>().ok());
-    version.map(Some).ok_or_else(|| {
-        ApiError::JsonShape(vec![Detail::new(
-            "/version",
-            "error.expected.date.isoformat",
-        )])
-    })
+    version
+        .map(Some)
+        .ok_or_else(|| ApiError::JsonShape(vec![Detail::new("/version", "error.expected.date.isoformat")]))
 }
 
 async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Result<Response> {
@@ -180,9 +164,9 @@ async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Res
         if view::app(s, &id).is_none() {
             return Err(ApiError::app_not_found(&id));
         }
-        let (_, old) = view::versions(s, &id).remove(&version).ok_or_else(|| {
-            ApiError::NotFound(format!("App '{id}' does not exist in version {version}"))
-        })?;
+        let (_, old) = view::versions(s, &id)
+            .remove(&version)
+            .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist in version {version}")))?;
         Ok(put_change(&id, (*old).clone()))
     })
     .await?;
@@ -246,31 +230,26 @@ fn batch_ids(body: Value) -> Result<Vec<(PathId, Value)>> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let id = item.get("id").and_then(Value::as_str).ok_or_else(|| {
-                ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")])
-            })?;
-            let id = PathId::parse(id).map_err(|e| {
-                ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())])
-            })?;
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::JsonShape(vec![Detail::new(format!("/{i}/id"), "error.path.missing")]))?;
+            let id = PathId::parse(id)
+                .map_err(|e| ApiError::Invalid(vec![Detail::new(format!("/{i}/id"), e.to_string())]))?;
             Ok((id, item))
         })
         .collect()
 }
 
 /// `PUT /v2/apps`: update or create every app of the array in one deployment.
-pub(crate) async fn put_batch(
-    State(ctx): State<Ctx>,
-    params: Params,
-    JsonBody(body): JsonBody,
-) -> Result<Response> {
+pub(crate) async fn put_batch(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
     let items = batch_ids(body)?;
     let partial = params.flag("partialUpdate", true);
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
         let mut m = Mutation::default();
         for (i, (id, item)) in items.iter().enumerate() {
             let current = view::app(s, id).map(|(a, _)| a);
-            let app =
-                updated(current.as_deref(), id, item.clone(), partial).map_err(|e| at(i, e))?;
+            let app = updated(current.as_deref(), id, item.clone(), partial).map_err(|e| at(i, e))?;
             m.changes.push((id.clone(), Change::put(app)));
         }
         Ok(m)
@@ -280,11 +259,7 @@ pub(crate) async fn put_batch(
 }
 
 /// `PATCH /v2/apps`: merge into every app of the array; all must exist.
-pub(crate) async fn patch_batch(
-    State(ctx): State<Ctx>,
-    params: Params,
-    JsonBody(body): JsonBody,
-) -> Result<Response> {
+pub(crate) async fn patch_batch(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
     let items = batch_ids(body)?;
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
         let mut m = Mutation::default();

@@ -76,10 +76,7 @@ fn flip(inst: &Instance, revision: u64, mode: KillMode) -> InstanceUpdate {
 
 fn scale_down(state: &State, picked: Vec<(Arc<Instance>, u64)>) -> Result<Mutation> {
     // An instance already on its way out must not lower the count a second time.
-    let picked: Vec<_> = picked
-        .into_iter()
-        .filter(|(i, _)| i.goal == Goal::Running)
-        .collect();
+    let picked: Vec<_> = picked.into_iter().filter(|(i, _)| i.goal == Goal::Running).collect();
     let mut per_app: BTreeMap<PathId, u32> = BTreeMap::new();
     for (i, _) in &picked {
         *per_app.entry(i.app_id.clone()).or_default() += 1;

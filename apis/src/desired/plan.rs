@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use schemas::{
-    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record,
-    Timestamp, VersionInfo, app_change_steps, is_scale_only, same_spec,
+    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record, Timestamp, VersionInfo,
+    app_change_steps, is_scale_only, same_spec,
 };
 use store::{Op, Precondition, State, WriteRequest, keys};
 
@@ -44,17 +44,10 @@ pub(super) fn push_instance(req: &mut WriteRequest, u: InstanceUpdate) {
     let key = keys::instance(&u.instance.app_id, &u.instance.instance_id);
     req.preconditions
         .push(Precondition::ModRevision(key.clone(), u.revision));
-    req.ops
-        .push(Op::put(key, Record::Instance(Arc::new(u.instance))));
+    req.ops.push(Op::put(key, Record::Instance(Arc::new(u.instance))));
 }
 
-pub(super) fn plan(
-    state: &State,
-    m: Mutation,
-    force: bool,
-    now: Timestamp,
-    cfg: &ApiConfig,
-) -> Result<Planned> {
+pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg: &ApiConfig) -> Result<Planned> {
     let mut req = WriteRequest::default();
     let ids: Vec<PathId> = m.changes.iter().map(|(id, _)| id.clone()).collect();
     let changing: HashSet<&PathId> = ids.iter().collect();
@@ -79,12 +72,7 @@ pub(super) fn plan(
         Change::Put { app, .. } => Some(app.as_ref()),
         Change::Delete => None,
     });
-    let mut pool = PortPool::for_change(
-        state,
-        &changing,
-        puts,
-        cfg.local_port_min..cfg.local_port_max,
-    );
+    let mut pool = PortPool::for_change(state, &changing, puts, cfg.local_port_min..cfg.local_port_max);
 
     let mut steps = Vec::with_capacity(ids.len());
     for ((id, change), old) in m.changes.into_iter().zip(olds) {
@@ -106,9 +94,7 @@ pub(super) fn plan(
         .collect();
     conflicts.sort_by(|a, b| (a.version, &a.id).cmp(&(b.version, &b.id)));
     if !conflicts.is_empty() && !force {
-        return Err(ApiError::Locked(
-            conflicts.iter().map(|d| d.id.clone()).collect(),
-        ));
+        return Err(ApiError::Locked(conflicts.iter().map(|d| d.id.clone()).collect()));
     }
     for id in conflicts.iter().map(|d| &d.id).chain(&m.cancel) {
         req.ops.push(Op::delete(keys::deployment(id)));
@@ -275,8 +261,7 @@ fn write_app(
                 last_config_change_at,
             });
             let app = Arc::new(app);
-            req.ops
-                .push(Op::put(keys::app(&s.id), Record::App(app.clone())));
+            req.ops.push(Op::put(keys::app(&s.id), Record::App(app.clone())));
             req.ops.push(Op::put(
                 keys::app_version(&s.id, version),
                 Record::AppVersion(app.clone()),
@@ -292,11 +277,7 @@ fn write_app(
 }
 
 /// The dependencies of `id` as they will be after the change.
-fn deps_after(
-    state: &State,
-    targets: &HashMap<&PathId, Option<&AppDefinition>>,
-    id: &PathId,
-) -> Vec<PathId> {
+fn deps_after(state: &State, targets: &HashMap<&PathId, Option<&AppDefinition>>, id: &PathId) -> Vec<PathId> {
     match targets.get(id) {
         Some(t) => t.map(|a| a.dependencies.clone()).unwrap_or_default(),
         None => view::app(state, id)
@@ -308,8 +289,7 @@ fn deps_after(
 /// Rejects a change that closes a dependency cycle. A new cycle must pass through a changed
 /// app with dependencies, so only those are searched from.
 fn check_cycles(state: &State, steps: &[Step]) -> Result<()> {
-    let targets: HashMap<&PathId, Option<&AppDefinition>> =
-        steps.iter().map(|s| (&s.id, s.new.as_ref())).collect();
+    let targets: HashMap<&PathId, Option<&AppDefinition>> = steps.iter().map(|s| (&s.id, s.new.as_ref())).collect();
     for start in steps
         .iter()
         .filter(|s| s.new.as_ref().is_some_and(|a| !a.dependencies.is_empty()))
@@ -345,11 +325,7 @@ fn check_cycles(state: &State, steps: &[Step]) -> Result<()> {
 }
 
 /// How many dependency levels lie below `id` after the change (0: depends on nothing).
-fn depth(
-    state: &State,
-    target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>,
-    id: &PathId,
-) -> usize {
+fn depth(state: &State, target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>, id: &PathId) -> usize {
     fn go(
         state: &State,
         target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>,
@@ -360,10 +336,7 @@ fn depth(
             return 0;
         }
         let deps = match target.get(id) {
-            Some(t) => t
-                .as_ref()
-                .map(|a| a.dependencies.clone())
-                .unwrap_or_default(),
+            Some(t) => t.as_ref().map(|a| a.dependencies.clone()).unwrap_or_default(),
             None => view::app(state, id)
                 .map(|(a, _)| a.dependencies.clone())
                 .unwrap_or_default(),
@@ -381,10 +354,7 @@ fn depth(
 
 /// Merges per-app plans the way Marathon orders one plan: all stops, then all starts, then
 /// scaling and restarts by dependency level (dependencies first).
-fn combine(
-    per_app: Vec<Vec<DeploymentStep>>,
-    depth: impl Fn(&PathId) -> usize,
-) -> Vec<DeploymentStep> {
+fn combine(per_app: Vec<Vec<DeploymentStep>>, depth: impl Fn(&PathId) -> usize) -> Vec<DeploymentStep> {
     let mut stops = Vec::new();
     let mut starts = Vec::new();
     let mut levels: std::collections::BTreeMap<usize, Vec<DeploymentAction>> = Default::default();
@@ -412,8 +382,7 @@ mod tests {
     use store::WriteOutcome;
 
     fn app(id: &str) -> AppDefinition {
-        let raw: AppDefinition =
-            serde_json::from_value(serde_json::json!({"id": id, "cmd": "x"})).unwrap();
+        let raw: AppDefinition = serde_json::from_value(serde_json::json!({"id": id, "cmd": "x"})).unwrap();
         schemas::normalize_app(raw, &PathId::root()).unwrap()
     }
 
@@ -438,10 +407,7 @@ mod tests {
         );
         // Someone else created it meanwhile: the create must not apply.
         let other = plan(&state, create, false, Timestamp::now(), &cfg).unwrap();
-        assert!(matches!(
-            apply(&mut state, other.request),
-            WriteOutcome::Applied { .. }
-        ));
+        assert!(matches!(apply(&mut state, other.request), WriteOutcome::Applied { .. }));
         assert!(matches!(
             apply(&mut state, planned.request),
             WriteOutcome::Conflict { .. }
@@ -466,10 +432,7 @@ mod tests {
             &mut state,
             WriteRequest {
                 preconditions: vec![],
-                ops: vec![Op::put(
-                    key.clone(),
-                    Record::Instance(Arc::new(inst.clone())),
-                )],
+                ops: vec![Op::put(key.clone(), Record::Instance(Arc::new(inst.clone())))],
             },
         );
         let rev = state.get(&key).unwrap().mod_revision;
@@ -534,12 +497,7 @@ mod tests {
         let steps = combine(plans, |id| if id.as_str() == "/a" { 1 } else { 0 });
         let flat: Vec<Vec<(ActionKind, &str)>> = steps
             .iter()
-            .map(|s| {
-                s.actions
-                    .iter()
-                    .map(|a| (a.action, a.app.as_str()))
-                    .collect()
-            })
+            .map(|s| s.actions.iter().map(|a| (a.action, a.app.as_str())).collect())
             .collect();
         assert_eq!(
             flat,

@@ -58,11 +58,7 @@ impl PortPool {
     }
 
     /// Replaces the 0 ports of `app`, preferring the port `old` had at the same index.
-    pub(crate) fn assign(
-        &mut self,
-        app: &mut AppDefinition,
-        old: Option<&AppDefinition>,
-    ) -> Result<(), ApiError> {
+    pub(crate) fn assign(&mut self, app: &mut AppDefinition, old: Option<&AppDefinition>) -> Result<(), ApiError> {
         let old_defs: Vec<u32> = old
             .and_then(|o| o.port_definitions.as_ref())
             .iter()
@@ -76,16 +72,10 @@ impl PortPool {
             .collect();
         for (i, def) in app.port_definitions.iter_mut().flatten().enumerate() {
             if def.port == 0 {
-                def.port = self.pick(old_defs.get(i).copied(), || {
-                    format!("/portDefinitions/{i}/port")
-                })?;
+                def.port = self.pick(old_defs.get(i).copied(), || format!("/portDefinitions/{i}/port"))?;
             }
         }
-        if let Some(maps) = app
-            .container
-            .as_mut()
-            .and_then(|c| c.port_mappings.as_mut())
-        {
+        if let Some(maps) = app.container.as_mut().and_then(|c| c.port_mappings.as_mut()) {
             for (i, m) in maps.iter_mut().enumerate() {
                 if m.service_port == 0 {
                     m.service_port = self.pick(old_maps.get(i).copied(), || {

@@ -25,10 +25,7 @@ pub(crate) struct Event {
 impl Event {
     /// The SSE frame of this event.
     pub(crate) fn frame(&self) -> String {
-        format!(
-            "id: {}\nevent: {}\ndata: {}\n\n",
-            self.id, self.event_type, self.data
-        )
+        format!("id: {}\nevent: {}\ndata: {}\n\n", self.id, self.event_type, self.data)
     }
 }
 
@@ -52,9 +49,7 @@ impl Filter {
     }
 
     fn accepts(&self, event_type: &str) -> bool {
-        self.0
-            .as_ref()
-            .is_none_or(|t| t.iter().any(|t| t == event_type))
+        self.0.as_ref().is_none_or(|t| t.iter().any(|t| t == event_type))
     }
 }
 
@@ -133,11 +128,7 @@ impl Bus {
     /// Adds a listener. With `after` (a `Last-Event-ID`), the retained events after it that
     /// pass the filter come first, taken atomically with the registration so that nothing
     /// is missed or repeated between replay and live events.
-    pub(crate) fn listen(
-        self: &Arc<Self>,
-        spec: ListenerSpec,
-        after: Option<u64>,
-    ) -> (Replay, Listener) {
+    pub(crate) fn listen(self: &Arc<Self>, spec: ListenerSpec, after: Option<u64>) -> (Replay, Listener) {
         let mut st = self.lock();
         let replay = match after {
             Some(after) => replay(&st, after, &spec.filter),
@@ -353,10 +344,7 @@ mod tests {
         assert_eq!(body["eventType"], "test_event");
         assert_eq!(body["n"], 1);
         assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(
-            a.frame(),
-            format!("id: 100\nevent: test_event\ndata: {}\n\n", a.data)
-        );
+        assert_eq!(a.frame(), format!("id: 100\nevent: test_event\ndata: {}\n\n", a.data));
     }
 
     #[test]
@@ -372,25 +360,10 @@ mod tests {
         bus.publish(payload(10));
         assert_eq!(listener.try_next().unwrap().id, 11);
         // Caught up: nothing to replay. From the future: nothing either.
-        assert!(
-            bus.listen(spec(10, Overflow::Close), Some(11))
-                .0
-                .events
-                .is_empty()
-        );
-        assert!(
-            bus.listen(spec(10, Overflow::Close), Some(500))
-                .0
-                .events
-                .is_empty()
-        );
+        assert!(bus.listen(spec(10, Overflow::Close), Some(11)).0.events.is_empty());
+        assert!(bus.listen(spec(10, Overflow::Close), Some(500)).0.events.is_empty());
         // A fresh listener gets no replay at all.
-        assert!(
-            bus.listen(spec(10, Overflow::Close), None)
-                .0
-                .events
-                .is_empty()
-        );
+        assert!(bus.listen(spec(10, Overflow::Close), None).0.events.is_empty());
     }
 
     #[test]
@@ -439,21 +412,10 @@ mod tests {
         for n in 0..1024 {
             bus.publish(payload(n));
         }
-        assert_eq!(
-            bus.listener_count(),
-            2,
-            "a full queue is not yet an overflow"
-        );
+        assert_eq!(bus.listener_count(), 2, "a full queue is not yet an overflow");
         bus.publish(payload(1024));
-        assert_eq!(
-            bus.listener_count(),
-            1,
-            "the slow listener is gone, the other stays"
-        );
-        assert!(
-            slow.next().await.is_none(),
-            "the slow listener's stream ends"
-        );
+        assert_eq!(bus.listener_count(), 1, "the slow listener is gone, the other stays");
+        assert!(slow.next().await.is_none(), "the slow listener's stream ends");
         assert_eq!(fast.next().await.unwrap().id, 1);
         // Reconnecting with the last id it saw, it gets everything after it.
         let (replay, _) = bus.listen(spec(1024, Overflow::Close), Some(0));
@@ -481,10 +443,7 @@ mod tests {
     async fn a_waiting_listener_wakes_on_publish_and_on_close() {
         let bus = Bus::new(1, 0);
         let (_, l) = bus.listen(spec(3, Overflow::DropOldest), None);
-        let waiter =
-            tokio::spawn(
-                async move { (l.next().await.map(|e| e.id), l.next().await.map(|e| e.id)) },
-            );
+        let waiter = tokio::spawn(async move { (l.next().await.map(|e| e.id), l.next().await.map(|e| e.id)) });
         tokio::task::yield_now().await;
         bus.publish(payload(0));
         tokio::task::yield_now().await;

@@ -64,15 +64,10 @@ impl Callbacks {
         let client = self.client.clone();
         let target = url.clone();
         let send = move |event: Arc<Event>| post(client.clone(), target.clone(), event);
-        let backoff = (
-            self.config.callback_backoff_min,
-            self.config.callback_backoff_max,
-        );
+        let backoff = (self.config.callback_backoff_min, self.config.callback_backoff_max);
         tracing::info!(url = %url, "delivering events to a callback subscriber");
-        self.workers.insert(
-            url.clone(),
-            tokio::spawn(deliver(url, listener, backoff, send)),
-        );
+        self.workers
+            .insert(url.clone(), tokio::spawn(deliver(url, listener, backoff, send)));
     }
 
     /// Stops delivering to `url`; what is queued for it is dropped.
@@ -92,11 +87,7 @@ impl Drop for Callbacks {
     }
 }
 
-async fn post(
-    client: reqwest::Client,
-    url: String,
-    event: Arc<Event>,
-) -> Result<(), DeliveryError> {
+async fn post(client: reqwest::Client, url: String, event: Arc<Event>) -> Result<(), DeliveryError> {
     let res = client
         .post(&url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -112,12 +103,8 @@ async fn post(
 
 /// Sends every event of `listener` with `send`, in order; a failure is retried after a
 /// delay that starts at `backoff.0` and doubles up to `backoff.1`, until it succeeds.
-async fn deliver<F, Fut>(
-    url: String,
-    listener: Listener,
-    backoff: (Duration, Duration),
-    mut send: F,
-) where
+async fn deliver<F, Fut>(url: String, listener: Listener, backoff: (Duration, Duration), mut send: F)
+where
     F: FnMut(Arc<Event>) -> Fut,
     Fut: Future<Output = Result<(), DeliveryError>>,
 {

@@ -50,8 +50,7 @@ fn deployment_id(key: &str) -> Option<&str> {
 
 /// The app id of an `app/` key (not of instances or versions).
 fn app_id(key: &str) -> Option<PathId> {
-    key.strip_prefix(keys::APPS)
-        .and_then(|id| PathId::parse(id).ok())
+    key.strip_prefix(keys::APPS).and_then(|id| PathId::parse(id).ok())
 }
 
 impl Deriver {
@@ -68,9 +67,7 @@ impl Deriver {
             quiet: true,
         };
         // The shadow is filled; the few events built are thrown away.
-        let ops = Self::relevant(state)
-            .map(|(k, r)| Op::put(k, r.clone()))
-            .collect();
+        let ops = Self::relevant(state).map(|(k, r)| Op::put(k, r.clone())).collect();
         d.apply(
             &ChangeSet {
                 revision: state.revision(),
@@ -83,15 +80,10 @@ impl Deriver {
     }
 
     fn relevant(state: &State) -> impl Iterator<Item = (&str, &Record)> {
-        [
-            keys::APPS,
-            keys::INSTANCES,
-            keys::DEPLOYMENTS,
-            subscriptions::KEYS,
-        ]
-        .into_iter()
-        .flat_map(|prefix| state.scan(prefix))
-        .map(|(k, e)| (k, &e.record))
+        [keys::APPS, keys::INSTANCES, keys::DEPLOYMENTS, subscriptions::KEYS]
+            .into_iter()
+            .flat_map(|prefix| state.scan(prefix))
+            .map(|(k, e)| (k, &e.record))
     }
 
     /// The subscriptions known now.
@@ -103,9 +95,7 @@ impl Deriver {
     /// change sets: every relevant record as a put (unchanged ones produce nothing) and a
     /// delete of every shadowed key that is gone.
     pub(crate) fn catch_up(&self, state: &State) -> ChangeSet {
-        let mut ops: Vec<Op> = Self::relevant(state)
-            .map(|(k, r)| Op::put(k, r.clone()))
-            .collect();
+        let mut ops: Vec<Op> = Self::relevant(state).map(|(k, r)| Op::put(k, r.clone())).collect();
         let present = |k: &str| state.get(k).is_some();
         let shadowed = self
             .tasks
@@ -114,12 +104,7 @@ impl Deriver {
             .chain(self.apps.iter().map(keys::app))
             .chain(self.deployments.keys().map(|id| keys::deployment(id)))
             .chain(self.subscriptions.iter().map(|url| subscriptions::key(url)));
-        ops.extend(
-            shadowed
-                .filter(|k| !present(k))
-                .map(Op::delete)
-                .collect::<Vec<_>>(),
-        );
+        ops.extend(shadowed.filter(|k| !present(k)).map(Op::delete).collect::<Vec<_>>());
         ChangeSet {
             revision: state.revision(),
             ops,
@@ -136,9 +121,7 @@ impl Deriver {
         cs.ops
             .iter()
             .filter_map(|op| match op {
-                Op::Delete { key } => {
-                    deployment_id(key).filter(|id| self.deployments.contains_key(*id))
-                }
+                Op::Delete { key } => deployment_id(key).filter(|id| self.deployments.contains_key(*id)),
                 Op::Put { .. } => None,
             })
             .map(String::from)
@@ -198,9 +181,7 @@ impl Deriver {
                     key,
                     record: Record::Instance(inst),
                 } => self.instance_put(key, inst, &mut task_events),
-                Op::Delete { key } if key.starts_with(keys::INSTANCES) => {
-                    self.instance_deleted(key)
-                }
+                Op::Delete { key } if key.starts_with(keys::INSTANCES) => self.instance_deleted(key),
                 Op::Put {
                     key,
                     record: Record::Deployment(d),
@@ -221,15 +202,11 @@ impl Deriver {
                     }
                 }
                 Op::Delete { key } if key.starts_with(keys::DEPLOYMENTS) => {
-                    let Some(d) = deployment_id(key).and_then(|id| self.deployments.remove(id))
-                    else {
+                    let Some(d) = deployment_id(key).and_then(|id| self.deployments.remove(id)) else {
                         continue;
                     };
                     if replacing {
-                        failed.push((
-                            d,
-                            "The deployment was replaced by a forced change or rollback",
-                        ));
+                        failed.push((d, "The deployment was replaced by a forced change or rollback"));
                     } else if attribution.cancelled.contains(&d.id) {
                         failed.push((d, "The deployment was cancelled"));
                     } else {
@@ -264,20 +241,14 @@ impl Deriver {
         for d in &started {
             if let Some(origin) = attribution.posts.get(&d.id).filter(|o| o.posts_app) {
                 for app in app_puts.iter().filter(|a| d.affected_apps.contains(&a.id)) {
-                    out.events
-                        .push(p::api_post(&origin.client_ip, &origin.uri, app));
+                    out.events.push(p::api_post(&origin.client_ip, &origin.uri, app));
                 }
             }
-            out.events.push(p::group_change_success(
-                &p::group_of(&d.affected_apps),
-                d.version,
-            ));
+            out.events
+                .push(p::group_change_success(&p::group_of(&d.affected_apps), d.version));
         }
-        out.events.extend(
-            failed
-                .iter()
-                .map(|(d, reason)| p::deployment_failed(d, reason)),
-        );
+        out.events
+            .extend(failed.iter().map(|(d, reason)| p::deployment_failed(d, reason)));
         out.events.extend(
             started
                 .iter()
@@ -305,10 +276,7 @@ impl Deriver {
         let before = match self.tasks.insert(key.to_string(), now.clone()) {
             Some(before) => before,
             None => {
-                *self
-                    .instances_per_app
-                    .entry(inst.app_id.clone())
-                    .or_default() += 1;
+                *self.instances_per_app.entry(inst.app_id.clone()).or_default() += 1;
                 None
             }
         };

@@ -149,15 +149,8 @@ impl EventBus {
     /// of `apps` at `version`.
     pub(crate) fn change_failed(&self, err: &ApiError, apps: &[PathId], version: Timestamp) {
         if let ApiError::Locked(ids) = err {
-            let reason = format!(
-                "App is locked by one or more deployments: {}",
-                ids.join(", ")
-            );
-            self.publish(payload::group_change_failed(
-                &payload::group_of(apps),
-                version,
-                &reason,
-            ));
+            let reason = format!("App is locked by one or more deployments: {}", ids.join(", "));
+            self.publish(payload::group_change_failed(&payload::group_of(apps), version, &reason));
         }
     }
 }
@@ -174,11 +167,7 @@ struct Follower {
 }
 
 impl Follower {
-    async fn run(
-        mut self,
-        mut changes: broadcast::Receiver<Arc<ChangeSet>>,
-        mut stop: watch::Receiver<()>,
-    ) {
+    async fn run(mut self, mut changes: broadcast::Receiver<Arc<ChangeSet>>, mut stop: watch::Receiver<()>) {
         let known: Vec<String> = self.deriver.subscriptions().cloned().collect();
         for url in known {
             self.callbacks.add(url);

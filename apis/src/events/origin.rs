@@ -42,10 +42,7 @@ pub(crate) async fn scope(req: Request, next: Next) -> Response {
 /// The peer's address; `unknown` when the server was not started with connect info.
 pub(crate) fn client_ip(req: &Request) -> String {
     let info = req.extensions().get::<ConnectInfo<SocketAddr>>();
-    info.map_or_else(
-        || "unknown".to_string(),
-        |ConnectInfo(addr)| addr.ip().to_string(),
-    )
+    info.map_or_else(|| "unknown".to_string(), |ConnectInfo(addr)| addr.ip().to_string())
 }
 
 fn posts_app(method: &Method, path: &str) -> bool {

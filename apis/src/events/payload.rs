@@ -2,9 +2,7 @@
 //! from Pacer's records. Deployment plans are in Marathon's "light" format: `original` and
 //! `target` are left out, as Marathon 1.8+ does on the event stream.
 
-use schemas::{
-    AppDefinition, Deployment, DeploymentStep, Instance, PathId, TaskRecord, TaskState, Timestamp,
-};
+use schemas::{AppDefinition, Deployment, DeploymentStep, Instance, PathId, TaskRecord, TaskState, Timestamp};
 use serde_json::{Value, json};
 
 use crate::render;
@@ -109,10 +107,7 @@ pub(crate) fn app_terminated(app: &PathId) -> Payload {
 }
 
 pub(crate) fn group_change_success(group: &PathId, version: Timestamp) -> Payload {
-    Payload::new(
-        "group_change_success",
-        json!({"groupId": group, "version": version}),
-    )
+    Payload::new("group_change_success", json!({"groupId": group, "version": version}))
 }
 
 pub(crate) fn group_change_failed(group: &PathId, version: Timestamp, reason: &str) -> Payload {
@@ -199,10 +194,7 @@ mod tests {
         assert_eq!(group_of([&id("/prod/web")]), id("/prod"));
         assert_eq!(group_of([&id("/web")]), PathId::root());
         assert_eq!(group_of([&id("/prod/a/x"), &id("/prod/b/y")]), id("/prod"));
-        assert_eq!(
-            group_of([&id("/prod/a/x"), &id("/prod/a/y")]),
-            id("/prod/a")
-        );
+        assert_eq!(group_of([&id("/prod/a/x"), &id("/prod/a/y")]), id("/prod/a"));
         assert_eq!(group_of([&id("/prod/a"), &id("/dev/b")]), PathId::root());
         assert_eq!(group_of([]), PathId::root());
     }

@@ -42,22 +42,12 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get("last-event-id")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok()
 }
 
 /// `GET /v2/events[?event_type=...][&plan-format=light]`. Only the light plan format
 /// exists, as in Marathon 1.8+, so `plan-format` is accepted and has no effect.
-pub(crate) async fn stream(
-    State(ctx): State<Ctx>,
-    params: Params,
-    req: Request,
-) -> Result<Response> {
+pub(crate) async fn stream(State(ctx): State<Ctx>, params: Params, req: Request) -> Result<Response> {
     if !wants_event_stream(req.headers()) {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -88,12 +78,7 @@ pub(crate) async fn stream(
         remote,
     };
     let body = Body::from_stream(futures::stream::unfold(conn, Connection::next_chunk));
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/event-stream")],
-        body,
-    )
-        .into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/event-stream")], body).into_response())
 }
 
 /// `OPTIONS /v2/events`, as Marathon's servlet answers it.
@@ -180,9 +165,7 @@ mod tests {
             let bus = bus.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_secs(10)).await;
-                bus.publish(payload::app_terminated(
-                    &schemas::PathId::parse("/a").unwrap(),
-                ));
+                bus.publish(payload::app_terminated(&schemas::PathId::parse("/a").unwrap()));
             })
         };
         let (text, conn) = chunk(conn).await.unwrap();

@@ -35,9 +35,8 @@ pub(crate) fn key(url: &str) -> String {
 /// The callback URL of a request, checked: Pacer delivers over plain HTTP only.
 fn callback_url(raw: Option<&str>) -> Result<String> {
     let raw = raw.ok_or_else(|| ApiError::BadRequest("callbackUrl is required".into()))?;
-    let url = reqwest::Url::parse(raw).map_err(|e| {
-        ApiError::Unprocessable(format!("callbackUrl '{raw}' is not a valid URL: {e}"))
-    })?;
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| ApiError::Unprocessable(format!("callbackUrl '{raw}' is not a valid URL: {e}")))?;
     if url.scheme() != "http" || url.host_str().is_none() {
         return Err(ApiError::Unprocessable(format!(
             "callbackUrl '{raw}' must be an http:// URL with a host"
@@ -60,27 +59,16 @@ pub(crate) async fn list(State(ctx): State<Ctx>) -> Response {
 }
 
 /// `POST /v2/eventSubscriptions?callbackUrl=...`: answers with the `subscribe_event`.
-pub(crate) async fn subscribe(
-    State(ctx): State<Ctx>,
-    params: Params,
-    req: Request,
-) -> Result<Response> {
+pub(crate) async fn subscribe(State(ctx): State<Ctx>, params: Params, req: Request) -> Result<Response> {
     let url = callback_url(params.get("callbackUrl"))?;
     ctx.store
-        .write_ops(vec![Op::put(
-            key(&url),
-            Record::EventSubscription(url.clone()),
-        )])
+        .write_ops(vec![Op::put(key(&url), Record::EventSubscription(url.clone()))])
         .await?;
     Ok(announce(&ctx, true, &origin::client_ip(&req), &url))
 }
 
 /// `DELETE /v2/eventSubscriptions?callbackUrl=...`: answers with the `unsubscribe_event`.
-pub(crate) async fn unsubscribe(
-    State(ctx): State<Ctx>,
-    params: Params,
-    req: Request,
-) -> Result<Response> {
+pub(crate) async fn unsubscribe(State(ctx): State<Ctx>, params: Params, req: Request) -> Result<Response> {
     let url = params
         .get("callbackUrl")
         .ok_or_else(|| ApiError::BadRequest("callbackUrl is required".into()))?;
@@ -103,10 +91,7 @@ mod tests {
 
     #[test]
     fn keys_encode_every_url_uniquely() {
-        assert_eq!(
-            key("http://h:8/a?b=c"),
-            "eventsub/http%3A%2F%2Fh%3A8%2Fa%3Fb%3Dc"
-        );
+        assert_eq!(key("http://h:8/a?b=c"), "eventsub/http%3A%2F%2Fh%3A8%2Fa%3Fb%3Dc");
         assert_ne!(key("http://h/a%2F"), key("http://h/a/"));
     }
 
@@ -117,10 +102,7 @@ mod tests {
             "http://127.0.0.1:9/cb"
         );
         assert!(matches!(callback_url(None), Err(ApiError::BadRequest(_))));
-        assert!(matches!(
-            callback_url(Some("nope")),
-            Err(ApiError::Unprocessable(_))
-        ));
+        assert!(matches!(callback_url(Some("nope")), Err(ApiError::Unprocessable(_))));
         assert!(matches!(
             callback_url(Some("https://h/cb")),
             Err(ApiError::Unprocessable(_))

@@ -39,20 +39,12 @@ impl Api {
     }
 
     pub async fn with_config(config: apis::ApiConfig) -> Api {
-        let store = Store::open(StoreConfig::default())
-            .await
-            .expect("in-memory store");
+        let store = Store::open(StoreConfig::default()).await.expect("in-memory store");
         let router = apis::router(apis::ApiState::new(store.clone(), config));
         Api { router, store }
     }
 
-    pub async fn raw(
-        &self,
-        method: Method,
-        uri: &str,
-        body: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
+    pub async fn raw(&self, method: Method, uri: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
         let mut req = Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -73,13 +65,8 @@ impl Api {
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string());
-        self.raw(
-            method,
-            uri,
-            body.as_deref(),
-            &[("content-type", "application/json")],
-        )
-        .await
+        self.raw(method, uri, body.as_deref(), &[("content-type", "application/json")])
+            .await
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
@@ -108,11 +95,9 @@ impl Api {
 
     /// Deletes every deployment record: the controllers' "deployment done".
     pub async fn finish_deployments(&self) {
-        let keys: Vec<String> = self.store.read(|s| {
-            s.scan(keys::DEPLOYMENTS)
-                .map(|(k, _)| k.to_string())
-                .collect()
-        });
+        let keys: Vec<String> = self
+            .store
+            .read(|s| s.scan(keys::DEPLOYMENTS).map(|(k, _)| k.to_string()).collect());
         if !keys.is_empty() {
             self.store
                 .write_ops(keys.into_iter().map(Op::delete).collect())
@@ -146,13 +131,7 @@ impl Api {
     }
 
     /// Adds an instance of the stored app `id` with a task in `state`, as the controllers do.
-    pub async fn add_task(
-        &self,
-        id: &str,
-        state: TaskState,
-        host: &str,
-        ports: Vec<u32>,
-    ) -> Instance {
+    pub async fn add_task(&self, id: &str, state: TaskState, host: &str, ports: Vec<u32>) -> Instance {
         let app = self.app(id).expect("app exists");
         let now = Timestamp::now();
         let mut inst = Instance::new(&app, now);

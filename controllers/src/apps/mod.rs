@@ -88,16 +88,14 @@ fn write_request(app_id: &PathId, plan: &Plan) -> WriteRequest {
     for i in &plan.create {
         let key = keys::instance(app_id, &i.instance_id);
         req.preconditions.push(Precondition::Absent(key.clone()));
-        req.ops
-            .push(Op::put(key, Record::Instance(Arc::new(i.clone()))));
+        req.ops.push(Op::put(key, Record::Instance(Arc::new(i.clone()))));
     }
     for o in &plan.decommission {
         let mut i = o.instance.clone();
         i.goal = schemas::Goal::Decommissioned;
         req.preconditions
             .push(Precondition::ModRevision(o.key.clone(), o.revision));
-        req.ops
-            .push(Op::put(o.key.clone(), Record::Instance(Arc::new(i))));
+        req.ops.push(Op::put(o.key.clone(), Record::Instance(Arc::new(i))));
     }
     for o in &plan.expunge {
         req.preconditions

@@ -7,9 +7,7 @@
 
 use std::cmp::Reverse;
 
-use schemas::{
-    AppDefinition, Goal, Instance, KillSelection, TaskState, Timestamp, restart_strategy,
-};
+use schemas::{AppDefinition, Goal, Instance, KillSelection, TaskState, Timestamp, restart_strategy};
 
 /// An instance as read from the store, with the revision that guards writing it back.
 #[derive(Clone, Debug)]
@@ -68,9 +66,7 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
 
     let config = app.config_version();
     let n = app.instances as usize;
-    let (old, new): (Vec<_>, Vec<_>) = active
-        .drain(..)
-        .partition(|o| o.instance.run_spec_version < config);
+    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| o.instance.run_spec_version < config);
     let mut keep: Vec<Observed> = new;
 
     if old.is_empty() {
@@ -83,20 +79,14 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
             plan.create.push(Instance::new(app, now));
         }
     } else {
-        let healthy = old
-            .iter()
-            .chain(&keep)
-            .filter(|o| is_healthy(&o.instance))
-            .count() as u32;
+        let healthy = old.iter().chain(&keep).filter(|o| is_healthy(&o.instance)).count() as u32;
         // New instances count towards "too many" only once healthy: ones still starting are
         // what the restart is waiting for, not extras.
         let current = (old.len() + keep.iter().filter(|o| is_healthy(&o.instance)).count()) as u32;
-        let strategy =
-            restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
+        let strategy = restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
         // Old instances that are not healthy add nothing to capacity: replace them at once.
         // Healthy ones go as far as the minimum health capacity allows.
-        let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) =
-            old.into_iter().partition(|o| is_healthy(&o.instance));
+        let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) = old.into_iter().partition(|o| is_healthy(&o.instance));
         sort_for_kill(&mut old_healthy, app.kill_selection);
         let kill_healthy = (strategy.kill_immediately as usize).min(old_healthy.len());
         plan.decommission.extend(old_unhealthy);
@@ -152,12 +142,8 @@ fn sort_for_kill(instances: &mut [Observed], selection: KillSelection) {
             .unwrap_or(i.created_at)
     }
     match selection {
-        KillSelection::YoungestFirst => {
-            instances.sort_by_key(|o| (rank(&o.instance), Reverse(age(&o.instance))))
-        }
-        KillSelection::OldestFirst => {
-            instances.sort_by_key(|o| (rank(&o.instance), age(&o.instance)))
-        }
+        KillSelection::YoungestFirst => instances.sort_by_key(|o| (rank(&o.instance), Reverse(age(&o.instance)))),
+        KillSelection::OldestFirst => instances.sort_by_key(|o| (rank(&o.instance), age(&o.instance))),
     }
 }
 

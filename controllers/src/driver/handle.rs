@@ -51,11 +51,7 @@ impl DriverHandle {
 
     /// Asks Mesos to kill `task` (SIGTERM, then SIGKILL after `grace`). A kill already sent
     /// within the retry interval is not sent again.
-    pub async fn kill(
-        &self,
-        task: &TaskRecord,
-        grace: Option<Duration>,
-    ) -> Result<(), DriverError> {
+    pub async fn kill(&self, task: &TaskRecord, grace: Option<Duration>) -> Result<(), DriverError> {
         let now = Instant::now();
         {
             let kills = self.inner.kills.lock();

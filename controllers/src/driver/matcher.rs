@@ -41,12 +41,8 @@ impl OfferResources {
                 "gpus" => r.gpus += scalar,
                 "ports" => {
                     if let Some(ranges) = &res.ranges {
-                        r.ports.extend(
-                            ranges
-                                .range
-                                .iter()
-                                .map(|value::Range { begin, end }| (*begin, *end)),
-                        );
+                        r.ports
+                            .extend(ranges.range.iter().map(|value::Range { begin, end }| (*begin, *end)));
                     }
                 }
                 _ => {}
@@ -83,11 +79,7 @@ impl OfferResources {
             if free < defs.len() as u64 {
                 return Err(NoFit::InsufficientPorts);
             }
-            self.ports
-                .iter()
-                .flat_map(|(b, e)| *b..=*e)
-                .take(defs.len())
-                .collect()
+            self.ports.iter().flat_map(|(b, e)| *b..=*e).take(defs.len()).collect()
         };
         for p in &ports {
             self.remove_port(*p);
@@ -120,9 +112,7 @@ impl OfferResources {
 }
 
 fn is_unreserved(r: &Resource) -> bool {
-    r.reservations.is_empty()
-        && r.reservation.is_none()
-        && r.role.as_deref().is_none_or(|role| role == "*")
+    r.reservations.is_empty() && r.reservation.is_none() && r.role.as_deref().is_none_or(|role| role == "*")
 }
 
 #[cfg(test)]
@@ -146,38 +136,26 @@ mod tests {
     #[test]
     fn takes_scalars_and_lowest_ports() {
         let mut r = res(1.0, 256.0, vec![(31000, 31002)]);
-        let a = app(
-            r#"{"id":"/a","cmd":"x","cpus":0.5,"mem":128,"portDefinitions":[{"port":0},{"port":0}]}"#,
-        );
+        let a = app(r#"{"id":"/a","cmd":"x","cpus":0.5,"mem":128,"portDefinitions":[{"port":0},{"port":0}]}"#);
         assert_eq!(r.take(&a), Ok(vec![31000, 31001]));
         assert_eq!(r.ports, vec![(31002, 31002)]);
         assert_eq!(r.take(&a), Err(NoFit::InsufficientPorts));
-        assert!(
-            (r.cpus - 0.5).abs() < 1e-9,
-            "a failed take leaves resources alone"
-        );
+        assert!((r.cpus - 0.5).abs() < 1e-9, "a failed take leaves resources alone");
     }
 
     #[test]
     fn reports_the_first_missing_resource() {
         let a = app(r#"{"id":"/a","cmd":"x","cpus":2,"mem":64,"portDefinitions":[]}"#);
-        assert_eq!(
-            res(1.0, 512.0, vec![]).take(&a),
-            Err(NoFit::InsufficientCpus)
-        );
+        assert_eq!(res(1.0, 512.0, vec![]).take(&a), Err(NoFit::InsufficientCpus));
         let b = app(r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":1024,"portDefinitions":[]}"#);
-        assert_eq!(
-            res(1.0, 512.0, vec![]).take(&b),
-            Err(NoFit::InsufficientMemory)
-        );
+        assert_eq!(res(1.0, 512.0, vec![]).take(&b), Err(NoFit::InsufficientMemory));
     }
 
     #[test]
     fn required_ports_must_be_free() {
         let mut r = res(4.0, 4096.0, vec![(31000, 31010)]);
-        let a = app(
-            r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":1,"requirePorts":true,"portDefinitions":[{"port":31005}]}"#,
-        );
+        let a =
+            app(r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":1,"requirePorts":true,"portDefinitions":[{"port":31005}]}"#);
         assert_eq!(r.take(&a), Ok(vec![31005]));
         assert_eq!(r.ports, vec![(31000, 31004), (31006, 31010)]);
         assert_eq!(r.take(&a), Err(NoFit::InsufficientPorts));

@@ -63,8 +63,7 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
         }
         ctx.driver.set_caller(None);
         attempt += 1;
-        let pause =
-            Duration::from_millis(200 * 2u64.pow(attempt.min(6))).min(Duration::from_secs(15));
+        let pause = Duration::from_millis(200 * 2u64.pow(attempt.min(6))).min(Duration::from_secs(15));
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = cancel.cancelled() => break,
@@ -74,15 +73,11 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
 }
 
 fn framework_info(ctx: &Context) -> FrameworkInfo {
-    let id = ctx
-        .store
-        .read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
-            Some(Record::FrameworkId(id)) => Some(id.clone()),
-            _ => None,
-        });
-    let capability = |t: framework_info::capability::Type| framework_info::Capability {
-        r#type: Some(t as i32),
-    };
+    let id = ctx.store.read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
+        Some(Record::FrameworkId(id)) => Some(id.clone()),
+        _ => None,
+    });
+    let capability = |t: framework_info::capability::Type| framework_info::Capability { r#type: Some(t as i32) };
     use framework_info::capability::Type;
     FrameworkInfo {
         user: ctx.config.mesos_user.clone(),
@@ -163,11 +158,7 @@ impl Session {
                     tracing::error!(%message, "the Mesos master ended our subscription");
                     if message.contains("removed") {
                         // The framework id is dead; the next subscription must get a new one.
-                        let _ = self
-                            .ctx
-                            .store
-                            .write_ops(vec![Op::delete(keys::FRAMEWORK_ID)])
-                            .await;
+                        let _ = self.ctx.store.write_ops(vec![Op::delete(keys::FRAMEWORK_ID)]).await;
                     }
                     return;
                 }

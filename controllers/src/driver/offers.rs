@@ -36,11 +36,9 @@ impl Session {
         let launches = if candidates.is_empty() {
             Vec::new()
         } else {
-            write_planned(&ctx.store, |state| {
-                plan_launches(state, &offers, &candidates)
-            })
-            .await?
-            .unwrap_or_default()
+            write_planned(&ctx.store, |state| plan_launches(state, &offers, &candidates))
+                .await?
+                .unwrap_or_default()
         };
 
         let launched: Vec<(PathId, String)> = launches
@@ -120,8 +118,7 @@ fn plan_launches(
     offers: &[Offer],
     candidates: &[(PathId, String)],
 ) -> Option<(WriteRequest, Vec<Launch>)> {
-    let mut resources: Vec<OfferResources> =
-        offers.iter().map(OfferResources::from_offer).collect();
+    let mut resources: Vec<OfferResources> = offers.iter().map(OfferResources::from_offer).collect();
     let mut req = WriteRequest::default();
     let mut launches = Vec::new();
     let now = Timestamp::now();
@@ -177,8 +174,7 @@ fn plan_launches(
         };
         req.preconditions
             .push(Precondition::ModRevision(key.clone(), entry.mod_revision));
-        req.ops
-            .push(Op::put(key, Record::Instance(Arc::new(launched))));
+        req.ops.push(Op::put(key, Record::Instance(Arc::new(launched))));
         launches.push(Launch {
             offer: offer_idx,
             app: app_id.clone(),

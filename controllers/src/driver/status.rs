@@ -48,11 +48,7 @@ pub(crate) enum Applied {
 }
 
 /// Applies `status` to `instance` if it is about the instance's current task.
-pub(crate) fn apply_status(
-    instance: &mut Instance,
-    status: &TaskStatus,
-    now: Timestamp,
-) -> Applied {
+pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
     let Some(task) = instance.task.as_mut() else {
         return Applied::Stale;
     };
@@ -78,10 +74,7 @@ pub(crate) fn apply_status(
         task.started_at = Some(now);
     }
     let failed = state.is_terminal() && state.is_failure() && !instance.kill_requested;
-    Applied::Changed {
-        became_running,
-        failed,
-    }
+    Applied::Changed { became_running, failed }
 }
 
 #[cfg(test)]
@@ -117,9 +110,7 @@ mod tests {
 
     fn status(task_id: &str, state: i32) -> TaskStatus {
         TaskStatus {
-            task_id: TaskId {
-                value: task_id.into(),
-            },
+            task_id: TaskId { value: task_id.into() },
             state,
             ..Default::default()
         }
@@ -127,14 +118,8 @@ mod tests {
 
     #[test]
     fn ids_map_back_to_instances_and_apps() {
-        assert_eq!(
-            instance_id_of_task("a_b.instance-123._app.4"),
-            Some("a_b.instance-123")
-        );
-        assert_eq!(
-            app_id_of_instance("a_b.c.instance-123").unwrap().as_str(),
-            "/a/b.c"
-        );
+        assert_eq!(instance_id_of_task("a_b.instance-123._app.4"), Some("a_b.instance-123"));
+        assert_eq!(app_id_of_instance("a_b.c.instance-123").unwrap().as_str(), "/a/b.c");
         assert_eq!(instance_id_of_task("junk"), None);
     }
 
@@ -150,10 +135,7 @@ mod tests {
             }
         );
         assert_eq!(i.task.as_ref().unwrap().started_at, Some(now));
-        assert_eq!(
-            apply_status(&mut i, &status("t1", 1), now),
-            Applied::Unchanged
-        );
+        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
         assert_eq!(apply_status(&mut i, &status("t0", 3), now), Applied::Stale);
         assert_eq!(
             apply_status(&mut i, &status("t1", 3), now),
@@ -163,10 +145,7 @@ mod tests {
             }
         );
         // Terminal is final.
-        assert_eq!(
-            apply_status(&mut i, &status("t1", 1), now),
-            Applied::Unchanged
-        );
+        assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! environment Marathon gives (PORT0.., PORTS, HOST, MARATHON_APP_*, ...).
 
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId,
-    TaskInfo, environment::Variable, value,
+    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo,
+    environment::Variable, value,
 };
 use schemas::{AppDefinition, EnvValue};
 
@@ -23,11 +23,7 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
             Some(words) => (false, words[0].clone(), words),
             None => (true, cmd.clone(), Vec::new()),
         },
-        (None, Some(args)) => (
-            false,
-            args.first().cloned().unwrap_or_default(),
-            args.clone(),
-        ),
+        (None, Some(args)) => (false, args.first().cloned().unwrap_or_default(), args.clone()),
         (None, None) => (true, String::new(), Vec::new()),
     };
     let command = CommandInfo {
@@ -81,8 +77,7 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
 fn plain_words(cmd: &str) -> Option<Vec<String>> {
     const PLAIN: &str = "_-./:=@%+,";
     const SHELL_ONLY: [&str; 12] = [
-        "cd", "exec", "exit", "export", "set", "source", ".", "ulimit", "umask", "trap", "eval",
-        "wait",
+        "cd", "exec", "exit", "export", "set", "source", ".", "ulimit", "umask", "trap", "eval", "wait",
     ];
     if !cmd
         .chars()
@@ -90,11 +85,7 @@ fn plain_words(cmd: &str) -> Option<Vec<String>> {
     {
         return None;
     }
-    let words: Vec<String> = cmd
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
+    let words: Vec<String> = cmd.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
     let first = words.first()?;
     // `a=b cmd` sets a variable for the command: only a shell does that.
     (!SHELL_ONLY.contains(&first.as_str()) && !first.contains('=')).then_some(words)
@@ -140,11 +131,7 @@ fn scalar(name: &str, v: f64) -> Resource {
 }
 
 /// Marathon's task environment (`EnvironmentHelper`); the app's own `env` comes last and wins.
-pub fn task_env(
-    app: &AppDefinition,
-    task_id: &str,
-    placement: &Placement,
-) -> Vec<(String, String)> {
+pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
     let mut set = |k: String, v: String| match env.iter_mut().find(|(name, _)| *name == k) {
         Some(slot) => slot.1 = v,
@@ -152,10 +139,7 @@ pub fn task_env(
     };
     set("MESOS_TASK_ID".into(), task_id.into());
     set("MARATHON_APP_ID".into(), app.id.to_string());
-    set(
-        "MARATHON_APP_VERSION".into(),
-        app.version_or_epoch().to_string(),
-    );
+    set("MARATHON_APP_VERSION".into(), app.version_or_epoch().to_string());
     if let Some(docker) = app.container.as_ref().and_then(|c| c.docker.as_ref()) {
         set("MARATHON_APP_DOCKER_IMAGE".into(), docker.image.clone());
     }
@@ -184,11 +168,7 @@ pub fn task_env(
     }
     set(
         "PORTS".into(),
-        ports
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
+        ports.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
     );
     let defs = app.port_definitions.as_deref().unwrap_or_default();
     for (def, host_port) in defs.iter().zip(ports) {
@@ -261,11 +241,7 @@ mod tests {
         let a = app(r#"{"id":"/prod/web","cmd":"run","cpus":0.5,"mem":64,
             "portDefinitions":[{"port":10000,"name":"http"},{"port":10001}],
             "labels":{"team.name":"core","x":"y"},"env":{"PORT0":"override","FOO":"bar"}}"#);
-        let env = task_env(
-            &a,
-            "prod_web.instance-1._app.1",
-            &placement(vec![31000, 31001]),
-        );
+        let env = task_env(&a, "prod_web.instance-1._app.1", &placement(vec![31000, 31001]));
         assert_eq!(get(&env, "MARATHON_APP_ID"), Some("/prod/web"));
         assert_eq!(get(&env, "MARATHON_APP_RESOURCE_CPUS"), Some("0.5"));
         assert_eq!(get(&env, "MARATHON_APP_RESOURCE_MEM"), Some("64.0"));
@@ -296,26 +272,16 @@ mod tests {
         assert_eq!(cmd.arguments, vec!["/bin/sleep", "600"]);
         let names: Vec<_> = t.resources.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, vec!["cpus", "mem", "disk", "ports"]);
-        assert_eq!(
-            t.kill_policy.unwrap().grace_period.unwrap().nanoseconds,
-            7_000_000_000
-        );
+        assert_eq!(t.kill_policy.unwrap().grace_period.unwrap().nanoseconds, 7_000_000_000);
         let shell = build_task_info(
             &app(r#"{"id":"/b","cmd":"echo $HOST; sleep 1"}"#),
             "b",
             &placement(vec![]),
         );
         assert_eq!(shell.command.unwrap().shell, Some(true));
-        let direct = build_task_info(
-            &app(r#"{"id":"/b","cmd":"sleep  600"}"#),
-            "b",
-            &placement(vec![]),
-        );
+        let direct = build_task_info(&app(r#"{"id":"/b","cmd":"sleep  600"}"#), "b", &placement(vec![]));
         let direct = direct.command.unwrap();
-        assert_eq!(
-            (direct.shell, direct.value.as_deref()),
-            (Some(false), Some("sleep"))
-        );
+        assert_eq!((direct.shell, direct.value.as_deref()), (Some(false), Some("sleep")));
         assert_eq!(direct.arguments, vec!["sleep", "600"]);
     }
 
@@ -323,12 +289,7 @@ mod tests {
     fn only_plain_words_skip_the_shell() {
         assert_eq!(
             plain_words("python3 -m http.server 8080"),
-            Some(vec![
-                "python3".into(),
-                "-m".into(),
-                "http.server".into(),
-                "8080".into()
-            ])
+            Some(vec!["python3".into(), "-m".into(), "http.server".into(), "8080".into()])
         );
         for needs_shell in [
             "echo $PORT0",

@@ -97,12 +97,7 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
             }
             let entry = state.get(key)?;
             match &entry.record {
-                Record::Instance(i) => Some((
-                    key.clone(),
-                    app.clone(),
-                    Some(entry.mod_revision),
-                    Instance::clone(i),
-                )),
+                Record::Instance(i) => Some((key.clone(), app.clone(), Some(entry.mod_revision), Instance::clone(i))),
                 _ => None,
             }
         });
@@ -120,10 +115,7 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
                 }
             }
             Applied::Unchanged => {}
-            Applied::Changed {
-                became_running,
-                failed,
-            } => {
+            Applied::Changed { became_running, failed } => {
                 let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {
                     Some(Record::App(app)) => Some(app.clone()),
                     _ => None,
@@ -149,10 +141,8 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
     }
     let mut req = WriteRequest::default();
     for (key, (revision, instance)) in changed {
-        req.preconditions
-            .push(Precondition::ModRevision(key.clone(), revision));
-        req.ops
-            .push(Op::put(key, Record::Instance(Arc::new(instance))));
+        req.preconditions.push(Precondition::ModRevision(key.clone(), revision));
+        req.ops.push(Op::put(key, Record::Instance(Arc::new(instance))));
     }
     Some((req, effects))
 }

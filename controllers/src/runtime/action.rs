@@ -11,16 +11,12 @@ pub struct Action {
 impl Action {
     /// Run the reconcile for this key again after `d`, even if nothing changes.
     pub fn requeue(d: Duration) -> Self {
-        Self {
-            requeue_after: Some(d),
-        }
+        Self { requeue_after: Some(d) }
     }
 
     /// Nothing to do until the key's objects change.
     pub fn await_change() -> Self {
-        Self {
-            requeue_after: None,
-        }
+        Self { requeue_after: None }
     }
 
     pub fn requeue_after(&self) -> Option<Duration> {
@@ -31,9 +27,7 @@ impl Action {
     pub fn min(self, other: Action) -> Action {
         match (self.requeue_after, other.requeue_after) {
             (Some(a), Some(b)) => Action::requeue(a.min(b)),
-            (a, b) => Action {
-                requeue_after: a.or(b),
-            },
+            (a, b) => Action { requeue_after: a.or(b) },
         }
     }
 }

@@ -30,12 +30,8 @@ impl Applier {
 
     /// Runs until `triggers` closes. `reconcile` is called with each due key; `error_policy`
     /// turns a failed reconcile into the action to take (usually a requeue with backoff).
-    pub async fn run<K, F, Fut, E, P>(
-        self,
-        mut triggers: mpsc::UnboundedReceiver<K>,
-        reconcile: F,
-        error_policy: P,
-    ) where
+    pub async fn run<K, F, Fut, E, P>(self, mut triggers: mpsc::UnboundedReceiver<K>, reconcile: F, error_policy: P)
+    where
         K: Clone + Eq + Hash + Debug + Send + 'static,
         F: Fn(K) -> Fut,
         Fut: Future<Output = Result<Action, E>> + Send + 'static,

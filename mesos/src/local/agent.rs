@@ -57,24 +57,12 @@ impl Agent {
     }
 
     /// Appends a record to the log (synced at the end of the master's batch if `durable`).
-    pub(crate) fn checkpoint(
-        &mut self,
-        record: record::Record,
-        durable: bool,
-    ) -> Result<(), CheckpointError> {
-        self.log.append(
-            &Record {
-                record: Some(record),
-            },
-            durable,
-        )
+    pub(crate) fn checkpoint(&mut self, record: record::Record, durable: bool) -> Result<(), CheckpointError> {
+        self.log.append(&Record { record: Some(record) }, durable)
     }
 
     /// Writes the framework's info unless this log already has that exact version.
-    pub(crate) fn checkpoint_framework(
-        &mut self,
-        info: &FrameworkInfo,
-    ) -> Result<(), CheckpointError> {
+    pub(crate) fn checkpoint_framework(&mut self, info: &FrameworkInfo) -> Result<(), CheckpointError> {
         let Some(id) = info.id.as_ref().map(|i| i.value.clone()) else {
             return Ok(());
         };
@@ -87,25 +75,15 @@ impl Agent {
     }
 
     /// Updates the logged info of a framework this agent knows (re-subscription with changes).
-    pub(crate) fn refresh_framework(
-        &mut self,
-        info: &FrameworkInfo,
-    ) -> Result<(), CheckpointError> {
+    pub(crate) fn refresh_framework(&mut self, info: &FrameworkInfo) -> Result<(), CheckpointError> {
         let known = info
             .id
             .as_ref()
             .is_some_and(|id| self.logged_frameworks.contains_key(&id.value));
-        if known {
-            self.checkpoint_framework(info)
-        } else {
-            Ok(())
-        }
+        if known { self.checkpoint_framework(info) } else { Ok(()) }
     }
 
-    pub(crate) fn checkpoint_framework_removed(
-        &mut self,
-        framework_id: &str,
-    ) -> Result<(), CheckpointError> {
+    pub(crate) fn checkpoint_framework_removed(&mut self, framework_id: &str) -> Result<(), CheckpointError> {
         if self.logged_frameworks.remove(framework_id).is_none() {
             return Ok(());
         }
@@ -124,8 +102,7 @@ impl Agent {
             if let Some(record::Record::Framework(info)) = &r.record
                 && let Some(id) = &info.id
             {
-                self.logged_frameworks
-                    .insert(id.value.clone(), info.clone());
+                self.logged_frameworks.insert(id.value.clone(), info.clone());
             }
         }
         self.log.rewrite(&records)
@@ -160,11 +137,7 @@ pub(crate) fn dir_names(configs: &[AgentConfig]) -> Vec<String> {
                 clean
             };
             let shared = configs.iter().filter(|o| o.hostname == c.hostname).count() > 1;
-            if shared {
-                format!("{clean}-{i}")
-            } else {
-                clean
-            }
+            if shared { format!("{clean}-{i}") } else { clean }
         })
         .collect()
 }
@@ -207,9 +180,6 @@ mod tests {
         let mut b = a.clone();
         b.hostname = "other/host".into();
         assert_eq!(dir_names(&[a.clone(), b.clone()]), ["box", "other_host"]);
-        assert_eq!(
-            dir_names(&[a.clone(), a.clone(), b]),
-            ["box-0", "box-1", "other_host"]
-        );
+        assert_eq!(dir_names(&[a.clone(), a.clone(), b]), ["box-0", "box-1", "other_host"]);
     }
 }

@@ -14,9 +14,7 @@ use super::framework::{Framework, Subscription};
 use super::master::{Master, Timer};
 use super::offers::refuse_duration;
 use super::resources::Resources;
-use super::status::{
-    self, Reason, error_event, master_update, reconciliation_update, rescind_event,
-};
+use super::status::{self, Reason, error_event, master_update, reconciliation_update, rescind_event};
 use super::tasks::TaskKey;
 use super::transport::LocalCaller;
 
@@ -27,10 +25,7 @@ fn invalid(what: &str) -> TransportError {
 }
 
 impl Master {
-    pub(super) fn subscribe(
-        &mut self,
-        mut info: crate::v1::FrameworkInfo,
-    ) -> Result<Connection, TransportError> {
+    pub(super) fn subscribe(&mut self, mut info: crate::v1::FrameworkInfo) -> Result<Connection, TransportError> {
         let framework_id = match &info.id {
             Some(id) if !id.value.is_empty() => id.value.clone(),
             _ => {
@@ -47,8 +42,7 @@ impl Master {
         info.id = Some(FrameworkId {
             value: framework_id.clone(),
         });
-        let (subscription, events) =
-            Subscription::open(framework_id.clone(), self.heartbeat, self.tx.clone());
+        let (subscription, events) = Subscription::open(framework_id.clone(), self.heartbeat, self.tx.clone());
         let stream_id = subscription.stream_id;
         subscription.send(self.subscribed_event(&framework_id));
 
@@ -147,12 +141,7 @@ impl Master {
         self.remove_framework(framework_id);
     }
 
-    pub(super) fn call(
-        &mut self,
-        framework_id: &str,
-        stream_id: Uuid,
-        call: Call,
-    ) -> Result<(), TransportError> {
+    pub(super) fn call(&mut self, framework_id: &str, stream_id: Uuid, call: Call) -> Result<(), TransportError> {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(TransportError::Refused("Framework cannot be found".into()));
         };
@@ -215,9 +204,7 @@ impl Master {
                 Ok(())
             }
             T::UpdateFramework => {
-                let update = call
-                    .update_framework
-                    .ok_or_else(|| invalid("update_framework"))?;
+                let update = call.update_framework.ok_or_else(|| invalid("update_framework"))?;
                 self.update_framework(framework_id, update)
             }
             // Nothing to do here: no custom executors, no inverse offers (no maintenance), no
@@ -233,11 +220,7 @@ impl Master {
         }
     }
 
-    fn update_framework(
-        &mut self,
-        framework_id: &str,
-        update: call::UpdateFramework,
-    ) -> Result<(), TransportError> {
+    fn update_framework(&mut self, framework_id: &str, update: call::UpdateFramework) -> Result<(), TransportError> {
         let framework = self
             .frameworks
             .get_mut(framework_id)
@@ -299,23 +282,17 @@ impl Master {
             match operation.r#type() {
                 offer::operation::Type::Launch => {
                     for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
-                        match self.validate_task(framework_id, agent, &task, &remaining, &launches)
-                        {
+                        match self.validate_task(framework_id, agent, &task, &remaining, &launches) {
                             Ok(resources) => {
                                 remaining.subtract(&resources);
                                 launches.push((task, resources));
                             }
-                            Err(message) => {
-                                self.task_error(framework_id, &task, Reason::TaskInvalid, message)
-                            }
+                            Err(message) => self.task_error(framework_id, &task, Reason::TaskInvalid, message),
                         }
                     }
                 }
                 offer::operation::Type::LaunchGroup => {
-                    let tasks = operation
-                        .launch_group
-                        .map(|g| g.task_group.tasks)
-                        .unwrap_or_default();
+                    let tasks = operation.launch_group.map(|g| g.task_group.tasks).unwrap_or_default();
                     for task in tasks {
                         self.task_error(
                             framework_id,
@@ -334,10 +311,7 @@ impl Master {
                         let status = OperationStatus {
                             operation_id: Some(id),
                             state: OperationState::OperationError as i32,
-                            message: Some(format!(
-                                "{} is not supported by the local master",
-                                other.as_str_name()
-                            )),
+                            message: Some(format!("{} is not supported by the local master", other.as_str_name())),
                             ..Default::default()
                         };
                         self.emit(framework_id, status::operation_status_event(status));
@@ -346,9 +320,9 @@ impl Master {
             }
         }
         self.launch_tasks(framework_id, agent, launches);
-        if let Some(until) =
-            self.allocator
-                .refuse(framework_id, agent, remaining, refuse, Instant::now())
+        if let Some(until) = self
+            .allocator
+            .refuse(framework_id, agent, remaining, refuse, Instant::now())
         {
             self.after(until - Instant::now(), Timer::FiltersExpired);
         }
@@ -367,8 +341,7 @@ impl Master {
         let id = &task.task_id.value;
         valid_task_id(id)?;
         let key = TaskKey::new(framework_id, id);
-        let duplicate =
-            self.tasks.contains_key(&key) || batch.iter().any(|(t, _)| &t.task_id.value == id);
+        let duplicate = self.tasks.contains_key(&key) || batch.iter().any(|(t, _)| &t.task_id.value == id);
         // Sandboxes are per agent and task id, so the id must also be free on the agent.
         let sandbox_busy = self
             .tasks
@@ -398,13 +371,7 @@ impl Master {
         Ok(resources)
     }
 
-    fn task_error(
-        &mut self,
-        framework_id: &str,
-        task: &crate::v1::TaskInfo,
-        reason: Reason,
-        message: String,
-    ) {
+    fn task_error(&mut self, framework_id: &str, task: &crate::v1::TaskInfo, reason: Reason, message: String) {
         tracing::info!(framework_id, task_id = %task.task_id.value, %message, "task refused");
         let update = master_update(
             &task.task_id.value,
@@ -458,10 +425,7 @@ impl Master {
             self.emit(framework_id, status::update_event(update));
             return;
         }
-        let grace = kill
-            .kill_policy
-            .and_then(|p| p.grace_period)
-            .map(|d| d.nanoseconds);
+        let grace = kill.kill_policy.and_then(|p| p.grace_period).map(|d| d.nanoseconds);
         let killing_state = self.frameworks[framework_id].has(Capability::TaskKillingState);
         self.kill_task(&key, grace, killing_state);
     }
@@ -505,11 +469,7 @@ fn launched_tasks(operation: &offer::Operation) -> Vec<&crate::v1::TaskInfo> {
     out
 }
 
-fn unknown_task(
-    task_id: &str,
-    agent_id: Option<&str>,
-    partition_aware: bool,
-) -> crate::v1::TaskStatus {
+fn unknown_task(task_id: &str, agent_id: Option<&str>, partition_aware: bool) -> crate::v1::TaskStatus {
     let state = if partition_aware {
         TaskState::TaskUnknown
     } else {

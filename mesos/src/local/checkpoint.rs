@@ -76,10 +76,7 @@ impl CheckpointLog {
     pub(crate) fn sync(&mut self) -> Result<(), CheckpointError> {
         self.file.flush().map_err(io_err(&self.path))?;
         if self.needs_sync {
-            self.file
-                .get_ref()
-                .sync_data()
-                .map_err(io_err(&self.path))?;
+            self.file.get_ref().sync_data().map_err(io_err(&self.path))?;
             self.needs_sync = false;
         }
         Ok(())
@@ -127,9 +124,7 @@ fn open_append(path: &Path) -> Result<File, CheckpointError> {
 
 fn sync_dir(path: &Path) -> Result<(), CheckpointError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
 }
 
 fn read_log(path: &Path) -> Result<Vec<Record>, CheckpointError> {
@@ -212,12 +207,7 @@ mod tests {
         log.sync().unwrap();
         drop(log);
         let (_, records) = CheckpointLog::open(dir.path()).unwrap();
-        assert_eq!(
-            records,
-            (0..10)
-                .map(|i| removed(&format!("t{i}")))
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(records, (0..10).map(|i| removed(&format!("t{i}"))).collect::<Vec<_>>());
     }
 
     #[test]

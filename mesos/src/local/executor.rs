@@ -63,15 +63,10 @@ pub(crate) fn inherited_env() -> Vec<(String, String)> {
 /// Checks that the local agent can run this task as asked, or says what it cannot do.
 pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
     if task.executor.is_some() {
-        return Err(
-            "custom executors are not supported by the local agent; use a CommandInfo".into(),
-        );
+        return Err("custom executors are not supported by the local agent; use a CommandInfo".into());
     }
     let Some(command) = &task.command else {
-        return Err(
-            "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
-                .into(),
-        );
+        return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
     };
     if command.value().is_empty() {
         return Err("the task's CommandInfo has no value".into());
@@ -144,13 +139,7 @@ pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<L
                 };
                 let Some(job) = job else { break };
                 let result = launch(&job, &mut programs);
-                if outcomes
-                    .send(LaunchOutcome {
-                        key: job.key,
-                        result,
-                    })
-                    .is_err()
-                {
+                if outcomes.send(LaunchOutcome { key: job.key, result }).is_err() {
                     break;
                 }
             }
@@ -159,10 +148,7 @@ pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<L
 }
 
 /// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
-fn launch(
-    job: &LaunchJob,
-    programs: &mut HashMap<String, PathBuf>,
-) -> Result<Launched, LaunchError> {
+fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<Launched, LaunchError> {
     let command = job.task.command.as_ref().ok_or(LaunchError::NoCommand)?;
     let sandbox_err = |source| LaunchError::Sandbox {
         path: job.sandbox.clone(),
@@ -185,11 +171,9 @@ fn launch(
         .process_group(0)
         .kill_on_drop(false);
     let child = cmd.spawn().map_err(LaunchError::Spawn)?;
-    let pid = child.id().ok_or_else(|| {
-        LaunchError::Spawn(io::Error::other(
-            "the process exited before its pid was read",
-        ))
-    })?;
+    let pid = child
+        .id()
+        .ok_or_else(|| LaunchError::Spawn(io::Error::other("the process exited before its pid was read")))?;
     // Right after spawn the process exists (as a zombie at worst), so its start time is there.
     let start_ticks = proc_stat(pid).map_or(0, |s| s.start_ticks);
     Ok(Launched {
@@ -235,10 +219,7 @@ fn resolve_program(name: &str, path: &str) -> PathBuf {
     path.split(':')
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        .find(|candidate| fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
@@ -260,10 +241,7 @@ fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<String, String> 
         ("MESOS_SLAVE_ID", job.agent_id.clone()),
         ("MESOS_SANDBOX", sandbox.clone()),
         ("MESOS_DIRECTORY", sandbox),
-        (
-            "MESOS_CHECKPOINT",
-            if job.checkpoint { "1" } else { "0" }.to_owned(),
-        ),
+        ("MESOS_CHECKPOINT", if job.checkpoint { "1" } else { "0" }.to_owned()),
     ] {
         env.insert(k.to_owned(), v);
     }
@@ -318,11 +296,7 @@ pub(crate) fn processes_by_sandbox() -> HashMap<PathBuf, (u32, u64)> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
         let Some(stat) = proc_stat(pid) else { continue };
@@ -380,7 +354,8 @@ mod tests {
 
     #[test]
     fn parses_stat_with_awkward_command_names() {
-        let line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
+        let line =
+            "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
         let stat = parse_stat(line).unwrap();
         assert_eq!(
             stat,
@@ -421,10 +396,7 @@ mod tests {
     fn programs_are_resolved_on_the_task_path() {
         let sleep = resolve_program("sleep", "/nonexistent:/usr/bin:/bin");
         assert!(sleep.is_absolute() && sleep.ends_with("sleep"), "{sleep:?}");
-        assert_eq!(
-            resolve_program("./run.sh", "/bin"),
-            PathBuf::from("./run.sh")
-        );
+        assert_eq!(resolve_program("./run.sh", "/bin"), PathBuf::from("./run.sh"));
         assert_eq!(
             resolve_program("no-such-program-here", "/bin"),
             PathBuf::from("no-such-program-here")

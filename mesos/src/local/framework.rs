@@ -42,10 +42,7 @@ impl Framework {
     }
 
     pub(crate) fn has(&self, capability: Capability) -> bool {
-        self.info
-            .capabilities
-            .iter()
-            .any(|c| c.r#type() == capability)
+        self.info.capabilities.iter().any(|c| c.r#type() == capability)
     }
 
     pub(crate) fn partition_aware(&self) -> bool {
@@ -57,13 +54,7 @@ impl Framework {
         if !self.has(Capability::MultiRole) {
             return None;
         }
-        Some(
-            self.info
-                .roles
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "*".to_owned()),
-        )
+        Some(self.info.roles.first().cloned().unwrap_or_else(|| "*".to_owned()))
     }
 
     pub(crate) fn failover_timeout(&self) -> Duration {

@@ -26,12 +26,7 @@ const POLL_ADOPTED_KILLING: Duration = Duration::from_millis(100);
 impl Master {
     /// Launches validated tasks on an agent: checkpoint all launches (one sync), then hand them
     /// to the launcher threads; each outcome comes back through [`Master::on_launched`].
-    pub(super) fn launch_tasks(
-        &mut self,
-        framework_id: &str,
-        agent: usize,
-        launches: Vec<(TaskInfo, Resources)>,
-    ) {
+    pub(super) fn launch_tasks(&mut self, framework_id: &str, agent: usize, launches: Vec<(TaskInfo, Resources)>) {
         if launches.is_empty() {
             return;
         }
@@ -184,9 +179,9 @@ impl Master {
         let Some(task) = self.tasks.get(key) else {
             return;
         };
-        let update =
-            task.origin(&self.agents[task.agent])
-                .update(state, Source::Executor, None, message);
+        let update = task
+            .origin(&self.agents[task.agent])
+            .update(state, Source::Executor, None, message);
         self.push_update(key, update);
     }
 
@@ -286,20 +281,13 @@ impl Master {
             return;
         };
         self.adopted.remove(key);
-        if let Err(e) =
-            self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false)
-        {
+        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false) {
             tracing::error!(error = %e, "cannot checkpoint a task's removal");
         }
     }
 
     /// SIGTERM to the task's process group now, SIGKILL after the grace period.
-    pub(super) fn kill_task(
-        &mut self,
-        key: &TaskKey,
-        grace_nanos: Option<i64>,
-        killing_state: bool,
-    ) {
+    pub(super) fn kill_task(&mut self, key: &TaskKey, grace_nanos: Option<i64>, killing_state: bool) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
@@ -309,9 +297,7 @@ impl Master {
         task.kill_requested = true;
         let grace = grace_period(&task.info, grace_nanos);
         let process = task.process;
-        if let Err(e) =
-            self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false)
-        {
+        if let Err(e) = self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false) {
             tracing::error!(error = %e, "cannot checkpoint a kill request");
         }
         // A task still being launched has nothing running to report KILLING for.
@@ -376,13 +362,9 @@ impl Master {
                 };
                 (state, executor::describe_exit(status))
             }
-            Err(e) => (
-                TaskState::TaskFailed,
-                format!("Failed to wait for the command: {e}"),
-            ),
+            Err(e) => (TaskState::TaskFailed, format!("Failed to wait for the command: {e}")),
         };
-        let killed_during_launch =
-            task.kill_requested && task.latest.state() == TaskState::TaskStaging;
+        let killed_during_launch = task.kill_requested && task.latest.state() == TaskState::TaskStaging;
         let reason = killed_during_launch.then_some(Reason::TaskKilledDuringLaunch);
         self.task_ended(&exit.key, state, Source::Executor, reason, message);
     }
@@ -401,14 +383,9 @@ impl Master {
             }
             executor::signal_group(p.pid, Signal::SIGKILL);
             if task.kill_requested {
-                let message = "Command terminated after a kill request; its exit status is unknown since the agent restarted";
-                self.task_ended(
-                    &key,
-                    TaskState::TaskKilled,
-                    Source::Agent,
-                    None,
-                    message.to_owned(),
-                );
+                let message =
+                    "Command terminated after a kill request; its exit status is unknown since the agent restarted";
+                self.task_ended(&key, TaskState::TaskKilled, Source::Agent, None, message.to_owned());
             } else {
                 let message = format!(
                     "Task process {} exited after the agent restarted and re-adopted it; its exit status is unknown",
@@ -436,24 +413,13 @@ impl Master {
         }
         self.poll_scheduled = true;
         self.after(
-            if soon {
-                POLL_ADOPTED_KILLING
-            } else {
-                POLL_ADOPTED
-            },
+            if soon { POLL_ADOPTED_KILLING } else { POLL_ADOPTED },
             Timer::PollAdopted,
         );
     }
 
     /// The task reached a terminal state: release its resources and report it.
-    fn task_ended(
-        &mut self,
-        key: &TaskKey,
-        state: TaskState,
-        source: Source,
-        reason: Option<Reason>,
-        message: String,
-    ) {
+    fn task_ended(&mut self, key: &TaskKey, state: TaskState, source: Source, reason: Option<Reason>, message: String) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
@@ -481,9 +447,7 @@ impl Master {
     pub(super) fn recover(&mut self, agent: usize, replayed: Replayed) {
         self.removed_frameworks.extend(replayed.removed_frameworks);
         for (framework_id, info) in replayed.frameworks {
-            if self.frameworks.contains_key(&framework_id)
-                || self.removed_frameworks.contains(&framework_id)
-            {
+            if self.frameworks.contains_key(&framework_id) || self.removed_frameworks.contains(&framework_id) {
                 continue;
             }
             let timeout = super::framework::failover_timeout(&info);
@@ -494,13 +458,7 @@ impl Master {
             );
             self.frameworks
                 .insert(framework_id.clone(), super::framework::Framework::new(info));
-            self.after(
-                timeout,
-                Timer::FailoverTimeout {
-                    framework_id,
-                    epoch: 0,
-                },
-            );
+            self.after(timeout, Timer::FailoverTimeout { framework_id, epoch: 0 });
         }
         let mut running = None;
         for rt in replayed.tasks {
@@ -580,28 +538,20 @@ impl Master {
                     let (state, message) = if rt.kill_requested {
                         (
                             TaskState::TaskKilled,
-                            "Task process ended while the agent was down, after a kill request"
-                                .to_owned(),
+                            "Task process ended while the agent was down, after a kill request".to_owned(),
                         )
                     } else {
                         let pid = rt.started.map_or(0, |(pid, _)| pid);
                         (
                             TaskState::TaskFailed,
-                            format!(
-                                "Task process {pid} ended while the agent was down; its exit status is unknown"
-                            ),
+                            format!("Task process {pid} ended while the agent was down; its exit status is unknown"),
                         )
                     };
-                    self.task_ended(
-                        &key,
-                        state,
-                        Source::Agent,
-                        Some(Reason::ExecutorTerminated),
-                        message,
-                    );
+                    self.task_ended(&key, state, Source::Agent, Some(Reason::ExecutorTerminated), message);
                 }
                 Fate::NeverStarted => {
-                    let message = "The agent stopped while launching the task, and its process was never started".to_owned();
+                    let message =
+                        "The agent stopped while launching the task, and its process was never started".to_owned();
                     self.task_ended(
                         &key,
                         TaskState::TaskFailed,

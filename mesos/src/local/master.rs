@@ -105,9 +105,7 @@ pub(crate) struct Master {
 
 impl Master {
     /// Opens the agents' directories and recovers their checkpointed tasks.
-    pub(crate) fn start(
-        config: &LocalMasterConfig,
-    ) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
+    pub(crate) fn start(config: &LocalMasterConfig) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
         if config.agents.is_empty() {
             return Err(LocalError::Config("at least one agent is needed".into()));
         }
@@ -160,8 +158,7 @@ impl Master {
         let mut replays = Vec::new();
         for (index, (agent_config, name)) in config.agents.iter().zip(names).enumerate() {
             let fresh = || format!("{}-S{index}", Uuid::new_v4());
-            let (agent, records) =
-                Agent::open(index, agent_config, config.work_dir.join(name), fresh)?;
+            let (agent, records) = Agent::open(index, agent_config, config.work_dir.join(name), fresh)?;
             master.agents.push(agent);
             replays.push(recovery::replay(records));
         }
@@ -258,10 +255,7 @@ impl Master {
         match timer {
             Timer::RetryUpdate { key, generation } => self.retry_update(&key, generation),
             Timer::EscalateKill { key, pid } => self.escalate_kill(&key, pid),
-            Timer::FailoverTimeout {
-                framework_id,
-                epoch,
-            } => self.failover_expired(&framework_id, epoch),
+            Timer::FailoverTimeout { framework_id, epoch } => self.failover_expired(&framework_id, epoch),
             Timer::FiltersExpired => {
                 self.allocator.prune_filters(Instant::now());
                 self.allocation_needed = true;
@@ -315,9 +309,7 @@ impl Master {
                 allocation_role: self.frameworks[id].allocation_role(),
             })
             .collect();
-        let made = self
-            .allocator
-            .allocate(&candidates, &self.agents, Instant::now());
+        let made = self.allocator.allocate(&candidates, &self.agents, Instant::now());
         let mut by_framework: HashMap<String, Vec<crate::v1::Offer>> = HashMap::new();
         for (fid, offer) in made {
             by_framework.entry(fid).or_default().push(offer);

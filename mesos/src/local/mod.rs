@@ -113,12 +113,7 @@ impl LocalMaster {
     /// processes keep running; the next start on the same work directory re-adopts them.
     pub async fn shutdown(mut self) {
         let (reply, done) = oneshot::channel();
-        if self
-            .commands
-            .send(Command::Shutdown { reply })
-            .await
-            .is_ok()
-        {
+        if self.commands.send(Command::Shutdown { reply }).await.is_ok() {
             let _ = done.await;
         }
         if let Some(task) = self.task.take() {

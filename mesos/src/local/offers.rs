@@ -56,11 +56,7 @@ pub(crate) fn refuse_duration(filters: Option<&crate::v1::Filters>) -> Option<Du
     if secs == 0.0 {
         return None;
     }
-    Some(
-        Duration::try_from_secs_f64(secs)
-            .unwrap_or(MAX_REFUSE)
-            .min(MAX_REFUSE),
-    )
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(MAX_REFUSE).min(MAX_REFUSE))
 }
 
 impl Allocator {
@@ -112,9 +108,7 @@ impl Allocator {
                     id: OfferId {
                         value: offer_id.clone(),
                     },
-                    framework_id: FrameworkId {
-                        value: fid.to_owned(),
-                    },
+                    framework_id: FrameworkId { value: fid.to_owned() },
                     agent_id: AgentId {
                         value: agent.id.clone(),
                     },
@@ -150,25 +144,16 @@ impl Allocator {
     /// Takes the offers an ACCEPT or DECLINE names; they must all exist, belong to `fid`
     /// and be on one agent. On error every named offer of `fid` is still withdrawn (Mesos
     /// does the same) and the message says what was wrong.
-    pub(crate) fn take(
-        &mut self,
-        fid: &str,
-        ids: &[OfferId],
-    ) -> Result<(usize, Resources), String> {
+    pub(crate) fn take(&mut self, fid: &str, ids: &[OfferId]) -> Result<(usize, Resources), String> {
         let mut problem = None;
         let mut agent = None;
         let mut total = Resources::default();
         for id in ids {
-            let owned = self
-                .offers
-                .get(&id.value)
-                .is_some_and(|o| o.framework_id == fid);
+            let owned = self.offers.get(&id.value).is_some_and(|o| o.framework_id == fid);
             match self.offers.remove(&id.value).filter(|_| owned) {
                 Some(o) => {
                     if agent.is_some_and(|a| a != o.agent) {
-                        problem.get_or_insert_with(|| {
-                            "Aggregated offers must belong to the same agent".to_owned()
-                        });
+                        problem.get_or_insert_with(|| "Aggregated offers must belong to the same agent".to_owned());
                     }
                     agent = Some(o.agent);
                     total.add(&o.resources);
@@ -249,17 +234,12 @@ mod tests {
             refuse_seconds: Some(s),
         };
         assert_eq!(
-            refuse_duration(Some(&Filters {
-                refuse_seconds: None
-            })),
+            refuse_duration(Some(&Filters { refuse_seconds: None })),
             Some(DEFAULT_REFUSE)
         );
         assert_eq!(refuse_duration(Some(&f(0.0))), None);
         assert_eq!(refuse_duration(Some(&f(-3.0))), Some(DEFAULT_REFUSE));
-        assert_eq!(
-            refuse_duration(Some(&f(120.0))),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(refuse_duration(Some(&f(120.0))), Some(Duration::from_secs(120)));
         assert_eq!(refuse_duration(Some(&f(1e12))), Some(MAX_REFUSE));
         assert_eq!(refuse_duration(Some(&f(f64::INFINITY))), Some(MAX_REFUSE));
     }

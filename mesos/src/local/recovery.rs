@@ -41,10 +41,7 @@ impl RecoveredTask {
     }
 
     pub(crate) fn last_acked(&self) -> Option<&TaskStatus> {
-        self.statuses
-            .iter()
-            .rev()
-            .find(|s| self.acked.contains(s.uuid()))
+        self.statuses.iter().rev().find(|s| self.acked.contains(s.uuid()))
     }
 
     pub(crate) fn pending(&self) -> Vec<TaskStatus> {
@@ -102,10 +99,7 @@ pub(crate) fn replay(records: Vec<Record>) -> Replayed {
                 }
             }
             record::Record::Update(u) => {
-                if let Some(t) = tasks.get_mut(&TaskKey::new(
-                    &u.framework_id.value,
-                    &u.status.task_id.value,
-                )) {
+                if let Some(t) = tasks.get_mut(&TaskKey::new(&u.framework_id.value, &u.status.task_id.value)) {
                     t.statuses.push(u.status);
                 }
             }
@@ -145,11 +139,7 @@ pub(crate) enum Fate {
 }
 
 /// `running` is [`executor::processes_by_sandbox`], computed on first need.
-pub(crate) fn probe(
-    task: &RecoveredTask,
-    sandbox: &Path,
-    running: &mut Option<HashMap<PathBuf, (u32, u64)>>,
-) -> Fate {
+pub(crate) fn probe(task: &RecoveredTask, sandbox: &Path, running: &mut Option<HashMap<PathBuf, (u32, u64)>>) -> Fate {
     match task.started {
         Some((pid, start_ticks)) if executor::is_alive(pid, start_ticks) => Fate::Alive {
             pid,
@@ -233,9 +223,7 @@ mod tests {
             update("b", TaskState::TaskFailed, 3),
             ack("b", 3),
             rec(record::Record::Removed(TaskKey::new("fw", "b").record())),
-            rec(record::Record::KillRequested(
-                TaskKey::new("fw", "a").record(),
-            )),
+            rec(record::Record::KillRequested(TaskKey::new("fw", "a").record())),
         ];
         let replayed = replay(records);
         assert_eq!(replayed.frameworks.get("fw"), Some(&framework));
@@ -296,16 +284,12 @@ mod crash_states {
     use crate::local::{AgentConfig, LocalMaster, LocalMasterConfig};
     use crate::protos::pacer::checkpoint::{Record, TaskLaunching, record};
     use crate::v1::scheduler::{Call, call, event};
-    use crate::v1::{
-        AgentId, CommandInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState,
-    };
+    use crate::v1::{AgentId, CommandInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState};
 
     fn launching(task: &str) -> Record {
         Record {
             record: Some(record::Record::Launching(TaskLaunching {
-                framework_id: FrameworkId {
-                    value: "fw-1".into(),
-                },
+                framework_id: FrameworkId { value: "fw-1".into() },
                 task: TaskInfo {
                     name: task.into(),
                     task_id: TaskId { value: task.into() },
@@ -335,9 +319,7 @@ mod crash_states {
         let info = FrameworkInfo {
             user: "root".into(),
             name: "fw".into(),
-            id: Some(FrameworkId {
-                value: "fw-1".into(),
-            }),
+            id: Some(FrameworkId { value: "fw-1".into() }),
             failover_timeout: Some(3600.0),
             ..Default::default()
         };
@@ -385,23 +367,13 @@ mod crash_states {
         let mut seen = Vec::new();
         for _ in 0..2 {
             let status = next_update().await;
-            seen.push((
-                status.task_id.value.clone(),
-                status.state(),
-                status.message.clone(),
-            ));
+            seen.push((status.task_id.value.clone(), status.state(), status.message.clone()));
         }
         seen.sort();
         assert_eq!(seen[0].0, "never");
         assert_eq!(seen[0].1, TaskState::TaskFailed);
-        assert!(
-            seen[0].2.as_deref().unwrap().contains("never started"),
-            "{seen:?}"
-        );
-        assert_eq!(
-            (seen[1].0.as_str(), seen[1].1),
-            ("spawned", TaskState::TaskStarting)
-        );
+        assert!(seen[0].2.as_deref().unwrap().contains("never started"), "{seen:?}");
+        assert_eq!((seen[1].0.as_str(), seen[1].1), ("spawned", TaskState::TaskStarting));
 
         let kill = Call {
             r#type: Some(call::Type::Kill as i32),

@@ -12,9 +12,7 @@ use super::config::AgentResources;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum ResourceError {
     /// The resource is reserved for a role; the local agent only has unreserved (`*`) resources.
-    #[error(
-        "resource {name} is reserved for role {role:?}; the local agent only offers unreserved resources"
-    )]
+    #[error("resource {name} is reserved for role {role:?}; the local agent only offers unreserved resources")]
     Reserved { name: String, role: String },
     /// The value is missing, negative, not a number, or an empty/inverted range.
     #[error("resource {name} has an invalid value: {reason}")]
@@ -130,12 +128,7 @@ fn from_millis(m: i64) -> f64 {
 impl Resources {
     pub(crate) fn from_agent(r: &AgentResources) -> Self {
         let mut out = Resources::default();
-        for (name, v) in [
-            ("cpus", r.cpus),
-            ("mem", r.mem),
-            ("disk", r.disk),
-            ("gpus", r.gpus),
-        ] {
+        for (name, v) in [("cpus", r.cpus), ("mem", r.mem), ("disk", r.disk), ("gpus", r.gpus)] {
             if v > 0.0 {
                 out.scalars.insert(name.to_owned(), to_millis(v));
             }
@@ -181,10 +174,7 @@ impl Resources {
                     *out.scalars.entry(name).or_default() += to_millis(v);
                 }
                 value::Type::Ranges => {
-                    let ranges = r
-                        .ranges
-                        .as_ref()
-                        .ok_or_else(|| invalid("RANGES without ranges"))?;
+                    let ranges = r.ranges.as_ref().ok_or_else(|| invalid("RANGES without ranges"))?;
                     if ranges.range.iter().any(|x| x.begin > x.end) {
                         return Err(invalid("a range's begin is after its end"));
                     }
@@ -195,17 +185,11 @@ impl Resources {
                     out.ranges.entry(name).or_default().union(&set);
                 }
                 value::Type::Set => {
-                    let set = r
-                        .set
-                        .as_ref()
-                        .ok_or_else(|| invalid("a SET without items"))?;
+                    let set = r.set.as_ref().ok_or_else(|| invalid("a SET without items"))?;
                     if out.scalars.contains_key(&name) || out.ranges.contains_key(&name) {
                         return Err(ResourceError::MixedTypes { name });
                     }
-                    out.sets
-                        .entry(name)
-                        .or_default()
-                        .extend(set.item.iter().cloned());
+                    out.sets.entry(name).or_default().extend(set.item.iter().cloned());
                 }
                 value::Type::Text => return Err(invalid("TEXT is not a resource type")),
             }
@@ -241,12 +225,7 @@ impl Resources {
         // Mesos's usual order: cpus, mem, disk, gpus, then anything else.
         let known = ["cpus", "mem", "disk", "gpus"];
         let mut names: Vec<&String> = self.scalars.keys().collect();
-        names.sort_by_key(|n| {
-            (
-                known.iter().position(|k| k == n).unwrap_or(known.len()),
-                n.as_str(),
-            )
-        });
+        names.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(known.len()), n.as_str()));
         for name in names {
             let mut r = base(name, value::Type::Scalar);
             r.scalar = Some(value::Scalar {
@@ -281,8 +260,7 @@ impl Resources {
 
     /// Worth offering: Mesos's default minimum is 0.01 cpus or 32 MB of memory.
     pub(crate) fn is_allocatable(&self) -> bool {
-        self.scalars.get("cpus").copied().unwrap_or(0) >= 10
-            || self.scalars.get("mem").copied().unwrap_or(0) >= 32_000
+        self.scalars.get("cpus").copied().unwrap_or(0) >= 10 || self.scalars.get("mem").copied().unwrap_or(0) >= 32_000
     }
 
     pub(crate) fn add(&mut self, other: &Resources) {
@@ -293,10 +271,7 @@ impl Resources {
             self.ranges.entry(k.clone()).or_default().union(v);
         }
         for (k, v) in &other.sets {
-            self.sets
-                .entry(k.clone())
-                .or_default()
-                .extend(v.iter().cloned());
+            self.sets.entry(k.clone()).or_default().extend(v.iter().cloned());
         }
         self.normalize();
     }
@@ -356,9 +331,7 @@ impl Resources {
 }
 
 /// Attribute protos from the agent's configured attributes.
-pub(crate) fn attribute_protos(
-    attrs: &[(String, super::config::AttributeValue)],
-) -> Vec<crate::v1::Attribute> {
+pub(crate) fn attribute_protos(attrs: &[(String, super::config::AttributeValue)]) -> Vec<crate::v1::Attribute> {
     use super::config::AttributeValue as A;
     attrs
         .iter()
@@ -379,17 +352,12 @@ pub(crate) fn attribute_protos(
                 A::Ranges(r) => {
                     a.r#type = value::Type::Ranges as i32;
                     a.ranges = Some(value::Ranges {
-                        range: r
-                            .iter()
-                            .map(|&(begin, end)| value::Range { begin, end })
-                            .collect(),
+                        range: r.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
                     });
                 }
                 A::Set(items) => {
                     a.r#type = value::Type::Set as i32;
-                    a.set = Some(value::Set {
-                        item: items.clone(),
-                    });
+                    a.set = Some(value::Set { item: items.clone() });
                 }
             }
             a
@@ -415,10 +383,7 @@ mod tests {
             name: "ports".into(),
             r#type: value::Type::Ranges as i32,
             ranges: Some(value::Ranges {
-                range: ranges
-                    .iter()
-                    .map(|&(begin, end)| value::Range { begin, end })
-                    .collect(),
+                range: ranges.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
             }),
             ..Default::default()
         }

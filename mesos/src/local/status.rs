@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::v1::scheduler::{Event, event};
 use crate::v1::{
-    AgentId, ContainerId, ContainerStatus, ExecutorId, NetworkInfo, Offer, OfferId,
-    OperationStatus, TaskId, TaskState, TaskStatus, network_info, task_status,
+    AgentId, ContainerId, ContainerStatus, ExecutorId, NetworkInfo, Offer, OfferId, OperationStatus, TaskId, TaskState,
+    TaskStatus, network_info, task_status,
 };
 
 pub(crate) use task_status::{Reason, Source};
@@ -107,9 +107,7 @@ pub(crate) fn master_update(
         },
         state: state as i32,
         message: Some(message.into()),
-        agent_id: agent_id.map(|a| AgentId {
-            value: a.to_owned(),
-        }),
+        agent_id: agent_id.map(|a| AgentId { value: a.to_owned() }),
         timestamp: Some(now_seconds()),
         source: Some(Source::Master as i32),
         reason: Some(reason as i32),

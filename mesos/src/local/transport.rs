@@ -17,10 +17,7 @@ pub(crate) struct LocalTransport {
 }
 
 impl Transport for LocalTransport {
-    fn subscribe(
-        &self,
-        framework_info: FrameworkInfo,
-    ) -> BoxFuture<'_, Result<Connection, TransportError>> {
+    fn subscribe(&self, framework_info: FrameworkInfo) -> BoxFuture<'_, Result<Connection, TransportError>> {
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
             let command = Command::Subscribe {

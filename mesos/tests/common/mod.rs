@@ -11,9 +11,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use mesos::local::{AgentConfig, AgentResources, AttributeValue, LocalMaster, LocalMasterConfig};
 use mesos::v1::scheduler::{Call, Event, call, event};
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, Filters, FrameworkId, FrameworkInfo,
-    KillPolicy, Offer, OfferId, Resource, TaskId, TaskInfo, TaskState, TaskStatus, environment,
-    framework_info, offer, value,
+    AgentId, CommandInfo, DurationInfo, Environment, Filters, FrameworkId, FrameworkInfo, KillPolicy, Offer, OfferId,
+    Resource, TaskId, TaskInfo, TaskState, TaskStatus, environment, framework_info, offer, value,
 };
 use mesos::{Caller, Connection, Transport, TransportError};
 use nix::sys::signal::{Signal, killpg};
@@ -52,20 +51,13 @@ impl Drop for Sweep {
             return;
         };
         for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<i32>().ok())
-            else {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
                 continue;
             };
             let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
                 continue;
             };
-            if environ
-                .split(|b| *b == 0)
-                .any(|v| v.starts_with(prefix.as_bytes()))
-            {
+            if environ.split(|b| *b == 0).any(|v| v.starts_with(prefix.as_bytes())) {
                 let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             }
         }
@@ -162,9 +154,7 @@ pub fn shell_task(id: &str, agent_id: &str, shell: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        agent_id: AgentId {
-            value: agent_id.into(),
-        },
+        agent_id: AgentId { value: agent_id.into() },
         resources: vec![scalar("cpus", 0.01), scalar("mem", 1.0)],
         command: Some(CommandInfo {
             value: Some(shell.into()),
@@ -224,11 +214,7 @@ pub struct Sched {
 }
 
 impl Sched {
-    pub async fn subscribe(
-        transport: &Arc<dyn Transport>,
-        info: FrameworkInfo,
-        reaper: &Reaper,
-    ) -> Result<Sched> {
+    pub async fn subscribe(transport: &Arc<dyn Transport>, info: FrameworkInfo, reaper: &Reaper) -> Result<Sched> {
         let Connection { mut events, caller } = transport.subscribe(info).await?;
         let first = tokio::time::timeout(WAIT, events.recv())
             .await?
@@ -280,11 +266,7 @@ impl Sched {
             match event.r#type() {
                 event::Type::Update => {
                     let status = event.update.unwrap().status;
-                    if let Some(pid) = status
-                        .container_status
-                        .as_ref()
-                        .and_then(|c| c.executor_pid)
-                    {
+                    if let Some(pid) = status.container_status.as_ref().and_then(|c| c.executor_pid) {
                         self.reaper.watch(pid);
                     }
                     return Ok(status);
@@ -350,12 +332,7 @@ impl Sched {
         Ok(())
     }
 
-    pub async fn launch(
-        &self,
-        offers: &[&Offer],
-        tasks: Vec<TaskInfo>,
-        refuse_seconds: Option<f64>,
-    ) -> Result<()> {
+    pub async fn launch(&self, offers: &[&Offer], tasks: Vec<TaskInfo>, refuse_seconds: Option<f64>) -> Result<()> {
         self.call(Call {
             r#type: Some(call::Type::Accept as i32),
             accept: Some(call::Accept {
@@ -402,9 +379,7 @@ impl Sched {
         self.call(Call {
             r#type: Some(call::Type::Kill as i32),
             kill: Some(call::Kill {
-                task_id: TaskId {
-                    value: task_id.into(),
-                },
+                task_id: TaskId { value: task_id.into() },
                 agent_id: None,
                 kill_policy: None,
             }),

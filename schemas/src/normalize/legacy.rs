@@ -76,22 +76,48 @@ impl Legacy {
             Some(d) => (d.network.take(), d.port_mappings.take()),
             None => (None, None),
         };
-        let legacy = Legacy { ports: app.ports.take(), uris: app.uris.take(), ip_address, docker_network, docker_port_mappings };
+        let legacy = Legacy {
+            ports: app.ports.take(),
+            uris: app.uris.take(),
+            ip_address,
+            docker_network,
+            docker_port_mappings,
+        };
         legacy.check(app, &mut report);
-        if report.is_empty() { Ok(legacy) } else { Err(report.finish()) }
+        if report.is_empty() {
+            Ok(legacy)
+        } else {
+            Err(report.finish())
+        }
     }
 
     fn check(&self, app: &AppDefinition, report: &mut Report) {
         let kind = app.container.as_ref().map(|c| c.kind.as_str());
         if kind == Some("MESOS") && app.container.as_ref().is_some_and(|c| c.docker.is_some()) {
-            report.check(self.docker_network.is_none(), "/container/docker/network", "must be empty");
-            report.check(self.docker_port_mappings.is_none(), "/container/docker/portMappings", "must be empty");
-            let params = app.container.as_ref().and_then(|c| c.docker.as_ref()).map_or(0, |d| d.parameters.len());
+            report.check(
+                self.docker_network.is_none(),
+                "/container/docker/network",
+                "must be empty",
+            );
+            report.check(
+                self.docker_port_mappings.is_none(),
+                "/container/docker/portMappings",
+                "must be empty",
+            );
+            let params = app
+                .container
+                .as_ref()
+                .and_then(|c| c.docker.as_ref())
+                .map_or(0, |d| d.parameters.len());
             report.check(params == 0, "/container/docker/parameters", "must be empty");
         }
         if let Some(pm) = &self.docker_port_mappings {
             let names: Vec<_> = pm.iter().filter_map(|m| m.name.as_deref()).collect();
-            report.check(all_distinct(&names), "/container/docker/portMappings", "Port names must be unique.");
+            report.check(
+                all_distinct(&names),
+                "/container/docker/portMappings",
+                "Port names must be unique.",
+            );
         }
         if let Some(ip) = &self.ip_address {
             report.check(
@@ -101,7 +127,11 @@ impl Legacy {
             );
         }
         let uris_given = self.uris.as_ref().is_some_and(|u| !u.is_empty());
-        report.check(!uris_given || app.fetch.is_empty(), "/uris", "may not be set in conjunction with fetch");
+        report.check(
+            !uris_given || app.fetch.is_empty(),
+            "/uris",
+            "may not be set in conjunction with fetch",
+        );
         let networks_given = app.networks.as_ref().is_some_and(|n| !n.is_empty());
         report.check(
             !(self.docker_network.is_some() && networks_given),
@@ -147,7 +177,11 @@ impl Legacy {
 
     /// `networks` from `ipAddress` and `container.docker.network` (Marathon's `NetworkTranslation`).
     pub(super) fn networks(&self, networks: Option<Vec<Network>>) -> Result<Option<Vec<Network>>, Violation> {
-        let net = |mode: &str, name: Option<String>, labels: BTreeMap<String, String>| Network { mode: mode.into(), name, labels };
+        let net = |mode: &str, name: Option<String>, labels: BTreeMap<String, String>| Network {
+            mode: mode.into(),
+            name,
+            labels,
+        };
         let given = networks.filter(|n| !n.is_empty());
         let translated = match (&self.ip_address, self.docker_network.as_deref(), given) {
             (None, None, given) => return Ok(given),
@@ -178,7 +212,12 @@ impl Legacy {
             self.ports.as_ref().map(|ports| {
                 ports
                     .iter()
-                    .map(|&port| PortDefinition { port, protocol: tcp(), name: None, labels: BTreeMap::new() })
+                    .map(|&port| PortDefinition {
+                        port,
+                        protocol: tcp(),
+                        name: None,
+                        labels: BTreeMap::new(),
+                    })
                     .collect()
             })
         })
@@ -192,13 +231,20 @@ impl Legacy {
         if let Some(docker_mappings) = &self.docker_port_mappings {
             match &c.port_mappings {
                 Some(_) if !docker_mappings.is_empty() => {
-                    return Err(Violation::new("/container", "cannot specify both portMappings and docker.portMappings"));
+                    return Err(Violation::new(
+                        "/container",
+                        "cannot specify both portMappings and docker.portMappings",
+                    ));
                 }
                 Some(_) => {}
                 None => c.port_mappings = Some(docker_mappings.clone()),
             }
         }
-        let discovered = self.ip_address.as_ref().and_then(|ip| ip.discovery.as_ref()).filter(|d| !d.ports.is_empty());
+        let discovered = self
+            .ip_address
+            .as_ref()
+            .and_then(|ip| ip.discovery.as_ref())
+            .filter(|d| !d.ports.is_empty());
         if let Some(discovery) = discovered {
             if c.kind != "MESOS" {
                 let msg = format!("ipAddress.discovery.ports do not apply for container type {}", c.kind);
@@ -231,17 +277,28 @@ impl Legacy {
 }
 
 fn unsupported_docker_network(kind: &str) -> Violation {
-    Violation::new("/container/docker/network", format!("unsupported docker network type {kind}"))
+    Violation::new(
+        "/container/docker/network",
+        format!("unsupported docker network type {kind}"),
+    )
 }
 
 /// A Mesos container with no image, as Marathon adds for non-host networking without one.
 pub(super) fn mesos_container(port_mappings: Option<Vec<PortMapping>>) -> Container {
-    Container { kind: "MESOS".into(), docker: None, port_mappings, volumes: Vec::new(), linux_info: None }
+    Container {
+        kind: "MESOS".into(),
+        docker: None,
+        port_mappings,
+        volumes: Vec::new(),
+        linux_info: None,
+    }
 }
 
 /// Whether the Mesos fetcher should unpack `uri` (Marathon's `FetchUri.isExtract`).
 fn is_archive(uri: &str) -> bool {
-    [".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip"].iter().any(|ext| uri.ends_with(ext))
+    [".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip"]
+        .iter()
+        .any(|ext| uri.ends_with(ext))
 }
 
 fn all_distinct<T: PartialEq>(items: &[T]) -> bool {

@@ -3,11 +3,17 @@ use proptest::prelude::*;
 use super::*;
 
 fn strategy(min: f64, over: f64) -> UpgradeStrategy {
-    UpgradeStrategy { minimum_health_capacity: min, maximum_over_capacity: over }
+    UpgradeStrategy {
+        minimum_health_capacity: min,
+        maximum_over_capacity: over,
+    }
 }
 
 fn rs(kill_immediately: u32, max_capacity: u32) -> RestartStrategy {
-    RestartStrategy { kill_immediately, max_capacity }
+    RestartStrategy {
+        kill_immediately,
+        max_capacity,
+    }
 }
 
 // The four worked examples of marathon-reference.md §7, with 4 healthy instances running.

@@ -3,7 +3,15 @@
 use crate::violation::Report;
 use crate::{AppDefinition, HealthCheck};
 
-const PROTOCOLS: [&str; 7] = ["HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"];
+const PROTOCOLS: [&str; 7] = [
+    "HTTP",
+    "HTTPS",
+    "TCP",
+    "COMMAND",
+    "MESOS_HTTP",
+    "MESOS_HTTPS",
+    "MESOS_TCP",
+];
 /// Checks Marathon itself runs (the others run on the agent).
 const MARATHON_PROTOCOLS: [&str; 3] = ["HTTP", "HTTPS", "TCP"];
 const MESOS_NETWORK_PROTOCOLS: [&str; 3] = ["MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"];
@@ -20,7 +28,11 @@ pub(super) fn validate(app: &AppDefinition, report: &mut Report) {
         .iter()
         .filter(|hc| hc.command.is_none() && MESOS_NETWORK_PROTOCOLS.contains(&hc.protocol.as_str()))
         .count();
-    report.check(mesos_checks <= 1, "/", "AppDefinition can contain at most one Mesos health check");
+    report.check(
+        mesos_checks <= 1,
+        "/",
+        "AppDefinition can contain at most one Mesos health check",
+    );
 
     let n = app.readiness_checks.len();
     report.check(n <= 1, "/readinessChecks", format!("got {n}, expected 1 or less"));
@@ -55,14 +67,21 @@ pub(super) fn validate(app: &AppDefinition, report: &mut Report) {
 fn validate_health_check(hc: &HealthCheck, at: &str, ports: usize, docker: bool, report: &mut Report) {
     let protocol = hc.protocol.as_str();
     if !PROTOCOLS.contains(&protocol) {
-        report.add(format!("{at}/protocol"), format!("is not one of ({})", PROTOCOLS.join(",")));
+        report.add(
+            format!("{at}/protocol"),
+            format!("is not one of ({})", PROTOCOLS.join(",")),
+        );
         return;
     }
     let parameters_ok = match protocol {
         "COMMAND" => hc.command.as_ref().is_some_and(|c| !c.value.is_empty()) && hc.port.is_none(),
         _ => hc.command.is_none() && !(hc.port.is_some() && hc.port_index.is_some()),
     };
-    report.check(parameters_ok, at, format!("HealthCheck is having parameters violation {protocol} protocol."));
+    report.check(
+        parameters_ok,
+        at,
+        format!("HealthCheck is having parameters violation {protocol} protocol."),
+    );
     if MARATHON_PROTOCOLS.contains(&protocol) && hc.command.is_none() {
         let addressed = match hc.port_index {
             Some(i) => (i as usize) < ports,
@@ -75,7 +94,11 @@ fn validate_health_check(hc: &HealthCheck, at: &str, ports: usize, docker: bool,
         );
     }
     if let Some(port) = hc.port {
-        report.check(port <= 65535, format!("{at}/port"), format!("got {port}, expected between 0 and 65535"));
+        report.check(
+            port <= 65535,
+            format!("{at}/port"),
+            format!("got {port}, expected between 0 and 65535"),
+        );
     }
     match hc.ip_protocol.as_deref() {
         None | Some("IPv4") => {}

@@ -140,7 +140,12 @@ impl Constraint {
             }
             _ => {}
         }
-        Ok(Constraint { field: field.to_string(), operator: op, value: value.map(str::to_string), pattern })
+        Ok(Constraint {
+            field: field.to_string(),
+            operator: op,
+            value: value.map(str::to_string),
+            pattern,
+        })
     }
 }
 
@@ -160,7 +165,11 @@ pub fn validate_constraints(constraints: &[Vec<String>], path: &str) -> Vec<Viol
     constraints
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| Constraint::from_app_entry(c).err().map(|e| Violation::new(format!("{path}({i})"), e.to_string())))
+        .filter_map(|(i, c)| {
+            Constraint::from_app_entry(c)
+                .err()
+                .map(|e| Violation::new(format!("{path}({i})"), e.to_string()))
+        })
         .collect()
 }
 
@@ -174,7 +183,10 @@ mod tests {
 
     #[test]
     fn accepts_marathons_operators_in_any_case() {
-        assert_eq!(check(&["hostname", "unique"]).unwrap().operator, ConstraintOperator::Unique);
+        assert_eq!(
+            check(&["hostname", "unique"]).unwrap().operator,
+            ConstraintOperator::Unique
+        );
         assert!(check(&["rack", "CLUSTER"]).is_ok());
         assert!(check(&["rack", "cluster", "a"]).is_ok());
         assert!(check(&["rack", "Group_By"]).is_ok());
@@ -190,17 +202,26 @@ mod tests {
     fn rejects_with_marathons_messages() {
         let msg = |p: &[&str]| check(p).unwrap_err().to_string();
         assert_eq!(msg(&["hostname"]), "Each constraint must have either 2 or 3 fields");
-        assert_eq!(msg(&["a", "UNIQUE", "b", "c"]), "Each constraint must have either 2 or 3 fields");
+        assert_eq!(
+            msg(&["a", "UNIQUE", "b", "c"]),
+            "Each constraint must have either 2 or 3 fields"
+        );
         assert_eq!(msg(&["", "UNIQUE"]), "illegal constraint specification");
         assert_eq!(
             msg(&["a", "NEAR"]),
             "operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER, UNLIKE or IS"
         );
         assert_eq!(msg(&["a", "UNIQUE", ""]), "UNIQUE does not accept a value");
-        assert_eq!(msg(&["a", "GROUP_BY", "x"]), "GROUP BY must define an integer value or else no value at all");
+        assert_eq!(
+            msg(&["a", "GROUP_BY", "x"]),
+            "GROUP BY must define an integer value or else no value at all"
+        );
         assert_eq!(msg(&["a", "MAX_PER"]), "MAX_PER requires an integer value");
         assert_eq!(msg(&["a", "MAX_PER", "1.5"]), "MAX_PER requires an integer value");
-        assert_eq!(msg(&["a", "LIKE"]), "LIKE and UNLIKE require a non-empty, regular expression value");
+        assert_eq!(
+            msg(&["a", "LIKE"]),
+            "LIKE and UNLIKE require a non-empty, regular expression value"
+        );
         assert_eq!(msg(&["a", "LIKE", "("]), "is not a valid regular expression");
         assert!(msg(&["a", "IS", "{a,b}"]).starts_with("IS only supports Mesos text and float values"));
     }
@@ -215,8 +236,17 @@ mod tests {
 
     #[test]
     fn violations_point_at_the_entry() {
-        let cs = vec![vec!["hostname".to_string(), "UNIQUE".to_string()], vec!["x".to_string()]];
+        let cs = vec![
+            vec!["hostname".to_string(), "UNIQUE".to_string()],
+            vec!["x".to_string()],
+        ];
         let v = validate_constraints(&cs, "/constraints");
-        assert_eq!(v, vec![Violation::new("/constraints(1)", "Each constraint must have either 2 or 3 fields")]);
+        assert_eq!(
+            v,
+            vec![Violation::new(
+                "/constraints(1)",
+                "Each constraint must have either 2 or 3 fields"
+            )]
+        );
     }
 }

@@ -19,7 +19,11 @@ pub(super) fn validate(app: &AppDefinition, report: &mut Report) {
     let host = app.uses_host_networking();
     if let Some(defs) = &app.port_definitions {
         validate_port_definitions(defs, report);
-        report.check(host || defs.is_empty(), "/", "portDefinitions are only allowed with host-networking");
+        report.check(
+            host || defs.is_empty(),
+            "/",
+            "portDefinitions are only allowed with host-networking",
+        );
     }
     if let Some(mappings) = app.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
         validate_port_mappings(mappings, networks, report);
@@ -43,7 +47,10 @@ fn validate_networks(networks: &[Network], report: &mut Report) {
     let count = |mode: &str| networks.iter().filter(|n| n.mode == mode).count();
     let named = |n: &&Network| n.name.as_ref().is_some_and(|s| !s.is_empty());
     report.check(
-        !networks.iter().filter(|n| n.mode == NETWORK_HOST).any(|n| named(&n) || !n.labels.is_empty()),
+        !networks
+            .iter()
+            .filter(|n| n.mode == NETWORK_HOST)
+            .any(|n| named(&n) || !n.labels.is_empty()),
         "/networks",
         "Host networks may not have names or labels",
     );
@@ -85,7 +92,11 @@ fn validate_port_definitions(defs: &[PortDefinition], report: &mut Report) {
 
 fn validate_port_mappings(mappings: &[PortMapping], networks: &[Network], report: &mut Report) {
     let names: Vec<&str> = mappings.iter().filter_map(|m| m.name.as_deref()).collect();
-    report.check(all_distinct(&names), "/container/portMappings", "Port names must be unique.");
+    report.check(
+        all_distinct(&names),
+        "/container/portMappings",
+        "Port names must be unique.",
+    );
     let network_names: Vec<&str> = networks.iter().filter_map(|n| n.name.as_deref()).collect();
     let container_networks = networks.iter().filter(|n| n.mode == NETWORK_CONTAINER).count();
     for (i, m) in mappings.iter().enumerate() {
@@ -113,7 +124,11 @@ fn validate_port_mappings(mappings: &[PortMapping], networks: &[Network], report
 }
 
 fn check_port(port: u32, path: &str, report: &mut Report) {
-    report.check(port <= MAX_PORT, path, format!("got {port}, expected between 0 and {MAX_PORT}"));
+    report.check(
+        port <= MAX_PORT,
+        path,
+        format!("got {port}, expected between 0 and {MAX_PORT}"),
+    );
 }
 
 fn check_protocol(protocol: &str, path: &str, report: &mut Report) {

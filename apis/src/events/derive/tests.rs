@@ -2,18 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use schemas::{
-    ActionKind, AppDefinition, DeploymentAction, DeploymentStep, Goal, Instance, TaskRecord,
-    Timestamp,
-};
+use schemas::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, Goal, Instance, TaskRecord, Timestamp};
 use serde_json::Value;
 use store::WriteRequest;
 
 use super::*;
 
 fn app(id: &str) -> Arc<AppDefinition> {
-    let raw: AppDefinition =
-        serde_json::from_value(serde_json::json!({"id": id, "cmd": "sleep 1"})).unwrap();
+    let raw: AppDefinition = serde_json::from_value(serde_json::json!({"id": id, "cmd": "sleep 1"})).unwrap();
     let mut app = schemas::normalize_app(raw, &PathId::root()).unwrap();
     app.version = Some(Timestamp::from_millis(1_000));
     Arc::new(app)
@@ -71,10 +67,7 @@ fn del_inst(i: &Instance) -> Op {
 }
 
 fn put_dep(d: &Deployment) -> Op {
-    Op::put(
-        keys::deployment(&d.id),
-        Record::Deployment(Arc::new(d.clone())),
-    )
+    Op::put(keys::deployment(&d.id), Record::Deployment(Arc::new(d.clone())))
 }
 
 fn del_dep(id: &str) -> Op {
@@ -149,10 +142,7 @@ fn task_state_changes_become_status_updates_and_instance_changes() {
 
     inst.task.as_mut().unwrap().state = TaskState::TASK_RUNNING;
     let ev = w.step(vec![put_inst(&inst)]);
-    assert_eq!(
-        types(&ev),
-        vec!["status_update_event", "instance_changed_event"]
-    );
+    assert_eq!(types(&ev), vec!["status_update_event", "instance_changed_event"]);
     let status = &ev[0].1;
     assert_eq!(status["taskStatus"], "TASK_RUNNING");
     assert_eq!(status["taskId"], inst.next_task_id());
@@ -178,10 +168,7 @@ fn task_state_changes_become_status_updates_and_instance_changes() {
     inst.incarnation = 1;
     inst.task = Some(task(&inst, TaskState::TASK_RUNNING));
     let ev = w.step(vec![put_inst(&inst)]);
-    assert_eq!(
-        types(&ev),
-        vec!["status_update_event", "instance_changed_event"]
-    );
+    assert_eq!(types(&ev), vec!["status_update_event", "instance_changed_event"]);
     assert_eq!(ev[0].1["taskId"], inst.next_task_id());
 }
 
@@ -236,10 +223,7 @@ fn deployment_progress_reports_each_step_and_the_end() {
 
     d.current_step = 1;
     let ev = w.step(vec![put_dep(&d)]);
-    assert_eq!(
-        types(&ev),
-        vec!["deployment_step_success", "deployment_info"]
-    );
+    assert_eq!(types(&ev), vec!["deployment_step_success", "deployment_info"]);
     assert_eq!(ev[1].1["plan"]["id"], "d");
 
     // The controllers may finish several steps in one write, and delete in the same breath.
@@ -257,14 +241,8 @@ fn deployment_progress_reports_each_step_and_the_end() {
 
     // A deployment without steps (nothing changed) just succeeds.
     let empty = deployment("e", &["/a"], 0);
-    assert_eq!(
-        types(&w.step(vec![put_dep(&empty)])),
-        vec!["group_change_success"]
-    );
-    assert_eq!(
-        types(&w.step(vec![del_dep("e")])),
-        vec!["deployment_success"]
-    );
+    assert_eq!(types(&w.step(vec![put_dep(&empty)])), vec!["group_change_success"]);
+    assert_eq!(types(&w.step(vec![del_dep("e")])), vec!["deployment_success"]);
     // Deleting an unknown deployment means nothing.
     assert!(w.step(vec![del_dep("zzz")]).is_empty());
 }
@@ -273,10 +251,7 @@ fn deployment_progress_reports_each_step_and_the_end() {
 fn cancelled_and_replaced_deployments_fail_instead_of_succeeding() {
     let mut w = World::new();
     w.step(vec![put_dep(&deployment("old", &["/a"], 1))]);
-    let cs = w.write(vec![
-        del_dep("old"),
-        put_dep(&deployment("new", &["/a"], 1)),
-    ]);
+    let cs = w.write(vec![del_dep("old"), put_dep(&deployment("new", &["/a"], 1))]);
     assert!(
         w.deriver.deletions_to_attribute(&cs).is_empty(),
         "a replacement needs no word from the API"
@@ -284,20 +259,13 @@ fn cancelled_and_replaced_deployments_fail_instead_of_succeeding() {
     let ev = w.derive(&cs, &Attribution::default());
     assert_eq!(
         types(&ev),
-        vec![
-            "group_change_success",
-            "deployment_failed",
-            "deployment_info"
-        ]
+        vec!["group_change_success", "deployment_failed", "deployment_info"]
     );
     assert_eq!(ev[1].1["id"], "old");
 
     // A lone deletion is a success unless the API says it cancelled it.
     let cs = w.write(vec![del_dep("new")]);
-    assert_eq!(
-        w.deriver.deletions_to_attribute(&cs),
-        vec!["new".to_string()]
-    );
+    assert_eq!(w.deriver.deletions_to_attribute(&cs), vec!["new".to_string()]);
     let attribution = Attribution {
         cancelled: HashSet::from(["new".to_string()]),
         ..Default::default()
@@ -321,10 +289,7 @@ fn an_app_terminates_when_its_last_instance_is_gone() {
     );
     assert!(w.step(vec![del_inst(&i1)]).is_empty());
     let ev = w.step(vec![del_inst(&i2)]);
-    assert_eq!(
-        ev,
-        vec![("app_terminated_event", serde_json::json!({"appId": "/a"}))]
-    );
+    assert_eq!(ev, vec![("app_terminated_event", serde_json::json!({"appId": "/a"}))]);
 
     // An app with no instances terminates with its deletion; one re-created meanwhile does not.
     let b = app("/b");
@@ -371,12 +336,7 @@ fn a_new_deriver_reports_only_later_changes_and_catches_up_after_a_gap() {
     // Started now: what exists is the shadow, not news.
     let mut fresh = Deriver::new(&w.state, "localhost");
     let same = w.write(vec![put_inst(&inst)]);
-    assert!(
-        fresh
-            .apply(&same, &Attribution::default())
-            .events
-            .is_empty()
-    );
+    assert!(fresh.apply(&same, &Attribution::default()).events.is_empty());
 
     // It misses a task failure and the deployment's end, then catches up from the state.
     inst.task.as_mut().unwrap().state = TaskState::TASK_FAILED;

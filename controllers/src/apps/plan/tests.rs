@@ -56,11 +56,7 @@ const RUNNING: Option<TaskState> = Some(TaskState::TASK_RUNNING);
 
 #[test]
 fn scales_up_and_queues_new_instances() {
-    let p = plan(
-        Some(&app(3, (1.0, 1.0), 10, 10)),
-        vec![inst(1, 10, RUNNING)],
-        now(),
-    );
+    let p = plan(Some(&app(3, (1.0, 1.0), 10, 10)), vec![inst(1, 10, RUNNING)], now());
     assert_eq!(p.create.len(), 2);
     assert_eq!(p.launch.len(), 2);
     assert!(p.kill.is_empty() && p.decommission.is_empty());
@@ -71,32 +67,17 @@ fn scale_down_kills_youngest_first_and_unlaunched_before_running() {
     let a = app(1, (1.0, 1.0), 10, 10);
     let p = plan(
         Some(&a),
-        vec![
-            inst(1, 10, RUNNING),
-            inst(2, 10, RUNNING),
-            inst(3, 10, RUNNING),
-        ],
+        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 10, RUNNING)],
         now(),
     );
     assert_eq!(ids(&p.decommission), vec!["a.instance-3", "a.instance-2"]);
     assert_eq!(ids(&p.kill), ids(&p.decommission));
-    let p = plan(
-        Some(&a),
-        vec![inst(1, 10, RUNNING), inst(2, 10, None)],
-        now(),
-    );
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, None)], now());
     assert_eq!(ids(&p.decommission), vec!["a.instance-2"]);
-    assert!(
-        p.kill.is_empty(),
-        "an unlaunched instance has nothing to kill"
-    );
+    assert!(p.kill.is_empty(), "an unlaunched instance has nothing to kill");
     let mut oldest = a.clone();
     oldest.kill_selection = KillSelection::OldestFirst;
-    let p = plan(
-        Some(&oldest),
-        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)],
-        now(),
-    );
+    let p = plan(Some(&oldest), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
     assert_eq!(ids(&p.decommission), vec!["a.instance-1"]);
 }
 
@@ -104,10 +85,7 @@ fn scale_down_kills_youngest_first_and_unlaunched_before_running() {
 fn relaunches_instances_whose_task_ended() {
     let p = plan(
         Some(&app(2, (1.0, 1.0), 10, 10)),
-        vec![
-            inst(1, 10, RUNNING),
-            inst(2, 10, Some(TaskState::TASK_FAILED)),
-        ],
+        vec![inst(1, 10, RUNNING), inst(2, 10, Some(TaskState::TASK_FAILED))],
         now(),
     );
     assert!(p.create.is_empty());
@@ -118,11 +96,7 @@ fn relaunches_instances_whose_task_ended() {
 fn rolling_restart_keeps_full_health_with_default_strategy() {
     let a = app(2, (1.0, 1.0), 20, 20);
     // Two healthy old instances: start two new ones, kill nothing yet.
-    let p = plan(
-        Some(&a),
-        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)],
-        now(),
-    );
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
     assert_eq!(p.create.len(), 2);
     assert!(p.decommission.is_empty());
     // New ones not yet healthy: nothing more to do.
@@ -155,23 +129,11 @@ fn rolling_restart_keeps_full_health_with_default_strategy() {
 #[test]
 fn rolling_restart_one_at_a_time_without_over_capacity() {
     let a = app(2, (1.0, 0.0), 20, 20);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(p.create.len(), 1, "one extra instance of temporary over-capacity");
     let p = plan(
         Some(&a),
-        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)],
-        now(),
-    );
-    assert_eq!(
-        p.create.len(),
-        1,
-        "one extra instance of temporary over-capacity"
-    );
-    let p = plan(
-        Some(&a),
-        vec![
-            inst(1, 10, RUNNING),
-            inst(2, 10, RUNNING),
-            inst(3, 20, RUNNING),
-        ],
+        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 20, RUNNING)],
         now(),
     );
     // One old instance goes, and the next new one takes the room it leaves.
@@ -182,11 +144,7 @@ fn rolling_restart_one_at_a_time_without_over_capacity() {
 #[test]
 fn zero_health_capacity_replaces_everything_at_once() {
     let a = app(2, (0.0, 0.0), 20, 20);
-    let p = plan(
-        Some(&a),
-        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)],
-        now(),
-    );
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
     assert_eq!(p.decommission.len(), 2);
     assert_eq!(p.create.len(), 2, "kill all and start all at once");
 }
@@ -196,10 +154,7 @@ fn unhealthy_old_instances_are_replaced_at_once() {
     let a = app(2, (1.0, 1.0), 20, 20);
     let p = plan(
         Some(&a),
-        vec![
-            inst(1, 10, Some(TaskState::TASK_FAILED)),
-            inst(2, 10, RUNNING),
-        ],
+        vec![inst(1, 10, Some(TaskState::TASK_FAILED)), inst(2, 10, RUNNING)],
         now(),
     );
     assert_eq!(ids(&p.decommission), vec!["a.instance-1"]);
@@ -210,11 +165,7 @@ fn unhealthy_old_instances_are_replaced_at_once() {
 fn deleted_app_decommissions_kills_and_expunges() {
     let mut gone = inst(3, 10, Some(TaskState::TASK_KILLED));
     gone.instance.goal = Goal::Decommissioned;
-    let p = plan(
-        None,
-        vec![inst(1, 10, RUNNING), inst(2, 10, None), gone],
-        now(),
-    );
+    let p = plan(None, vec![inst(1, 10, RUNNING), inst(2, 10, None), gone], now());
     assert_eq!(ids(&p.kill), vec!["a.instance-1"]);
     assert_eq!(ids(&p.decommission), vec!["a.instance-1", "a.instance-2"]);
     assert_eq!(ids(&p.expunge), vec!["a.instance-3"]);
@@ -234,18 +185,9 @@ fn planning_its_own_outcome_changes_nothing() {
     let a = app(3, (1.0, 1.0), 10, 10);
     let p = plan(
         Some(&a),
-        vec![
-            inst(1, 10, RUNNING),
-            inst(2, 10, RUNNING),
-            inst(3, 10, RUNNING),
-        ],
+        vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING), inst(3, 10, RUNNING)],
         now(),
     );
-    assert!(
-        p.create.is_empty()
-            && p.decommission.is_empty()
-            && p.expunge.is_empty()
-            && p.kill.is_empty()
-    );
+    assert!(p.create.is_empty() && p.decommission.is_empty() && p.expunge.is_empty() && p.kill.is_empty());
     assert!(p.launch.is_empty());
 }
