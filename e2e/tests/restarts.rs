@@ -78,8 +78,12 @@ fn a_task_killed_by_hand_is_replaced_with_backoff() -> Result<()> {
         kill(pid, Signal::SIGKILL)?;
     }
     let killed_at = std::time::Instant::now();
-    let second = running(&server, "/phoenix", 1)?;
-    ensure!(second != first, "a new task should replace {first:?}");
+    let second = wait_until(LAUNCH, || {
+        let ids = server.task_ids("/phoenix");
+        let r = server.get("/v2/apps/phoenix").ok()?;
+        (ids.len() == 1 && ids != first && r.body["app"]["tasksRunning"] == 1).then_some(ids)
+    })
+    .with_context(|| format!("a new task should replace {first:?}\n{}", server.log()))?;
     let waited = killed_at.elapsed();
     ensure!(
         waited >= Duration::from_millis(1500),
