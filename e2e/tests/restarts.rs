@@ -78,10 +78,10 @@ fn a_task_killed_by_hand_is_replaced_with_backoff() -> Result<()> {
         kill(pid, Signal::SIGKILL)?;
     }
     let killed_at = std::time::Instant::now();
-    let second = wait_until(LAUNCH, || {
+    wait_until(LAUNCH, || {
         let ids = server.task_ids("/phoenix");
         let r = server.get("/v2/apps/phoenix").ok()?;
-        (ids.len() == 1 && ids != first && r.body["app"]["tasksRunning"] == 1).then_some(ids)
+        (ids.len() == 1 && ids != first && r.body["app"]["tasksRunning"] == 1).then_some(())
     })
     .with_context(|| format!("a new task should replace {first:?}\n{}", server.log()))?;
     let waited = killed_at.elapsed();
