@@ -106,8 +106,5 @@ pub(crate) fn versions(state: &State, id: &PathId) -> BTreeMap<Timestamp, (Strin
 }
 
 pub(crate) fn framework_id(state: &State) -> Option<String> {
-    state.get(keys::FRAMEWORK_ID).and_then(|e| match &e.record {
-        Record::FrameworkId(id) => Some(id.clone()),
-        _ => None,
-    })
+    state.framework_id().map(str::to_string)
 }

@@ -61,10 +61,7 @@ fn advance(state: &State, id: &str) -> Option<WriteRequest> {
 }
 
 fn action_done(state: &State, action: &DeploymentAction) -> bool {
-    let app = match state.get(&keys::app(&action.app)).map(|e| &e.record) {
-        Some(Record::App(app)) => Some(app),
-        _ => None,
-    };
+    let app = state.app(&action.app);
     match (action.action, app) {
         (ActionKind::StartApplication, app) => app.is_some(),
         (ActionKind::StopApplication, None) => state.scan(&keys::instances_of(&action.app)).next().is_none(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use schemas::Record;
+use schemas::{AppDefinition, PathId, Record};
 use serde::{Deserialize, Serialize};
 
 /// One change to one key.
@@ -142,6 +142,22 @@ impl State {
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
             .map(|(k, e)| (k.as_str(), e))
+    }
+
+    /// The current definition of app `id`, if it exists.
+    pub fn app(&self, id: &PathId) -> Option<&Arc<AppDefinition>> {
+        match &self.get(&crate::keys::app(id))?.record {
+            Record::App(app) => Some(app),
+            _ => None,
+        }
+    }
+
+    /// The Mesos FrameworkID to fail over to, once one was recorded.
+    pub fn framework_id(&self) -> Option<&str> {
+        match &self.get(crate::keys::FRAMEWORK_ID)?.record {
+            Record::FrameworkId(id) => Some(id),
+            _ => None,
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -32,10 +32,7 @@ pub(crate) enum AppError {
 pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Action, AppError> {
     let now = Timestamp::now();
     let planned = write_planned(&ctx.store, |state| {
-        let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {
-            Some(Record::App(app)) => Some(app.clone()),
-            _ => None,
-        };
+        let app = state.app(&app_id).cloned();
         let observed: Vec<Observed> = state
             .scan(&keys::instances_of(&app_id))
             .filter_map(|(key, e)| match &e.record {

@@ -73,10 +73,7 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
 }
 
 fn framework_info(ctx: &Context) -> FrameworkInfo {
-    let id = ctx.store.read(|s| match s.get(keys::FRAMEWORK_ID).map(|e| &e.record) {
-        Some(Record::FrameworkId(id)) => Some(id.clone()),
-        _ => None,
-    });
+    let id = ctx.store.read(|s| s.framework_id().map(str::to_string));
     let capability = |t: framework_info::capability::Type| framework_info::Capability { r#type: Some(t as i32) };
     use framework_info::capability::Type;
     FrameworkInfo {

@@ -123,7 +123,7 @@ fn plan_launches(
     let mut launches = Vec::new();
     let now = Timestamp::now();
     for (app_id, instance_id) in candidates {
-        let Some(Record::App(app)) = state.get(&keys::app(app_id)).map(|e| &e.record) else {
+        let Some(app) = state.app(app_id) else {
             continue;
         };
         let key = keys::instance(app_id, instance_id);

@@ -116,10 +116,7 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
             }
             Applied::Unchanged => {}
             Applied::Changed { became_running, failed } => {
-                let app = match state.get(&keys::app(&app_id)).map(|e| &e.record) {
-                    Some(Record::App(app)) => Some(app.clone()),
-                    _ => None,
-                };
+                let app = state.app(&app_id).cloned();
                 if let Some(app) = app {
                     if failed && instance.goal == schemas::Goal::Running {
                         effects.failed.push(app.clone());

@@ -18,18 +18,10 @@ pub(crate) struct LocalTransport {
 
 impl Transport for LocalTransport {
     fn subscribe(&self, framework_info: FrameworkInfo) -> BoxFuture<'_, Result<Connection, TransportError>> {
-        Box::pin(async move {
-            let (reply, answer) = oneshot::channel();
-            let command = Command::Subscribe {
-                info: Box::new(framework_info),
-                reply,
-            };
-            self.master
-                .send(command)
-                .await
-                .map_err(|_| TransportError::Disconnected)?;
-            answer.await.map_err(|_| TransportError::Disconnected)?
-        })
+        Box::pin(ask(&self.master, |reply| Command::Subscribe {
+            info: Box::new(framework_info),
+            reply,
+        }))
     }
 }
 
@@ -54,20 +46,31 @@ impl CallSink for LocalCaller {
             call.framework_id = Some(FrameworkId {
                 value: self.framework_id.clone(),
             });
-            let (reply, answer) = oneshot::channel();
-            let command = Command::Call {
-                framework_id: self.framework_id.clone(),
-                stream_id: self.stream_id,
+            let framework_id = self.framework_id.clone();
+            let stream_id = self.stream_id;
+            ask(&self.master, |reply| Command::Call {
+                framework_id,
+                stream_id,
                 call: Box::new(call),
                 reply,
-            };
-            self.master
-                .send(command)
-                .await
-                .map_err(|_| TransportError::Disconnected)?;
-            answer.await.map_err(|_| TransportError::Disconnected)?
+            })
+            .await
         })
     }
+}
+
+/// Sends the master the command `make` builds around a reply channel and waits for its answer;
+/// a master that is gone is a disconnection.
+async fn ask<T>(
+    master: &mpsc::Sender<Command>,
+    make: impl FnOnce(oneshot::Sender<Result<T, TransportError>>) -> Command,
+) -> Result<T, TransportError> {
+    let (reply, answer) = oneshot::channel();
+    master
+        .send(make(reply))
+        .await
+        .map_err(|_| TransportError::Disconnected)?;
+    answer.await.map_err(|_| TransportError::Disconnected)?
 }
 
 pub(crate) fn transport(master: mpsc::Sender<Command>) -> Arc<dyn Transport> {
