@@ -1,83 +1,51 @@
 //! Marathon's launch backoff (its `RateLimiter`): an app whose tasks keep failing waits longer
 //! and longer before its next launch, up to `maxLaunchDelaySeconds`.
 //!
-//! Delays are kept per app and config version, in memory, as Marathon keeps them: a new config
-//! starts with no delay, a scale does not reset it.
+//! The delay is a record in the store (`backoff/<app>`), written in the same batch as the
+//! status update that moved it, so every server shows it in `/v2/queue` and a restart keeps
+//! backing off a crash-looping app. A new config starts with no delay; a scale keeps it.
+//! Everything here is a pure function of the record, the app and the time.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use schemas::{AppDefinition, LaunchDelay, Timestamp};
 
-use schemas::{AppDefinition, PathId, Timestamp};
-use tokio::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Delay {
-    config_version: Timestamp,
-    /// When the delay was last set or advanced.
-    reference: Instant,
-    current: Duration,
+/// The delay after a task of `app` failed at `now`: the first failure waits `backoffSeconds`,
+/// each further one `backoffFactor` times longer, at most `maxLaunchDelaySeconds`.
+pub(crate) fn after_failure(prev: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> LaunchDelay {
+    let max = u64::from(app.max_launch_delay_seconds) * 1000;
+    let first = (u64::from(app.backoff_seconds) * 1000).min(max);
+    let config_version = app.config_version();
+    let delay_millis = match prev {
+        Some(d) if d.config_version == config_version => ((d.delay_millis as f64 * app.backoff_factor) as u64).min(max),
+        _ => first,
+    };
+    LaunchDelay {
+        config_version,
+        reference: now,
+        delay_millis,
+    }
 }
 
-/// Launch delays of all apps.
-#[derive(Debug, Default)]
-pub struct Backoff {
-    delays: HashMap<PathId, Delay>,
+/// A task of `app` got going: the delay clock restarts from `now`, keeping its length
+/// (Marathon's "advance"). `None` when there is nothing to advance.
+pub(crate) fn advanced(prev: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> Option<LaunchDelay> {
+    prev.filter(|d| d.config_version == app.config_version())
+        .map(|d| LaunchDelay {
+            reference: now,
+            ..d.clone()
+        })
 }
 
-impl Backoff {
-    /// A task of `app` failed: start or grow its delay.
-    pub fn failure(&mut self, app: &AppDefinition) {
-        let now = Instant::now();
-        let max = Duration::from_secs(app.max_launch_delay_seconds.into());
-        let first = Duration::from_secs(app.backoff_seconds.into()).min(max);
-        let version = app.config_version();
-        let current = match self.delays.get(&app.id) {
-            Some(d) if d.config_version == version => d.current.mul_f64(app.backoff_factor).min(max),
-            _ => first,
-        };
-        self.delays.insert(
-            app.id.clone(),
-            Delay {
-                config_version: version,
-                reference: now,
-                current,
-            },
-        );
+/// When `app` may launch next under `delay`; `None` means now. Delays of older configs do not
+/// apply, and neither does a delay overdue by more than `maxLaunchDelaySeconds`.
+pub(crate) fn ready_at(delay: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> Option<Timestamp> {
+    let d = delay.filter(|d| d.config_version == app.config_version())?;
+    let max = i64::from(app.max_launch_delay_seconds) * 1000;
+    let delay = d.delay_millis as i64;
+    if now.millis() > d.reference.millis() + max.max(delay) {
+        return None;
     }
-
-    /// A task of `app` got going: the delay clock restarts from now, keeping its length
-    /// (Marathon's "advance").
-    pub fn advance(&mut self, app: &AppDefinition) {
-        if let Some(d) = self.delays.get_mut(&app.id)
-            && d.config_version == app.config_version()
-        {
-            d.reference = Instant::now();
-        }
-    }
-
-    /// Forgets the delay (DELETE /v2/queue/{app}/delay, or the app is gone).
-    pub fn reset(&mut self, app: &PathId) {
-        self.delays.remove(app);
-    }
-
-    /// When `app` may launch next; `None` means now. Delays of older configs do not apply,
-    /// and a delay overdue by more than `maxLaunchDelaySeconds` is dropped.
-    pub fn ready_at(&mut self, app: &AppDefinition) -> Option<Instant> {
-        let d = self.delays.get(&app.id)?;
-        let max = Duration::from_secs(app.max_launch_delay_seconds.into());
-        let now = Instant::now();
-        if d.config_version != app.config_version() || now > d.reference + max.max(d.current) {
-            self.delays.remove(&app.id);
-            return None;
-        }
-        let at = d.reference + d.current;
-        (at > now).then_some(at)
-    }
-
-    /// The current delay of `app`, for the launch queue's `delay` view.
-    pub fn current(&self, app: &PathId) -> Option<Duration> {
-        self.delays.get(app).map(|d| d.current)
-    }
+    let at = Timestamp::from_millis(d.reference.millis() + delay);
+    (at > now).then_some(at)
 }
 
 #[cfg(test)]
@@ -86,7 +54,7 @@ mod tests {
     use schemas::VersionInfo;
 
     fn app(backoff: u32, factor: f64, max: u32, config: i64) -> AppDefinition {
-        let mut a: AppDefinition = serde_json_app();
+        let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap();
         a.backoff_seconds = backoff;
         a.backoff_factor = factor;
         a.max_launch_delay_seconds = max;
@@ -99,51 +67,47 @@ mod tests {
         a
     }
 
-    fn serde_json_app() -> AppDefinition {
-        serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap()
+    fn at(secs: f64) -> Timestamp {
+        Timestamp::from_millis((secs * 1000.0) as i64)
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn grows_by_factor_up_to_max() {
-        let mut b = Backoff::default();
+    #[test]
+    fn grows_by_factor_up_to_max() {
         let a = app(1, 2.0, 5, 1);
-        assert_eq!(b.ready_at(&a), None);
-        b.failure(&a);
-        assert_eq!(b.current(&a.id), Some(Duration::from_secs(1)));
-        b.failure(&a);
-        b.failure(&a);
-        assert_eq!(b.current(&a.id), Some(Duration::from_secs(4)));
-        b.failure(&a);
-        assert_eq!(b.current(&a.id), Some(Duration::from_secs(5)));
-        let at = b.ready_at(&a).unwrap();
-        assert_eq!(at - Instant::now(), Duration::from_secs(5));
-        tokio::time::advance(Duration::from_secs(5)).await;
-        assert_eq!(b.ready_at(&a), None);
+        assert_eq!(ready_at(None, &a, at(0.0)), None);
+        let mut d = after_failure(None, &a, at(0.0));
+        assert_eq!(d.delay_millis, 1000);
+        d = after_failure(Some(&d), &a, at(0.0));
+        d = after_failure(Some(&d), &a, at(0.0));
+        assert_eq!(d.delay_millis, 4000);
+        d = after_failure(Some(&d), &a, at(10.0));
+        assert_eq!(d.delay_millis, 5000);
+        assert_eq!(ready_at(Some(&d), &a, at(10.0)), Some(at(15.0)));
+        assert_eq!(ready_at(Some(&d), &a, at(15.0)), None);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn marathon_defaults_and_advance() {
-        let mut b = Backoff::default();
+    #[test]
+    fn marathon_defaults_and_advance() {
         let a = app(1, 1.15, 300, 1);
-        b.failure(&a);
-        b.failure(&a);
-        assert_eq!(b.current(&a.id), Some(Duration::from_millis(1150)));
-        tokio::time::advance(Duration::from_secs(1)).await;
-        b.advance(&a);
-        // The reference moved to now: the full 1.15 s applies again.
-        assert_eq!(b.ready_at(&a).unwrap() - Instant::now(), Duration::from_millis(1150));
+        let d = after_failure(None, &a, at(0.0));
+        let d = after_failure(Some(&d), &a, at(0.0));
+        assert_eq!(d.delay_millis, 1150);
+        // The reference moves to now: the full 1.15 s applies again.
+        let d = advanced(Some(&d), &a, at(1.0)).unwrap();
+        assert_eq!(ready_at(Some(&d), &a, at(1.0)), Some(at(2.15)));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn new_config_resets_and_overdue_is_dropped() {
-        let mut b = Backoff::default();
+    #[test]
+    fn new_config_resets_and_overdue_is_dropped() {
         let a = app(10, 2.0, 60, 1);
-        b.failure(&a);
+        let d = after_failure(None, &a, at(0.0));
         let newer = app(10, 2.0, 60, 2);
-        assert_eq!(b.ready_at(&newer), None);
-        b.failure(&a);
-        tokio::time::advance(Duration::from_secs(61)).await;
-        assert_eq!(b.ready_at(&a), None);
-        assert_eq!(b.current(&a.id), None);
+        assert_eq!(ready_at(Some(&d), &newer, at(0.0)), None);
+        assert_eq!(advanced(Some(&d), &newer, at(0.0)), None);
+        assert_eq!(after_failure(Some(&d), &newer, at(0.0)).delay_millis, 10_000);
+        let d = after_failure(Some(&d), &a, at(0.0));
+        assert_eq!(ready_at(Some(&d), &a, at(30.0)), None);
+        assert_eq!(ready_at(Some(&d), &a, at(19.0)), Some(at(20.0)));
+        assert_eq!(ready_at(Some(&d), &a, at(61.0)), None);
     }
 }

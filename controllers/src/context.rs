@@ -1,11 +1,9 @@
-//! What every controller shares: the store, the launch queue, launch backoff, the driver.
+//! What every controller shares: the store, the launch queue, the driver.
 
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use store::Store;
 
-use crate::backoff::Backoff;
 use crate::driver::DriverHandle;
 use crate::launch_queue::LaunchQueue;
 
@@ -45,7 +43,6 @@ impl Default for ControllerConfig {
 pub struct Context {
     pub store: Store,
     pub queue: LaunchQueue,
-    pub backoff: Mutex<Backoff>,
     pub driver: DriverHandle,
     pub config: ControllerConfig,
 }
@@ -56,7 +53,6 @@ impl Context {
             driver: DriverHandle::new(config.kill_retry),
             store,
             queue: LaunchQueue::default(),
-            backoff: Mutex::new(Backoff::default()),
             config,
         }
     }

@@ -7,10 +7,9 @@
 
 use std::sync::Arc;
 
-use schemas::{ActionKind, AppDefinition, Deployment, DeploymentAction, Goal, Record};
+use schemas::{ActionKind, AppDefinition, Deployment, DeploymentAction, Goal, HealthSpec, Record};
 use store::{Op, Precondition, State, WriteRequest, keys};
 
-use crate::apps::is_healthy;
 use crate::context::Context;
 use crate::optimistic::{WriteError, write_planned};
 use crate::runtime::Action;
@@ -71,10 +70,11 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
     }
 }
 
-/// True when `app` runs exactly its instance count, all of its current config and healthy,
+/// True when `app` runs exactly its instance count, all of its current config, healthy and ready,
 /// and no decommissioned instance still has a live task.
 pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
     let config = app.config_version();
+    let spec = HealthSpec::of(app);
     let mut running = 0u32;
     for (_, e) in state.scan(&keys::instances_of(&app.id)) {
         let Record::Instance(i) = &e.record else {
@@ -84,7 +84,7 @@ pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
             Goal::Decommissioned if i.has_active_task() => return false,
             Goal::Decommissioned => {}
             Goal::Running => {
-                if i.run_spec_version < config || !is_healthy(i) {
+                if i.run_spec_version < config || !i.counts_as_healthy(&spec) {
                     return false;
                 }
                 running += 1;

@@ -4,6 +4,7 @@
 //! This crate does no I/O: it knows nothing about tokio, HTTP, storage or Mesos.
 
 mod app;
+mod health;
 pub mod normalize;
 mod path_id;
 pub mod plan;
@@ -16,6 +17,7 @@ pub mod validate;
 pub mod violation;
 
 pub use app::*;
+pub use health::*;
 pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};
 pub use plan::app_change_steps;

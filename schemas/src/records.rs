@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AppDefinition, PathId, Timestamp};
+use crate::{AppDefinition, PathId, TaskHealth, Timestamp};
 
 /// One record in the store. The store treats records as opaque values under string keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,20 @@ pub enum Record {
     FrameworkId(String),
     /// The callback URL of an event subscriber (`/v2/eventSubscriptions`).
     EventSubscription(String),
+    /// The launch backoff of an app.
+    LaunchDelay(LaunchDelay),
+}
+
+/// Marathon's launch backoff for one app: launches of the app's `config_version` wait until
+/// `reference + delay`. Recorded with the status update that caused it, so that every server
+/// shows it and a restart keeps backing off a crash-looping app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchDelay {
+    pub config_version: Timestamp,
+    /// When the delay was last set or advanced.
+    pub reference: Timestamp,
+    pub delay_millis: u64,
 }
 
 /// What an instance should be doing; the reconciler moves reality towards it.
@@ -73,6 +87,9 @@ pub struct TaskRecord {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Health and readiness results of this task.
+    #[serde(default, skip_serializing_if = "TaskHealth::is_empty")]
+    pub health: TaskHealth,
 }
 
 /// Mesos task states, spelled as Mesos and Marathon print them.

@@ -10,6 +10,7 @@ pub const APP_VERSIONS: &str = "appver/";
 pub const INSTANCES: &str = "inst/";
 pub const DEPLOYMENTS: &str = "deploy/";
 pub const FRAMEWORK_ID: &str = "meta/framework-id";
+pub const LAUNCH_DELAYS: &str = "backoff/";
 
 pub fn app(id: &PathId) -> String {
     format!("{APPS}{id}")
@@ -32,16 +33,21 @@ pub fn instance(app: &PathId, instance_id: &str) -> String {
     format!("{INSTANCES}{app}#{instance_id}")
 }
 
+pub fn launch_delay(app: &PathId) -> String {
+    format!("{LAUNCH_DELAYS}{app}")
+}
+
 pub fn deployment(id: &str) -> String {
     format!("{DEPLOYMENTS}{id}")
 }
 
-/// The app id a key of [`app`], [`instance`] or [`app_version`] belongs to.
+/// The app id a key of [`app`], [`instance`], [`app_version`] or [`launch_delay`] belongs to.
 pub fn app_of_key(key: &str) -> Option<PathId> {
     let rest = key
         .strip_prefix(APPS)
         .or_else(|| key.strip_prefix(INSTANCES))
-        .or_else(|| key.strip_prefix(APP_VERSIONS))?;
+        .or_else(|| key.strip_prefix(APP_VERSIONS))
+        .or_else(|| key.strip_prefix(LAUNCH_DELAYS))?;
     let id = rest.split('#').next()?;
     PathId::parse(id).ok()
 }
@@ -61,6 +67,7 @@ mod tests {
         );
         assert!(instance(&id, "x").starts_with(&instances_of(&id)));
         assert!(!instance(&PathId::parse("/prod/web2").unwrap(), "x").starts_with(&instances_of(&id)));
+        assert_eq!(app_of_key(&launch_delay(&id)), Some(id.clone()));
         assert_eq!(app_of_key(&deployment("d")), None);
     }
 }

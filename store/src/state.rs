@@ -152,6 +152,14 @@ impl State {
         }
     }
 
+    /// The launch backoff of app `id`, if one was recorded.
+    pub fn launch_delay(&self, id: &PathId) -> Option<&schemas::LaunchDelay> {
+        match &self.get(&crate::keys::launch_delay(id))?.record {
+            Record::LaunchDelay(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The Mesos FrameworkID to fail over to, once one was recorded.
     pub fn framework_id(&self) -> Option<&str> {
         match &self.get(crate::keys::FRAMEWORK_ID)?.record {

@@ -426,6 +426,7 @@ mod tests {
             started_at: None,
             updated_at: Timestamp::now(),
             message: None,
+            health: Default::default(),
         });
         let key = keys::instance(&inst.app_id, &inst.instance_id);
         apply(

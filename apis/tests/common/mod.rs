@@ -147,6 +147,7 @@ impl Api {
             started_at: (state == TaskState::TASK_RUNNING).then_some(now),
             updated_at: now,
             message: None,
+            health: Default::default(),
         });
         self.put_instance(&inst).await;
         inst

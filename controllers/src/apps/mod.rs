@@ -7,15 +7,16 @@ mod plan;
 use std::sync::Arc;
 use std::time::Duration;
 
-use schemas::{PathId, Record, Timestamp};
+use schemas::{AppDefinition, HealthSpec, Instance, PathId, Record, Timestamp};
 use store::{Op, Precondition, WriteRequest, keys};
 
+use crate::backoff;
 use crate::context::Context;
 use crate::driver::DriverError;
 use crate::optimistic::{WriteError, write_planned};
 use crate::runtime::Action;
 
-pub(crate) use plan::{Observed, Plan, is_healthy, plan};
+pub(crate) use plan::{Observed, Plan, plan};
 
 /// Even with no change, look again this often (Marathon's periodic scale check).
 const RESYNC: Duration = Duration::from_secs(300);
@@ -39,28 +40,36 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
                 Record::Instance(i) => Some(Observed {
                     key: key.to_string(),
                     revision: e.mod_revision,
+                    health: health_spec(state, app.as_deref(), i),
                     instance: (**i).clone(),
                 }),
                 _ => None,
             })
             .collect();
+        let delay = state.launch_delay(&app_id);
         let plan = plan(app.as_deref(), observed, now);
-        Some((write_request(&app_id, &plan), (app, plan)))
+        let mut req = write_request(&app_id, &plan);
+        if app.is_none() && delay.is_some() {
+            req.ops.push(Op::delete(keys::launch_delay(&app_id)));
+        }
+        let launch_at = app.as_ref().and_then(|a| backoff::ready_at(delay, a, now));
+        Some((req, (app, plan, launch_at)))
     })
     .await?;
-    let Some((app, plan)) = planned else {
+    let Some((app, plan, launch_at)) = planned else {
         return Ok(Action::await_change());
     };
 
     match &app {
-        Some(app) => {
-            let not_before = ctx.backoff.lock().ready_at(app);
+        Some(_) => {
+            // The store keeps wall-clock times; the queue waits on the runtime's clock.
+            let not_before = launch_at.map(|at| {
+                let wait = (at.millis() - now.millis()).max(0) as u64;
+                tokio::time::Instant::now() + Duration::from_millis(wait)
+            });
             ctx.queue.set(&app_id, plan.launch.clone(), not_before);
         }
-        None => {
-            ctx.queue.remove(&app_id);
-            ctx.backoff.lock().reset(&app_id);
-        }
+        None => ctx.queue.remove(&app_id),
     }
 
     let grace = app
@@ -78,6 +87,23 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
     } else {
         Action::requeue(ctx.config.kill_retry)
     })
+}
+
+/// What the app version an instance runs expects of it: the current definition for instances
+/// of the current config, the stored version for older ones (an upgrade that adds health
+/// checks must not make the old instances look unhealthy). A version pruned from the store
+/// expects nothing beyond a running task.
+fn health_spec(state: &store::State, app: Option<&AppDefinition>, i: &Instance) -> HealthSpec {
+    match app {
+        Some(app) if i.run_spec_version >= app.config_version() => HealthSpec::of(app),
+        _ => match state
+            .get(&keys::app_version(&i.app_id, i.run_spec_version))
+            .map(|e| &e.record)
+        {
+            Some(Record::AppVersion(v)) => HealthSpec::of(v),
+            _ => HealthSpec::default(),
+        },
+    }
 }
 
 fn write_request(app_id: &PathId, plan: &Plan) -> WriteRequest {

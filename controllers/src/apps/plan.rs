@@ -7,14 +7,22 @@
 
 use std::cmp::Reverse;
 
-use schemas::{AppDefinition, Goal, Instance, KillSelection, TaskState, Timestamp, restart_strategy};
+use schemas::{AppDefinition, Goal, HealthSpec, Instance, KillSelection, TaskState, Timestamp, restart_strategy};
 
-/// An instance as read from the store, with the revision that guards writing it back.
+/// An instance as read from the store, with the revision that guards writing it back and
+/// what its app version expects before it counts as healthy.
 #[derive(Clone, Debug)]
 pub(crate) struct Observed {
     pub key: String,
     pub revision: u64,
     pub instance: Instance,
+    pub health: HealthSpec,
+}
+
+impl Observed {
+    fn is_healthy(&self) -> bool {
+        self.instance.counts_as_healthy(&self.health)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -29,11 +37,6 @@ pub(crate) struct Plan {
     pub kill: Vec<Observed>,
     /// Instance ids that wait for an offer, oldest first.
     pub launch: Vec<String>,
-}
-
-/// Whether an instance counts as healthy for deployments and upgrades.
-pub(crate) fn is_healthy(i: &Instance) -> bool {
-    !i.kill_requested && i.state() == Some(TaskState::TASK_RUNNING)
 }
 
 /// Plans `app` (None: the app was deleted) over its `instances`.
@@ -79,14 +82,14 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
             plan.create.push(Instance::new(app, now));
         }
     } else {
-        let healthy = old.iter().chain(&keep).filter(|o| is_healthy(&o.instance)).count() as u32;
+        let healthy = old.iter().chain(&keep).filter(|o| o.is_healthy()).count() as u32;
         // New instances count towards "too many" only once healthy: ones still starting are
         // what the restart is waiting for, not extras.
-        let current = (old.len() + keep.iter().filter(|o| is_healthy(&o.instance)).count()) as u32;
+        let current = (old.len() + keep.iter().filter(|o| o.is_healthy()).count()) as u32;
         let strategy = restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
         // Old instances that are not healthy add nothing to capacity: replace them at once.
         // Healthy ones go as far as the minimum health capacity allows.
-        let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) = old.into_iter().partition(|o| is_healthy(&o.instance));
+        let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) = old.into_iter().partition(|o| o.is_healthy());
         sort_for_kill(&mut old_healthy, app.kill_selection);
         let kill_healthy = (strategy.kill_immediately as usize).min(old_healthy.len());
         plan.decommission.extend(old_unhealthy);

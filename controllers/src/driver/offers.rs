@@ -156,7 +156,7 @@ fn plan_launches(
             run_spec_version: app.version_or_epoch(),
             kill_requested: false,
             last_failure: match &instance.task {
-                Some(t) if t.state.is_task_failure() => Some(t.clone()),
+                Some(t) if t.state.is_task_failure() || t.health.killed_unhealthy.is_some() => Some(t.clone()),
                 _ => instance.last_failure.clone(),
             },
             task: Some(TaskRecord {
@@ -169,6 +169,7 @@ fn plan_launches(
                 started_at: None,
                 updated_at: now,
                 message: None,
+                health: Default::default(),
             }),
             ..Instance::clone(instance)
         };

@@ -56,10 +56,24 @@ pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Ti
         return Applied::Stale;
     }
     let state = task_state(status.state);
-    let was_terminal = task.state.is_terminal();
     // A terminal state is final: a late echo of an earlier state must not revive it.
-    if task.state == state || was_terminal {
+    if task.state.is_terminal() {
         return Applied::Unchanged;
+    }
+    // The agent's health verdict rides on status updates; one without it says nothing new.
+    let health_changed = status.healthy.is_some() && status.healthy != task.health.agent;
+    if health_changed {
+        task.health.agent = status.healthy;
+    }
+    if task.state == state {
+        return if health_changed {
+            Applied::Changed {
+                became_running: false,
+                failed: false,
+            }
+        } else {
+            Applied::Unchanged
+        };
     }
     task.state = state;
     task.updated_at = now;
@@ -73,7 +87,14 @@ pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Ti
     if became_running {
         task.started_at = Some(now);
     }
-    let failed = state.is_terminal() && state.is_failure() && !instance.kill_requested;
+    // Failing health checks counts as a failure for backoff, whoever did the killing.
+    let killed_unhealthy = task.health.killed_unhealthy.is_some()
+        || (state == TaskState::TASK_KILLED && !instance.kill_requested && status.healthy == Some(false));
+    if killed_unhealthy && task.health.killed_unhealthy.is_none() {
+        let why = task.message.clone().unwrap_or_else(|| "health check failed".into());
+        task.health.killed_unhealthy = Some(why);
+    }
+    let failed = state.is_terminal() && ((state.is_failure() && !instance.kill_requested) || killed_unhealthy);
     Applied::Changed { became_running, failed }
 }
 
@@ -101,6 +122,7 @@ mod tests {
                 started_at: None,
                 updated_at: t,
                 message: None,
+                health: Default::default(),
             }),
             kill_requested: false,
             last_failure: None,
@@ -146,6 +168,28 @@ mod tests {
         );
         // Terminal is final.
         assert_eq!(apply_status(&mut i, &status("t1", 1), now), Applied::Unchanged);
+    }
+
+    #[test]
+    fn agent_health_changes_are_recorded() {
+        let now = Timestamp::from_millis(5);
+        let mut i = instance("t1", TaskState::TASK_RUNNING);
+        let mut st = status("t1", 1);
+        assert_eq!(apply_status(&mut i, &st, now), Applied::Unchanged);
+        st.healthy = Some(true);
+        assert!(matches!(apply_status(&mut i, &st, now), Applied::Changed { .. }));
+        assert_eq!(i.task.as_ref().unwrap().health.agent, Some(true));
+        assert_eq!(apply_status(&mut i, &st, now), Applied::Unchanged);
+        // The agent killed the task for failing its check: a failure for backoff.
+        let mut killed = status("t1", 4);
+        killed.healthy = Some(false);
+        assert_eq!(
+            apply_status(&mut i, &killed, now),
+            Applied::Changed {
+                became_running: false,
+                failed: true
+            }
+        );
     }
 
     #[test]

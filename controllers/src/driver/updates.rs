@@ -1,47 +1,31 @@
-//! Status updates: record them in the instances durably, feed launch backoff, kill tasks we do
-//! not know, and only then acknowledge them to Mesos.
+//! Status updates: record them in the instances durably, with the launch backoff they move,
+//! kill tasks we do not know, and only then acknowledge them to Mesos.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use mesos::v1::TaskStatus;
 use mesos::v1::scheduler::{Call, call};
-use schemas::{AppDefinition, Instance, Record, TaskRecord, Timestamp};
+use schemas::{Instance, LaunchDelay, PathId, Record, TaskRecord, Timestamp};
 use store::{Op, Precondition, WriteRequest, keys};
 
 use super::status::{Applied, app_id_of_instance, apply_status, instance_id_of_task, task_state};
 use super::{DriverError, Session};
+use crate::backoff;
 use crate::optimistic::write_planned;
 
 /// What the recorded batch means beyond the store.
 #[derive(Default)]
 struct Effects {
-    failed: Vec<Arc<AppDefinition>>,
-    running: Vec<Arc<AppDefinition>>,
     terminal: Vec<String>,
     unknown: Vec<TaskStatus>,
 }
 
 impl Session {
     pub(super) async fn updates(&mut self, statuses: Vec<TaskStatus>) -> Result<(), DriverError> {
-        // Backoff first: the write below wakes the app's reconciler, which must already see
-        // the new delay when it queues the relaunch.
-        let effects = self
-            .ctx
-            .store
-            .read(|state| plan_updates(state, &statuses))
-            .map(|(_, e)| e)
+        let effects = write_planned(&self.ctx.store, |state| plan_updates(state, &statuses))
+            .await?
             .unwrap_or_default();
-        {
-            let mut backoff = self.ctx.backoff.lock();
-            for app in &effects.failed {
-                backoff.failure(app);
-            }
-            for app in &effects.running {
-                backoff.advance(app);
-            }
-        }
-        write_planned(&self.ctx.store, |state| plan_updates(state, &statuses)).await?;
         for task_id in &effects.terminal {
             self.ctx.driver.forget_kill(task_id);
         }
@@ -58,6 +42,7 @@ impl Session {
                 started_at: None,
                 updated_at: Timestamp::now(),
                 message: None,
+                health: Default::default(),
             };
             tracing::info!(task_id = %task.task_id, "killing a task no instance owns");
             self.ctx.driver.kill(&task, None).await?;
@@ -87,6 +72,7 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
     let now = Timestamp::now();
     let mut changed: HashMap<String, (u64, Instance)> = HashMap::new();
     let mut effects = Effects::default();
+    let mut delays: HashMap<PathId, LaunchDelay> = HashMap::new();
     for status in statuses {
         let task_id = &status.task_id.value;
         let key = instance_id_of_task(task_id)
@@ -116,13 +102,18 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
             }
             Applied::Unchanged => {}
             Applied::Changed { became_running, failed } => {
-                let app = state.app(&app_id).cloned();
-                if let Some(app) = app {
-                    if failed && instance.goal == schemas::Goal::Running {
-                        effects.failed.push(app.clone());
-                    }
-                    if became_running {
-                        effects.running.push(app);
+                // Launch backoff moves in the same write as the update that moved it.
+                if let Some(app) = state.app(&app_id) {
+                    let prev = delays.get(&app_id).or_else(|| state.launch_delay(&app_id));
+                    let next = if failed && instance.goal == schemas::Goal::Running {
+                        Some(backoff::after_failure(prev, app, now))
+                    } else if became_running {
+                        backoff::advanced(prev, app, now)
+                    } else {
+                        None
+                    };
+                    if let Some(d) = next {
+                        delays.insert(app_id.clone(), d);
                     }
                 }
                 if state_now.is_terminal() {
@@ -140,6 +131,10 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
     for (key, (revision, instance)) in changed {
         req.preconditions.push(Precondition::ModRevision(key.clone(), revision));
         req.ops.push(Op::put(key, Record::Instance(Arc::new(instance))));
+    }
+    for (app, delay) in delays {
+        req.ops
+            .push(Op::put(keys::launch_delay(&app), Record::LaunchDelay(delay)));
     }
     Some((req, effects))
 }

@@ -26,6 +26,7 @@ fn task(inst: &Instance, state: TaskState) -> TaskRecord {
         started_at: None,
         updated_at: Timestamp::from_millis(2_000),
         message: None,
+        health: Default::default(),
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use schemas::{TaskRecord, VersionInfo};
+use schemas::{HealthResult, HealthSpec, TaskRecord, VersionInfo};
 
 fn app(instances: u32, strategy: (f64, f64), config: i64, version: i64) -> AppDefinition {
     let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"sleep 600"}"#).unwrap();
@@ -32,6 +32,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
             started_at: Some(t),
             updated_at: t,
             message: None,
+            health: Default::default(),
         }),
         kill_requested: false,
         last_failure: None,
@@ -41,6 +42,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
         key: format!("k{n}"),
         revision: 1,
         instance,
+        health: Default::default(),
     }
 }
 
@@ -159,6 +161,54 @@ fn unhealthy_old_instances_are_replaced_at_once() {
     );
     assert_eq!(ids(&p.decommission), vec!["a.instance-1"]);
     assert!(p.kill.is_empty());
+}
+
+/// New instances that run but whose health check has not reported alive add no capacity: the
+/// old ones stay until it does.
+#[test]
+fn rolling_restart_waits_for_health_checks() {
+    let a = app(2, (1.0, 1.0), 20, 20);
+    let checked = HealthSpec {
+        scheduler_checks: 1,
+        ..HealthSpec::default()
+    };
+    let new = |n, alive: Option<bool>| {
+        let mut o = inst(n, 20, RUNNING);
+        o.health = checked;
+        if let Some(alive) = alive {
+            o.instance.task.as_mut().unwrap().health.checks.push(HealthResult {
+                index: 0,
+                alive,
+                consecutive_failures: u32::from(!alive),
+                first_success: None,
+                last_success: None,
+                last_failure: None,
+                last_failure_cause: None,
+            });
+        }
+        o
+    };
+    let old = || vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)];
+    for pending in [None, Some(false)] {
+        let p = plan(
+            Some(&a),
+            [old(), vec![new(3, pending), new(4, pending)]].concat(),
+            now(),
+        );
+        assert!(p.decommission.is_empty(), "{pending:?}: old instances must stay");
+    }
+    let p = plan(
+        Some(&a),
+        [old(), vec![new(3, Some(true)), new(4, None)]].concat(),
+        now(),
+    );
+    assert_eq!(p.decommission.len(), 1, "one new instance is healthy: one old one goes");
+    let p = plan(
+        Some(&a),
+        [old(), vec![new(3, Some(true)), new(4, Some(true))]].concat(),
+        now(),
+    );
+    assert_eq!(p.decommission.len(), 2);
 }
 
 #[test]
