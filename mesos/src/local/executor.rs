@@ -183,7 +183,7 @@ fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<La
     })
 }
 
-fn build_command(
+pub(crate) fn build_command(
     command: &CommandInfo,
     path: Option<&str>,
     programs: &mut HashMap<String, PathBuf>,
@@ -223,7 +223,7 @@ fn resolve_program(name: &str, path: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<String, String> {
+pub(crate) fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> = job.base_env.iter().cloned().collect();
     if let Some(vars) = &command.environment {
         for v in &vars.variables {

@@ -136,6 +136,7 @@ impl Master {
                 } else if self.frameworks.contains_key(&key.framework_id) {
                     self.push_executor_update(&key, TaskState::TaskStarting, None);
                     self.push_executor_update(&key, TaskState::TaskRunning, None);
+                    self.start_health_checks(&key);
                 }
                 let mut child = launched.child;
                 let exit_key = key.clone();
@@ -186,7 +187,7 @@ impl Master {
     }
 
     /// Appends an agent-generated update to the task's stream; sends it if it is the head.
-    fn push_update(&mut self, key: &TaskKey, update: TaskStatus) {
+    pub(super) fn push_update(&mut self, key: &TaskKey, update: TaskStatus) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
@@ -295,6 +296,7 @@ impl Master {
             return;
         }
         task.kill_requested = true;
+        self.health.stop(key);
         let grace = grace_period(&task.info, grace_nanos);
         let process = task.process;
         if let Err(e) = self.agents[task.agent].checkpoint(record::Record::KillRequested(key.record()), false) {
@@ -428,9 +430,14 @@ impl Master {
         }
         task.ended = true;
         let agent = task.agent;
-        let update = task
+        let mut update = task
             .origin(&self.agents[agent])
             .update(state, source, reason, Some(message));
+        // As Mesos's command executor: a task its health check killed ends unhealthy.
+        if let Some(why) = self.health.finish(key) {
+            update.healthy = Some(false);
+            update.message = Some(format!("{why}; {}", update.message()));
+        }
         task.process = None;
         self.agents[agent].used.subtract(&task.resources);
         self.adopted.remove(key);
@@ -532,6 +539,8 @@ impl Master {
                     }
                     if rt.kill_requested {
                         self.kill_task(&key, None, false);
+                    } else {
+                        self.start_health_checks(&key);
                     }
                 }
                 Fate::Gone => {

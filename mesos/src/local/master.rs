@@ -29,6 +29,7 @@ use super::agent::{self, Agent};
 use super::config::{LocalMasterConfig, os_hostname};
 use super::executor::{self, LaunchOutcome};
 use super::framework::Framework;
+use super::health::Checks;
 use super::offers::{Allocator, Candidate};
 use super::recovery;
 use super::tasks::{Task, TaskKey};
@@ -101,6 +102,8 @@ pub(crate) struct Master {
     pub(super) launched_rx: mpsc::UnboundedReceiver<LaunchOutcome>,
     pub(super) allocation_needed: bool,
     pub(super) poll_scheduled: bool,
+    /// The health checkers of running tasks, reporting through `health.rx`.
+    pub(super) health: Checks,
 }
 
 impl Master {
@@ -153,6 +156,7 @@ impl Master {
             launched_rx,
             allocation_needed: false,
             poll_scheduled: false,
+            health: Checks::new(),
         };
         let names = agent::dir_names(&config.agents);
         let mut replays = Vec::new();
@@ -182,6 +186,7 @@ impl Master {
                     None => return,
                 },
                 Some(outcome) = self.launched_rx.recv() => self.on_launched(outcome),
+                Some(report) = self.health.rx.recv() => self.on_health(report),
                 Some(exit) = self.exits.join_next() => {
                     if let Ok(exit) = exit {
                         self.on_exit(exit);
@@ -203,6 +208,10 @@ impl Master {
                 }
                 if let Ok(outcome) = self.launched_rx.try_recv() {
                     self.on_launched(outcome);
+                    progressed = true;
+                }
+                if let Ok(report) = self.health.rx.try_recv() {
+                    self.on_health(report);
                     progressed = true;
                 }
                 if let Some(exit) = self.exits.try_join_next() {

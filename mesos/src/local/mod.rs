@@ -4,7 +4,9 @@
 //! master is reached by, and runs tasks as real processes on this machine: each in its own
 //! process group and sandbox (`<work_dir>/<agent>/sandboxes/<task_id>/` with `stdout` and
 //! `stderr`), checkpointed in `<work_dir>/<agent>/meta/` so that a new `LocalMaster` on the
-//! same work directory re-adopts them after a shutdown or a crash.
+//! same work directory re-adopts them after a shutdown or a crash. Tasks with a
+//! `health_check` are health checked (command, HTTP(S) or TCP) as Mesos's command executor
+//! does, and killed after too many consecutive failures.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +29,7 @@ mod checkpoint;
 mod config;
 mod executor;
 mod framework;
+mod health;
 mod lifecycle;
 mod master;
 mod offers;
