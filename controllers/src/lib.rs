@@ -2,13 +2,15 @@
 //!
 //! [`run`] wires them: a watcher turns store changes into keys, the runtime schedules
 //! reconciles of apps and deployments, and the Mesos driver launches on offers and records
-//! task status. Only the leader runs this.
+//! task status; the health checker probes tasks and records what it finds. Only the leader
+//! runs this.
 
 mod apps;
 mod backoff;
 mod context;
 mod deployments;
 pub mod driver;
+mod health;
 mod launch_queue;
 mod optimistic;
 pub mod runtime;
@@ -47,7 +49,8 @@ pub async fn run(store: Store, transport: Arc<dyn Transport>, config: Controller
     );
     let watch = watcher::run(ctx.store.clone(), app_tx, deploy_tx, cancel.clone());
     let driver = driver::run(ctx.clone(), transport, cancel.clone());
+    let health = health::run(ctx.clone(), cancel.clone());
 
     // The watcher ends on cancel and drops the trigger senders, which ends the appliers.
-    tokio::join!(apps, deployments, watch, driver);
+    tokio::join!(apps, deployments, watch, driver, health);
 }

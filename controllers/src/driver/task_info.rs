@@ -2,10 +2,10 @@
 //! environment Marathon gives (PORT0.., PORTS, HOST, MARATHON_APP_*, ...).
 
 use mesos::v1::{
-    AgentId, CommandInfo, DurationInfo, Environment, KillPolicy, Label, Labels, Resource, TaskId, TaskInfo,
-    environment::Variable, value,
+    AgentId, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Label, Labels, Resource, TaskId,
+    TaskInfo, environment::Variable, health_check, value,
 };
-use schemas::{AppDefinition, EnvValue};
+use schemas::{AppDefinition, CheckRunner, EnvValue};
 
 /// What an offer gave one task: where it runs and which host ports it got.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +53,7 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
         },
         resources: task_resources(app, &placement.ports),
         command: Some(command),
+        health_check: agent_health_check(app, &placement.ports),
         kill_policy: app.task_kill_grace_period_seconds.map(|s| KillPolicy {
             grace_period: Some(DurationInfo {
                 nanoseconds: i64::from(s) * 1_000_000_000,
@@ -70,6 +71,62 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
         }),
         ..Default::default()
     }
+}
+
+/// The one health check the agent runs for the task (`COMMAND`, `MESOS_HTTP`, `MESOS_HTTPS`,
+/// `MESOS_TCP`); Pacer probes the others itself. `maxConsecutiveFailures: 0` means "never
+/// kill" for every kind of check, as for Marathon's own (Mesos alone would kill at once).
+fn agent_health_check(app: &AppDefinition, ports: &[u32]) -> Option<HealthCheck> {
+    use health_check::{HttpCheckInfo, TcpCheckInfo, Type};
+    let check = app.health_checks.iter().find(|c| c.runner() == CheckRunner::Agent)?;
+    let port = || {
+        check
+            .port
+            .or_else(|| ports.get(check.port_index.unwrap_or(0) as usize).copied())
+    };
+    let mut hc = HealthCheck {
+        delay_seconds: Some(f64::from(check.delay_seconds)),
+        interval_seconds: Some(f64::from(check.interval_seconds)),
+        timeout_seconds: Some(f64::from(check.timeout_seconds)),
+        consecutive_failures: Some(check.max_consecutive_failures),
+        grace_period_seconds: Some(f64::from(check.grace_period_seconds)),
+        ..Default::default()
+    };
+    match check.protocol.as_str() {
+        "COMMAND" => {
+            hc.r#type = Some(Type::Command as i32);
+            hc.command = Some(CommandInfo {
+                shell: Some(true),
+                value: check.command.as_ref().map(|c| c.value.clone()),
+                ..Default::default()
+            });
+        }
+        "MESOS_HTTP" | "MESOS_HTTPS" => {
+            hc.r#type = Some(Type::Http as i32);
+            hc.http = Some(HttpCheckInfo {
+                port: port()?,
+                path: Some(check.path.clone().unwrap_or_else(|| "/".into())),
+                scheme: Some(
+                    if check.protocol == "MESOS_HTTPS" {
+                        "https"
+                    } else {
+                        "http"
+                    }
+                    .into(),
+                ),
+                ..Default::default()
+            });
+        }
+        "MESOS_TCP" => {
+            hc.r#type = Some(Type::Tcp as i32);
+            hc.tcp = Some(TcpCheckInfo {
+                port: port()?,
+                ..Default::default()
+            });
+        }
+        _ => return None,
+    }
+    Some(hc)
 }
 
 /// The words of `cmd` when a shell would only split it on spaces: no quoting, expansion,
@@ -305,5 +362,39 @@ mod tests {
         ] {
             assert_eq!(plain_words(needs_shell), None, "{needs_shell:?}");
         }
+    }
+
+    #[test]
+    fn agent_checks_go_to_the_agent_and_the_others_stay_home() {
+        let a = app(
+            r#"{"id":"/a","cmd":"x","portDefinitions":[{"port":0},{"port":0}],"healthChecks":[
+            {"protocol":"HTTP"},
+            {"protocol":"MESOS_HTTPS","portIndex":1,"path":"/h","maxConsecutiveFailures":0}]}"#,
+        );
+        let hc = build_task_info(&a, "t", &placement(vec![31000, 31001]))
+            .health_check
+            .unwrap();
+        assert_eq!(hc.r#type, Some(health_check::Type::Http as i32));
+        let http = hc.http.unwrap();
+        assert_eq!(
+            (http.port, http.path.as_deref(), http.scheme.as_deref()),
+            (31001, Some("/h"), Some("https"))
+        );
+        assert_eq!(hc.consecutive_failures, Some(0));
+        assert_eq!(
+            (hc.grace_period_seconds, hc.interval_seconds),
+            (Some(300.0), Some(60.0))
+        );
+
+        let cmd =
+            app(r#"{"id":"/a","cmd":"x","healthChecks":[{"protocol":"COMMAND","command":{"value":"test -f ok"}}]}"#);
+        let hc = build_task_info(&cmd, "t", &placement(vec![])).health_check.unwrap();
+        assert_eq!(hc.command.unwrap().value.as_deref(), Some("test -f ok"));
+
+        let marathon_only = app(r#"{"id":"/a","cmd":"x","healthChecks":[{"protocol":"TCP"}]}"#);
+        assert_eq!(
+            build_task_info(&marathon_only, "t", &placement(vec![1])).health_check,
+            None
+        );
     }
 }
