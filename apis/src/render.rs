@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use schemas::{AppDefinition, Deployment, Instance, TaskRecord, TaskState, Timestamp};
+use schemas::{
+    AppDefinition, Deployment, HealthSpec, HealthVerdict, Instance, PathId, TaskRecord, TaskState, Timestamp,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -54,8 +56,7 @@ impl Embed {
     }
 }
 
-/// Task counts as Marathon defines them; health is only counted from health results, which
-/// Pacer does not record yet, so both health counts stay 0 until it does.
+/// Task counts as Marathon defines them; health counts only tasks whose checks reported.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
     pub staged: usize,
@@ -65,13 +66,18 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub(crate) fn of<'a>(tasks: impl Iterator<Item = &'a TaskRecord>) -> Counts {
+    pub(crate) fn of<'a>(tasks: impl Iterator<Item = &'a TaskRecord>, spec: &HealthSpec) -> Counts {
         let mut c = Counts::default();
         for t in tasks {
             match t.state {
                 TaskState::TASK_PROVISIONED | TaskState::TASK_STAGING | TaskState::TASK_STARTING => c.staged += 1,
                 TaskState::TASK_RUNNING => c.running += 1,
                 _ => {}
+            }
+            match t.health_verdict(spec) {
+                HealthVerdict::Healthy => c.healthy += 1,
+                HealthVerdict::Unhealthy => c.unhealthy += 1,
+                HealthVerdict::Unknown => {}
             }
         }
         c
@@ -103,7 +109,7 @@ pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinitio
         "state": task.state.as_str(),
         "stagedAt": task.staged_at,
         "version": inst.run_spec_version,
-        "healthCheckResults": [],
+        "healthCheckResults": health_check_results(inst, task),
         "localVolumes": [],
         "role": app.and_then(|a| a.role.clone()).unwrap_or_else(|| "*".into()),
     });
@@ -111,6 +117,51 @@ pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinitio
         t["startedAt"] = json!(started);
     }
     t
+}
+
+/// Marathon's `healthCheckResults` of a task: one per check Pacer ran, and one for the
+/// agent-run check once the agent reported it.
+fn health_check_results(inst: &Instance, task: &TaskRecord) -> Vec<Value> {
+    let h = &task.health;
+    let mut out: Vec<Value> = h
+        .checks
+        .iter()
+        .map(|r| {
+            json!({
+                "alive": r.alive,
+                "consecutiveFailures": r.consecutive_failures,
+                "firstSuccess": r.first_success,
+                "lastSuccess": r.last_success,
+                "lastFailure": r.last_failure,
+                "lastFailureCause": r.last_failure_cause,
+                "instanceId": inst.instance_id,
+            })
+        })
+        .collect();
+    if let Some(alive) = h.agent {
+        out.push(json!({
+            "alive": alive,
+            "consecutiveFailures": u32::from(!alive),
+            "firstSuccess": null,
+            "lastSuccess": null,
+            "lastFailure": null,
+            "lastFailureCause": if alive { None } else { task.message.as_deref() },
+            "instanceId": inst.instance_id,
+        }));
+    }
+    out
+}
+
+/// Marathon's `readinessCheckResults` of the given instances' running tasks.
+pub(crate) fn readiness_check_results<'a>(instances: impl Iterator<Item = &'a Instance>) -> Vec<Value> {
+    instances
+        .filter_map(|i| i.task.as_ref().filter(|t| t.state == TaskState::TASK_RUNNING))
+        .flat_map(|t| {
+            t.health.readiness.iter().map(
+                |r| json!({"name": r.name, "taskId": t.task_id, "ready": r.ready, "lastResponse": r.last_response}),
+            )
+        })
+        .collect()
 }
 
 /// The addresses a task can be reached at. Only an address Pacer knows without a DNS lookup
@@ -153,7 +204,7 @@ pub(crate) struct AppInfo<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     deployments: Option<Vec<DeploymentRef<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    readiness_check_results: Option<[Value; 0]>,
+    readiness_check_results: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tasks: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,7 +232,7 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
     AppInfo {
         app: parts.app,
         counts: embed.counts.then(|| {
-            let c = Counts::of(tasks());
+            let c = Counts::of(tasks(), &HealthSpec::of(parts.app));
             TaskCounts {
                 tasks_staged: c.staged,
                 tasks_running: c.running,
@@ -192,8 +243,9 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
         deployments: embed
             .deployments
             .then(|| parts.deployments.iter().map(|id| DeploymentRef { id }).collect()),
-        // Readiness results exist only while a deployment polls them; none are recorded yet.
-        readiness_check_results: embed.readiness.then_some([]),
+        readiness_check_results: embed
+            .readiness
+            .then(|| readiness_check_results(parts.instances.iter().map(|i| i.as_ref()))),
         tasks: embed.tasks.then(|| self::tasks(parts.instances, Some(parts.app), env)),
         last_task_failure: if embed.last_task_failure {
             last_task_failure(parts.instances)
@@ -248,7 +300,8 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
         if picked.is_empty() {
             continue;
         }
-        let mut stats = json!({"counts": Counts::of(picked.iter().copied()).json()});
+        let spec = HealthSpec::of(app);
+        let mut stats = json!({"counts": Counts::of(picked.iter().copied(), &spec).json()});
         let mut lives: Vec<f64> = picked
             .iter()
             .filter(|t| !t.state.is_terminal())
@@ -271,15 +324,16 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
     Value::Object(out)
 }
 
-/// A deployment as `GET /v2/deployments` lists it (`currentStep` is 1-based).
-pub(crate) fn deployment(d: &Deployment) -> Value {
+/// A deployment as `GET /v2/deployments` lists it (`currentStep` is 1-based), with the
+/// readiness results of each current action's app from `readiness`.
+pub(crate) fn deployment(d: &Deployment, readiness: impl Fn(&PathId) -> Vec<Value>) -> Value {
     let total = d.steps.len();
     let current = d.steps.get(d.current_step);
     let current_actions: Vec<Value> = current
         .map(|s| {
             s.actions
                 .iter()
-                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []}))
+                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": readiness(&a.app)}))
                 .collect()
         })
         .unwrap_or_default();

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AppDefinition, HealthCheck, Instance, TaskState, Timestamp};
+use crate::{AppDefinition, HealthCheck, Instance, TaskRecord, TaskState, Timestamp};
 
 /// Who runs a health check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,17 +124,14 @@ pub enum HealthVerdict {
     Unknown,
 }
 
-impl Instance {
-    /// The health of the current task against `spec`: healthy when every check has reported
-    /// alive, unhealthy as soon as one reports dead.
-    pub fn health(&self, spec: &HealthSpec) -> HealthVerdict {
-        let Some(task) = &self.task else {
-            return HealthVerdict::Unknown;
-        };
-        if !spec.has_health_checks() || task.state != TaskState::TASK_RUNNING {
+impl TaskRecord {
+    /// The task's health against `spec`: healthy when every check has reported alive,
+    /// unhealthy as soon as one reports dead.
+    pub fn health_verdict(&self, spec: &HealthSpec) -> HealthVerdict {
+        if !spec.has_health_checks() || self.state != TaskState::TASK_RUNNING {
             return HealthVerdict::Unknown;
         }
-        let h = &task.health;
+        let h = &self.health;
         let results = h
             .checks
             .iter()
@@ -152,6 +149,15 @@ impl Instance {
         } else {
             HealthVerdict::Unknown
         }
+    }
+}
+
+impl Instance {
+    /// The health of the current task (see [`TaskRecord::health_verdict`]).
+    pub fn health(&self, spec: &HealthSpec) -> HealthVerdict {
+        self.task
+            .as_ref()
+            .map_or(HealthVerdict::Unknown, |t| t.health_verdict(spec))
     }
 
     /// Whether every readiness check has reported ready (trivially true without checks).
@@ -176,7 +182,7 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Goal, PathId, TaskRecord};
+    use crate::{Goal, PathId};
 
     fn app(json: &str) -> AppDefinition {
         serde_json::from_str(json).unwrap()

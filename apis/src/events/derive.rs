@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use schemas::{AppDefinition, Deployment, Instance, PathId, Record, TaskState};
+use schemas::{AppDefinition, Deployment, Instance, PathId, Record, TaskHealth, TaskRecord, TaskState};
 use store::{ChangeSet, Op, State, keys};
 
 use super::origin::Origin;
@@ -32,10 +32,10 @@ pub(crate) struct Derived {
 
 pub(crate) struct Deriver {
     hostname: String,
-    /// Instance key -> the current task's id and state (`None`: not launched yet).
-    tasks: HashMap<String, Option<(String, TaskState)>>,
+    /// Instance key -> the current task's id, state and health (`None`: not launched yet).
+    tasks: HashMap<String, Option<TaskShadow>>,
     instances_per_app: HashMap<PathId, usize>,
-    apps: HashSet<PathId>,
+    apps: HashMap<PathId, Arc<AppDefinition>>,
     /// Deleted apps whose instances are not all gone yet.
     terminating: BTreeSet<PathId>,
     deployments: HashMap<String, Arc<Deployment>>,
@@ -60,7 +60,7 @@ impl Deriver {
             hostname: hostname.to_string(),
             tasks: HashMap::new(),
             instances_per_app: HashMap::new(),
-            apps: HashSet::new(),
+            apps: HashMap::new(),
             terminating: BTreeSet::new(),
             deployments: HashMap::new(),
             subscriptions: BTreeSet::new(),
@@ -101,7 +101,7 @@ impl Deriver {
             .tasks
             .keys()
             .cloned()
-            .chain(self.apps.iter().map(keys::app))
+            .chain(self.apps.keys().map(keys::app))
             .chain(self.deployments.keys().map(|id| keys::deployment(id)))
             .chain(self.subscriptions.iter().map(|url| subscriptions::key(url)));
         ops.extend(shadowed.filter(|k| !present(k)).map(Op::delete).collect::<Vec<_>>());
@@ -169,11 +169,11 @@ impl Deriver {
                     record: Record::App(app),
                 } if app_id(key).is_some() => {
                     self.terminating.remove(&app.id);
-                    self.apps.insert(app.id.clone());
+                    self.apps.insert(app.id.clone(), app.clone());
                     app_puts.push(app);
                 }
                 Op::Delete { key } if key.starts_with(keys::APPS) => {
-                    if let Some(id) = app_id(key).filter(|id| self.apps.remove(id)) {
+                    if let Some(id) = app_id(key).filter(|id| self.apps.remove(id).is_some()) {
                         self.terminating.insert(id);
                     }
                 }
@@ -272,7 +272,11 @@ impl Deriver {
     }
 
     fn instance_put(&mut self, key: &str, inst: &Instance, events: &mut Vec<Payload>) {
-        let now = inst.task.as_ref().map(|t| (t.task_id.clone(), t.state));
+        let now = inst.task.as_ref().map(|t| TaskShadow {
+            task_id: t.task_id.clone(),
+            state: t.state,
+            health: t.health.clone(),
+        });
         let before = match self.tasks.insert(key.to_string(), now.clone()) {
             Some(before) => before,
             None => {
@@ -283,12 +287,41 @@ impl Deriver {
         let Some(task) = inst.task.as_ref().filter(|_| before != now && !self.quiet) else {
             return;
         };
-        // Provisioned is Pacer's own state before Mesos reported anything: Marathon sends no
-        // status update for it, only the instance's change.
-        if task.state != TaskState::TASK_PROVISIONED {
-            events.push(p::status_update(inst, task, &self.hostname));
+        let same_task = before.as_ref().filter(|b| b.task_id == task.task_id);
+        if same_task.is_none_or(|b| b.state != task.state) {
+            // Provisioned is Pacer's own state before Mesos reported anything: Marathon sends
+            // no status update for it, only the instance's change.
+            if task.state != TaskState::TASK_PROVISIONED {
+                events.push(p::status_update(inst, task, &self.hostname));
+            }
+            events.push(p::instance_changed(inst, task));
         }
-        events.push(p::instance_changed(inst, task));
+        let empty = TaskHealth::default();
+        let was = same_task.map_or(&empty, |b| &b.health);
+        self.health_events(inst, task, was, events);
+    }
+
+    /// Events for what changed in a task's health since `was`: each check turning alive or
+    /// dead, each counted failure, and a kill for failing too often.
+    fn health_events(&self, inst: &Instance, task: &TaskRecord, was: &TaskHealth, events: &mut Vec<Payload>) {
+        let now = &task.health;
+        let app = self.apps.get(&inst.app_id);
+        for r in &now.checks {
+            let before = was.checks.iter().find(|b| b.index == r.index);
+            if before.is_none_or(|b| b.alive != r.alive) {
+                events.push(p::health_status_changed(inst, r.alive));
+            }
+            if r.consecutive_failures > before.map_or(0, |b| b.consecutive_failures) {
+                let check = app.and_then(|a| a.health_checks.get(r.index));
+                events.push(p::failed_health_check(inst, check));
+            }
+        }
+        if let Some(alive) = now.agent.filter(|_| now.agent != was.agent) {
+            events.push(p::health_status_changed(inst, alive));
+        }
+        if let (Some(reason), None) = (&now.killed_unhealthy, &was.killed_unhealthy) {
+            events.push(p::unhealthy_instance_kill(inst, task, reason));
+        }
     }
 
     fn instance_deleted(&mut self, key: &str) {
@@ -304,6 +337,14 @@ impl Deriver {
             }
         }
     }
+}
+
+/// What the events of a task depend on.
+#[derive(Clone, Debug, PartialEq)]
+struct TaskShadow {
+    task_id: String,
+    state: TaskState,
+    health: TaskHealth,
 }
 
 #[cfg(test)]

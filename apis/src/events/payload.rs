@@ -2,7 +2,9 @@
 //! from Pacer's records. Deployment plans are in Marathon's "light" format: `original` and
 //! `target` are left out, as Marathon 1.8+ does on the event stream.
 
-use schemas::{AppDefinition, Deployment, DeploymentStep, Instance, PathId, TaskRecord, TaskState, Timestamp};
+use schemas::{
+    AppDefinition, Deployment, DeploymentStep, HealthCheck, Instance, PathId, TaskRecord, TaskState, Timestamp,
+};
 use serde_json::{Value, json};
 
 use crate::render;
@@ -76,6 +78,41 @@ pub(crate) fn instance_changed(inst: &Instance, task: &TaskRecord) -> Payload {
             "agentId": task.agent_id,
             "host": task.host,
             "runSpecVersion": inst.run_spec_version,
+        }),
+    )
+}
+
+pub(crate) fn health_status_changed(inst: &Instance, alive: bool) -> Payload {
+    Payload::new(
+        "health_status_changed_event",
+        json!({
+            "appId": inst.app_id,
+            "instanceId": inst.instance_id,
+            "version": inst.run_spec_version,
+            "alive": alive,
+        }),
+    )
+}
+
+/// Marathon calls the field `taskId` but fills it with the instance id; so does Pacer.
+pub(crate) fn failed_health_check(inst: &Instance, check: Option<&HealthCheck>) -> Payload {
+    Payload::new(
+        "failed_health_check_event",
+        json!({"appId": inst.app_id, "taskId": inst.instance_id, "instanceId": inst.instance_id, "healthCheck": check}),
+    )
+}
+
+pub(crate) fn unhealthy_instance_kill(inst: &Instance, task: &TaskRecord, reason: &str) -> Payload {
+    Payload::new(
+        "unhealthy_instance_kill_event",
+        json!({
+            "appId": inst.app_id,
+            "taskId": task.task_id,
+            "instanceId": inst.instance_id,
+            "version": inst.run_spec_version,
+            "reason": reason,
+            "host": task.host,
+            "slaveId": task.agent_id,
         }),
     )
 }

@@ -364,3 +364,50 @@ fn a_new_deriver_reports_only_later_changes_and_catches_up_after_a_gap() {
         "idempotent"
     );
 }
+
+#[test]
+fn health_changes_become_health_events_and_a_health_kill_is_reported() {
+    let mut w = World::new();
+    let raw: AppDefinition = serde_json::from_value(serde_json::json!(
+        {"id": "/web", "cmd": "x", "healthChecks": [{"protocol": "HTTP", "path": "/ping"}]}
+    ))
+    .unwrap();
+    let a = Arc::new(schemas::normalize_app(raw, &PathId::root()).unwrap());
+    w.step(vec![put_app(&a)]);
+    let mut inst = Instance::new(&a, Timestamp::from_millis(1_500));
+    inst.task = Some(task(&inst, TaskState::TASK_RUNNING));
+    w.step(vec![put_inst(&inst)]);
+
+    let result = |alive: bool, failures: u32| schemas::HealthResult {
+        index: 0,
+        alive,
+        consecutive_failures: failures,
+        first_success: None,
+        last_success: None,
+        last_failure: None,
+        last_failure_cause: None,
+    };
+    inst.task.as_mut().unwrap().health.checks = vec![result(true, 0)];
+    let events = w.step(vec![put_inst(&inst)]);
+    assert_eq!(types(&events), vec!["health_status_changed_event"]);
+    assert_eq!(events[0].1["alive"], true);
+
+    inst.task.as_mut().unwrap().health.checks = vec![result(false, 1)];
+    let events = w.step(vec![put_inst(&inst)]);
+    assert_eq!(
+        types(&events),
+        vec!["health_status_changed_event", "failed_health_check_event"]
+    );
+    assert_eq!(events[1].1["healthCheck"]["path"], "/ping");
+
+    let t = inst.task.as_mut().unwrap();
+    t.health.checks = vec![result(false, 2)];
+    t.health.killed_unhealthy = Some("HTTP health check failed 2 times consecutively".into());
+    inst.kill_requested = true;
+    let events = w.step(vec![put_inst(&inst)]);
+    assert_eq!(
+        types(&events),
+        vec!["failed_health_check_event", "unhealthy_instance_kill_event"]
+    );
+    assert_eq!(events[1].1["taskId"], inst.task.as_ref().unwrap().task_id.as_str());
+}
