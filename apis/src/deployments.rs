@@ -19,14 +19,14 @@ pub(crate) async fn list(State(ctx): State<Ctx>) -> Json<Value> {
         let mut deployments = view::deployments(s);
         deployments.sort_by(|a, b| (a.version, &a.id).cmp(&(b.version, &b.id)));
         let readiness = |app: &schemas::PathId| {
-            let target = s.app(app).map(|a| a.config_version());
+            let target = s.app(app);
             let instances = view::instances_of(s, app);
             // Only the instances the deployment brings up: those of the target config.
             render::readiness_check_results(
                 instances
                     .iter()
                     .map(|(i, _)| i.as_ref())
-                    .filter(|i| target.is_some_and(|v| i.run_spec_version >= v)),
+                    .filter(|i| target.is_some_and(|a| i.runs_config_of(a))),
             )
         };
         deployments.iter().map(|d| render::deployment(d, readiness)).collect()

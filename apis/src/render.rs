@@ -259,17 +259,18 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
 }
 
 /// The most recent failed task of any instance: its current task, or the last one that
-/// failed before a relaunch (failures of instances already expunged are not known).
+/// failed before a relaunch (failures of instances already expunged are not known). A task
+/// killed for failing its health checks counts as failed.
 pub(crate) fn last_task_failure(instances: &[Arc<Instance>]) -> Option<Value> {
     let (inst, t) = instances
         .iter()
         .flat_map(|i| i.task.iter().chain(i.last_failure.as_ref()).map(move |t| (i, t)))
-        .filter(|(_, t)| t.state.is_task_failure())
+        .filter(|(_, t)| t.state.is_task_failure() || t.health.killed_unhealthy.is_some())
         .max_by_key(|(_, t)| t.updated_at)?;
     Some(json!({
         "appId": inst.app_id,
         "host": t.host,
-        "message": t.message.clone().unwrap_or_default(),
+        "message": t.health.killed_unhealthy.clone().or_else(|| t.message.clone()).unwrap_or_default(),
         "state": t.state.as_str(),
         "taskId": t.task_id,
         "timestamp": t.updated_at,
@@ -288,11 +289,11 @@ fn task_stats(app: &AppDefinition, instances: &[Arc<Instance>], now: Timestamp) 
     let config = app.config_version();
     let scaled = app.version_info.map(|v| v.last_scaling_at).unwrap_or(config);
     let mut out = Map::new();
-    type Pick = Box<dyn Fn(&Instance, &TaskRecord) -> bool>;
-    let categories: [(&str, Pick); 4] = [
+    type Pick<'a> = Box<dyn Fn(&Instance, &TaskRecord) -> bool + 'a>;
+    let categories: [(&str, Pick<'_>); 4] = [
         ("startedAfterLastScaling", Box::new(move |_, t| t.staged_at >= scaled)),
-        ("withLatestConfig", Box::new(move |i, _| i.run_spec_version >= config)),
-        ("withOutdatedConfig", Box::new(move |i, _| i.run_spec_version < config)),
+        ("withLatestConfig", Box::new(move |i, _| i.runs_config_of(app))),
+        ("withOutdatedConfig", Box::new(move |i, _| !i.runs_config_of(app))),
         ("totalSummary", Box::new(|_, _| true)),
     ];
     for (name, pick) in categories {

@@ -73,7 +73,6 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
 /// True when `app` runs exactly its instance count, all of its current config, healthy and ready,
 /// and no decommissioned instance still has a live task.
 pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
-    let config = app.config_version();
     let spec = HealthSpec::of(app);
     let mut running = 0u32;
     for (_, e) in state.scan(&keys::instances_of(&app.id)) {
@@ -84,7 +83,7 @@ pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
             Goal::Decommissioned if i.has_active_task() => return false,
             Goal::Decommissioned => {}
             Goal::Running => {
-                if i.run_spec_version < config || !i.counts_as_healthy(&spec) {
+                if !i.runs_config_of(app) || !i.counts_as_healthy(&spec) {
                     return false;
                 }
                 running += 1;

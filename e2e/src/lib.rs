@@ -20,8 +20,10 @@
 
 mod error;
 mod http;
+mod port_slots;
 mod procs;
 mod server;
+mod sse;
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,7 @@ pub use http::Response;
 pub use nix::unistd::Pid;
 pub use procs::{TaskProcess, process_alive, process_group_of, task_processes_under};
 pub use server::{PacerServer, pacer_bin};
+pub use sse::{EventStream, Frame};
 
 /// Polls `probe` every 100 ms until it returns `Some`, or fails with [`Error::Timeout`] once
 /// `timeout` has passed.

@@ -17,6 +17,7 @@ use tempfile::TempDir;
 
 use crate::error::{Error, Result, io};
 use crate::http::{Response, send};
+use crate::port_slots::PortSlot;
 use crate::procs::{process_group_of, task_processes_under};
 
 /// How long a server may take to answer `/ping` after starting (a debug build opening its
@@ -54,6 +55,8 @@ pub struct PacerServer {
     url: String,
     port: u16,
     extra: Vec<String>,
+    /// The agent's host ports, apart from every other test server's.
+    ports: PortSlot,
     /// Holds `data/` (the server's `--data-dir`) and `server.log`; removed on drop.
     root: TempDir,
     http: reqwest::blocking::Client,
@@ -88,7 +91,8 @@ impl PacerServer {
     }
 
     fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
-        let child = Self::spawn_child(bin, root.path(), port, &extra)?;
+        let ports = PortSlot::acquire()?;
+        let child = Self::spawn_child(bin, root.path(), port, ports.range, &extra)?;
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -102,12 +106,13 @@ impl PacerServer {
             url: format!("http://127.0.0.1:{port}"),
             port,
             extra,
+            ports,
             root,
             http,
         })
     }
 
-    fn spawn_child(bin: &Path, root: &Path, port: u16, extra: &[String]) -> Result<Child> {
+    fn spawn_child(bin: &Path, root: &Path, port: u16, ports: (u64, u64), extra: &[String]) -> Result<Child> {
         let log_path = root.join("server.log");
         // Appending: a restarted server's log follows the previous one's.
         let log = File::options()
@@ -120,6 +125,8 @@ impl PacerServer {
             .arg("server")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .arg("--agent-ports")
+            .arg(format!("{}-{}", ports.0, ports.1))
             .arg("--data-dir")
             .arg(root.join("data"))
             .args(extra)
@@ -153,7 +160,13 @@ impl PacerServer {
         if matches!(self.child.try_wait(), Ok(None)) {
             self.stop_server_only(Signal::SIGTERM)?;
         }
-        self.child = Self::spawn_child(&pacer_bin()?, self.root.path(), self.port, &self.extra)?;
+        self.child = Self::spawn_child(
+            &pacer_bin()?,
+            self.root.path(),
+            self.port,
+            self.ports.range,
+            &self.extra,
+        )?;
         self.wait_ready()
     }
 

@@ -3,81 +3,23 @@
 //! away catches up with `Last-Event-ID`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use nix::sys::signal::Signal;
-use pacer_e2e::{PacerServer, wait_until};
-use serde_json::{Value, json};
+use pacer_e2e::{EventStream, Frame, PacerServer, wait_until};
+use serde_json::json;
 
 /// Generous: a debug build on a busy 2-core machine.
 const LAUNCH: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
-struct Frame {
-    id: u64,
-    event: String,
-    data: Value,
-}
-
-/// Reads `/v2/events` on a thread and hands over every event frame.
-fn open_stream(server: &PacerServer, last_event_id: Option<u64>) -> Result<mpsc::Receiver<Frame>> {
-    let client = reqwest::blocking::Client::builder().timeout(None).build()?;
-    let mut req = client
-        .get(format!("{}/v2/events", server.url()))
-        .header("Accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id.to_string());
-    }
-    let res = req.send()?;
-    ensure!(res.status() == 200, "GET /v2/events: {}", res.status());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let (mut id, mut event, mut data) = (None, String::new(), String::new());
-        for line in BufReader::new(res).lines() {
-            let Ok(line) = line else { return };
-            if line.is_empty() {
-                if let (Some(id), Ok(data)) = (id.take(), serde_json::from_str(&data)) {
-                    let frame = Frame {
-                        id,
-                        event: std::mem::take(&mut event),
-                        data,
-                    };
-                    if tx.send(frame).is_err() {
-                        return;
-                    }
-                }
-                data.clear();
-            } else if let Some(v) = line.strip_prefix("id: ") {
-                id = v.parse().ok();
-            } else if let Some(v) = line.strip_prefix("event: ") {
-                event = v.to_string();
-            } else if let Some(v) = line.strip_prefix("data: ") {
-                data = v.to_string();
-            }
-        }
-    });
-    Ok(rx)
+fn open_stream(server: &PacerServer, last_event_id: Option<u64>) -> Result<EventStream> {
+    Ok(EventStream::open(server.url(), last_event_id)?)
 }
 
 /// Frames until (and including) the first one `stop` accepts.
-fn read_until(rx: &mpsc::Receiver<Frame>, mut stop: impl FnMut(&Frame) -> bool) -> Result<Vec<Frame>> {
-    let deadline = Instant::now() + LAUNCH;
-    let mut frames = vec![];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let frame = rx.recv_timeout(left).with_context(|| {
-            let seen: Vec<&str> = frames.iter().map(|f: &Frame| f.event.as_str()).collect();
-            format!("stream ended or stalled after {seen:?}")
-        })?;
-        let done = stop(&frame);
-        frames.push(frame);
-        if done {
-            return Ok(frames);
-        }
-    }
+fn read_until(rx: &EventStream, stop: impl FnMut(&Frame) -> bool) -> Result<Vec<Frame>> {
+    Ok(rx.read_until(LAUNCH, stop)?)
 }
 
 fn position(frames: &[Frame], what: &str, pick: impl Fn(&Frame) -> bool) -> Result<usize> {
@@ -180,15 +122,11 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
     // (the harness would SIGKILL it, and log nothing more, after its timeout).
     let mut server = server;
     server.stop_server_only(Signal::SIGTERM)?;
-    loop {
-        match rx.recv_timeout(LAUNCH) {
-            Ok(_) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                bail!("the stream stayed open after the server stopped")
-            }
-        }
-    }
+    while rx
+        .next(LAUNCH)
+        .context("the stream stayed open after the server stopped")?
+        .is_some()
+    {}
     ensure!(
         server.log().contains("shutting down"),
         "no graceful shutdown:\n{}",

@@ -194,6 +194,7 @@ mod tests {
             instance_id: "a.instance-1".into(),
             app_id: PathId::parse("/a").unwrap(),
             run_spec_version: t,
+            config_version: None,
             goal: Goal::Running,
             incarnation: 1,
             task: Some(TaskRecord {

@@ -54,8 +54,12 @@ pub struct Instance {
     /// `app_path.instance-<uuid>`, e.g. `prod_web.instance-3f0c...`.
     pub instance_id: String,
     pub app_id: PathId,
-    /// The app version (config) this instance runs or will run.
+    /// The app version this instance runs or will run.
     pub run_spec_version: Timestamp,
+    /// The config (`versionInfo.lastConfigChangeAt`) of that version. Instances recorded
+    /// before Pacer kept it count as running the config of any version up to theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_version: Option<Timestamp>,
     pub goal: Goal,
     /// Counts launches of this instance; task ids end in `._app.<incarnation>`.
     pub incarnation: u32,
@@ -174,6 +178,7 @@ impl Instance {
             instance_id: format!("{}.instance-{}", app.id.safe_id(), uuid::Uuid::new_v4()),
             app_id: app.id.clone(),
             run_spec_version: app.version_or_epoch(),
+            config_version: Some(app.config_version()),
             goal: Goal::Running,
             incarnation: 0,
             task: None,
@@ -186,6 +191,16 @@ impl Instance {
     /// The id of the next task of this instance (Marathon 1.8+: `<instance>._app.<n>`).
     pub fn next_task_id(&self) -> String {
         format!("{}._app.{}", self.instance_id, self.incarnation + 1)
+    }
+
+    /// Whether this instance runs `app`'s current config (and so is not replaced by a
+    /// rolling upgrade). Configs are compared by identity, not age: after a rollback to an
+    /// earlier config, the instances still running it are current again.
+    pub fn runs_config_of(&self, app: &AppDefinition) -> bool {
+        match self.config_version {
+            Some(c) => c == app.config_version(),
+            None => self.run_spec_version >= app.config_version(),
+        }
     }
 
     /// True while a task exists that is not known to be over.

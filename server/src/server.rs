@@ -25,6 +25,19 @@ pub(crate) struct ServerArgs {
     /// The hostname this server advertises (defaults to the machine's).
     #[arg(long)]
     hostname: Option<String>,
+    /// The host ports the embedded agent offers to tasks, as `begin-end` (inclusive).
+    #[arg(long, default_value = "31000-32000", env = "PACER_AGENT_PORTS", value_parser = parse_port_range)]
+    agent_ports: (u64, u64),
+}
+
+fn parse_port_range(s: &str) -> Result<(u64, u64), String> {
+    let (begin, end) = s.split_once('-').ok_or("expected begin-end, e.g. 31000-32000")?;
+    let port = |p: &str| p.trim().parse::<u16>().map(u64::from).map_err(|e| format!("{p}: {e}"));
+    let (begin, end) = (port(begin)?, port(end)?);
+    if begin == 0 || begin > end {
+        return Err(format!("{s}: begin must be at least 1 and not above end"));
+    }
+    Ok((begin, end))
 }
 
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -37,7 +50,10 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let work_dir = args.data_dir.join("mesos");
-    let master_config = LocalMasterConfig::new(&work_dir);
+    let mut master_config = LocalMasterConfig::new(&work_dir);
+    for agent in &mut master_config.agents {
+        agent.resources.ports = vec![args.agent_ports];
+    }
     let hostname = args
         .hostname
         .clone()

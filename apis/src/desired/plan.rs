@@ -253,6 +253,14 @@ fn write_app(
             let mut app = s.new.take()?;
             let last_config_change_at = match (s.kind, s.old.as_deref()) {
                 (Kind::Scale, Some(old)) => old.config_version(),
+                // Back to a config an earlier version had (a rollback): it keeps that config's
+                // identity, so instances still running it are not restarted.
+                (Kind::Config, Some(_)) => versions_of(&s.id)
+                    .values()
+                    .rev()
+                    .map(|(_, v)| v)
+                    .find(|v| same_spec(v, &app) || is_scale_only(v, &app))
+                    .map_or(version, |v| v.config_version()),
                 _ => version,
             };
             app.version = Some(version);

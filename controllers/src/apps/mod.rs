@@ -95,7 +95,7 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
 /// expects nothing beyond a running task.
 fn health_spec(state: &store::State, app: Option<&AppDefinition>, i: &Instance) -> HealthSpec {
     match app {
-        Some(app) if i.run_spec_version >= app.config_version() => HealthSpec::of(app),
+        Some(app) if i.runs_config_of(app) => HealthSpec::of(app),
         _ => match state
             .get(&keys::app_version(&i.app_id, i.run_spec_version))
             .map(|e| &e.record)

@@ -67,9 +67,8 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
         }
     }
 
-    let config = app.config_version();
     let n = app.instances as usize;
-    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| o.instance.run_spec_version < config);
+    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| !o.instance.runs_config_of(app));
     let mut keep: Vec<Observed> = new;
 
     if old.is_empty() {

@@ -154,6 +154,7 @@ fn plan_launches(
         let launched = Instance {
             incarnation: instance.incarnation + 1,
             run_spec_version: app.version_or_epoch(),
+            config_version: Some(app.config_version()),
             kill_requested: false,
             last_failure: match &instance.task {
                 Some(t) if t.state.is_task_failure() || t.health.killed_unhealthy.is_some() => Some(t.clone()),

@@ -110,6 +110,7 @@ mod tests {
             instance_id: "a_b.instance-x".into(),
             app_id: PathId::parse("/a/b").unwrap(),
             run_spec_version: t,
+            config_version: None,
             goal: Goal::Running,
             incarnation: 1,
             task: Some(TaskRecord {

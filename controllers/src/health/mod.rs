@@ -200,7 +200,7 @@ fn key_of(task_id: &str, kind: Kind) -> ProbeKey {
 
 /// The definition an instance runs: its stored version when older than the current config.
 fn spec_of(state: &State, current: &Arc<AppDefinition>, i: &Instance) -> Arc<AppDefinition> {
-    if i.run_spec_version >= current.config_version() {
+    if i.runs_config_of(current) {
         return current.clone();
     }
     match state

@@ -20,6 +20,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
         instance_id: format!("a.instance-{n}"),
         app_id: schemas::PathId::parse("/a").unwrap(),
         run_spec_version: Timestamp::from_millis(version),
+        config_version: None,
         goal: Goal::Running,
         incarnation: 1,
         task: state.map(|state| TaskRecord {
