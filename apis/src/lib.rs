@@ -34,7 +34,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
+use schemas::metrics::ControllerMetrics;
+use schemas::offers::OfferStatsByApp;
 use store::Store;
+use tokio::sync::watch;
 
 pub use error::{ApiError, Detail};
 pub use events::{EventBus, EventConfig};
@@ -59,10 +62,23 @@ impl ApiState {
         );
         ApiState { store, config, events }
     }
+
+    /// Shows the offer statistics published on `rx` in `/v2/queue`.
+    pub fn with_offer_stats(mut self, rx: watch::Receiver<Arc<OfferStatsByApp>>) -> Self {
+        self.config.offer_stats = rx;
+        self
+    }
+
+    /// Reports the controllers' numbers published on `rx` in `/metrics`.
+    pub fn with_controller_metrics(mut self, rx: watch::Receiver<ControllerMetrics>) -> Self {
+        self.config.controller_metrics = rx;
+        self
+    }
 }
 
-/// What the API reports about this server (`/v2/info`, `/v2/leader`, the leader header) and
-/// the knobs of its write logic.
+/// What the API reports about this server (`/v2/info`, `/v2/leader`, the leader header), the
+/// knobs of its write logic, and where it reads what the controllers publish (set with
+/// [`ApiState::with_offer_stats`] and [`ApiState::with_controller_metrics`]).
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     /// The leader's `host:port`, as `/v2/leader` and `X-Marathon-Leader` show it.
@@ -89,6 +105,11 @@ pub struct ApiConfig {
     pub max_versions: usize,
     /// Pacer's version as `/v2/info` reports it.
     pub version: String,
+    /// What waiting apps made of offers, as the controllers publish it (`/v2/queue`). By
+    /// default nothing: no controllers publish to it.
+    pub offer_stats: watch::Receiver<Arc<OfferStatsByApp>>,
+    /// What the controllers count (`/metrics`); by default nothing, as above.
+    pub controller_metrics: watch::Receiver<ControllerMetrics>,
 }
 
 impl Default for ApiConfig {
@@ -111,6 +132,8 @@ impl Default for ApiConfig {
             local_port_max: 20_000,
             max_versions: 50,
             version: env!("CARGO_PKG_VERSION").into(),
+            offer_stats: watch::channel(Arc::default()).1,
+            controller_metrics: watch::channel(ControllerMetrics::default()).1,
         }
     }
 }
@@ -200,6 +223,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v2/deployments", get(deployments::list))
         .route("/v2/deployments/{id}", delete(deployments::cancel))
         .route("/v2/queue", get(queue::list))
+        .route("/v2/queue/{*path}", delete(queue::reset_delay))
         .route("/v2/events", get(events::sse::stream).options(events::sse::options))
         .route(
             "/v2/eventSubscriptions",

@@ -1,7 +1,8 @@
 //! Request counters and the headers every response carries, in one middleware; `GET /metrics`
-//! reports the counters and a few store gauges in Marathon's Dropwizard-style JSON layout, or
-//! in Prometheus's text format when the client asks for text (as scrapers do), as
-//! `GET /metrics/prometheus` always does.
+//! reports the counters, a few store gauges, the store's commit latency and the controllers'
+//! numbers (offers, launches, status updates, reconcile durations) in Marathon's
+//! Dropwizard-style JSON layout, or in Prometheus's text format when the client asks for text
+//! (as scrapers do), as `GET /metrics/prometheus` always does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use schemas::metrics::{ControllerMetrics, Histogram};
 use schemas::{Goal, Record, TaskState};
 use serde_json::{Value, json};
 use store::keys;
@@ -168,10 +170,131 @@ pub(crate) async fn prometheus(State(ctx): State<Ctx>) -> impl IntoResponse {
             .into_iter()
             .map(|(state, n)| (format!("{{state=\"{state}\"}}"), n as f64)),
     );
+    let controllers = ctx.config.controller_metrics.borrow().clone();
+    controller_families(&mut out, &controllers);
+    family(
+        &mut out,
+        "pacer_raft_commit_seconds",
+        "histogram",
+        "Time from a store write to its outcome, durable and applied.",
+        histogram_samples("", &ctx.store.commit_seconds()),
+    );
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,
     )
+}
+
+fn controller_families(out: &mut String, m: &ControllerMetrics) {
+    family(
+        out,
+        "pacer_offers_received_total",
+        "counter",
+        "Offers received from Mesos.",
+        [("", m.offers_received as f64)],
+    );
+    family(
+        out,
+        "pacer_offers_total",
+        "counter",
+        "Offers processed, by result: used (accepted with launches) or declined.",
+        [
+            ("{result=\"used\"}", m.offers_used as f64),
+            ("{result=\"declined\"}", m.offers_declined as f64),
+        ],
+    );
+    family(
+        out,
+        "pacer_tasks_launched_total",
+        "counter",
+        "Tasks launched on offers.",
+        [("", m.tasks_launched as f64)],
+    );
+    family(
+        out,
+        "pacer_status_updates_total",
+        "counter",
+        "Task status updates received, by Mesos state.",
+        m.status_updates
+            .iter()
+            .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64)),
+    );
+    family(
+        out,
+        "pacer_reconcile_seconds",
+        "histogram",
+        "Time one reconcile took, by controller.",
+        m.reconcile_seconds
+            .iter()
+            .flat_map(|(c, h)| histogram_samples(&format!("controller=\"{c}\""), h)),
+    );
+    family(
+        out,
+        "pacer_task_reconciliation_seconds",
+        "histogram",
+        "Time from an explicit task reconciliation request to its last answer.",
+        histogram_samples("", &m.task_reconciliation_seconds),
+    );
+}
+
+/// The samples of one histogram series with `labels` (`name="value",...`, or empty).
+fn histogram_samples(labels: &str, h: &Histogram) -> Vec<(String, f64)> {
+    let sep = if labels.is_empty() { "" } else { "," };
+    let braced = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    let mut samples: Vec<(String, f64)> = h
+        .cumulative()
+        .map(|(le, n)| {
+            let le = if le.is_finite() { le.to_string() } else { "+Inf".into() };
+            (format!("_bucket{{{labels}{sep}le=\"{le}\"}}"), n as f64)
+        })
+        .collect();
+    samples.push((format!("_sum{braced}"), h.sum()));
+    samples.push((format!("_count{braced}"), h.count() as f64));
+    samples
+}
+
+/// A Dropwizard timer as Marathon's JSON shows one, from a histogram's buckets.
+fn timer(h: &Histogram) -> Value {
+    let count = h.count();
+    let mean = if count == 0 { 0.0 } else { h.sum() / count as f64 };
+    json!({
+        "count": count,
+        "mean": mean,
+        "p50": h.quantile(0.5),
+        "p75": h.quantile(0.75),
+        "p95": h.quantile(0.95),
+        "p99": h.quantile(0.99),
+        "duration_units": "seconds",
+    })
+}
+
+fn controller_json(
+    m: &ControllerMetrics,
+    commit: &Histogram,
+    counters: &mut serde_json::Map<String, Value>,
+    timers: &mut serde_json::Map<String, Value>,
+) {
+    let mut count = |name: String, n: u64| counters.insert(name, counter(n));
+    count("marathon.mesos.offers.incoming.counter".into(), m.offers_received);
+    count("marathon.mesos.offers.used.counter".into(), m.offers_used);
+    count("marathon.mesos.offers.declined.counter".into(), m.offers_declined);
+    count("marathon.tasks.launched.counter".into(), m.tasks_launched);
+    for (state, n) in &m.status_updates {
+        let state = state.to_ascii_lowercase().replace('_', "-");
+        count(format!("marathon.mesos.task-updates.{state}.counter"), *n);
+    }
+    for (controller, h) in &m.reconcile_seconds {
+        timers.insert(format!("marathon.reconcile.{controller}.duration.timer"), timer(h));
+    }
+    timers.insert(
+        "marathon.mesos.task-reconciliation.duration.timer".into(),
+        timer(&m.task_reconciliation_seconds),
+    );
+    timers.insert("marathon.persistence.commit.duration.timer".into(), timer(commit));
 }
 
 /// Appends one metric family: its HELP and TYPE lines, then one sample per
@@ -230,6 +353,9 @@ fn json_view(ctx: &Ctx) -> Json<Value> {
             counter(n.load(Ordering::Relaxed)),
         );
     }
+    let mut timers = serde_json::Map::new();
+    let controllers = ctx.config.controller_metrics.borrow().clone();
+    controller_json(&controllers, &ctx.store.commit_seconds(), &mut counters, &mut timers);
     Json(json!({
         "version": "4.0.0",
         "counters": counters,
@@ -242,7 +368,7 @@ fn json_view(ctx: &Ctx) -> Json<Value> {
         },
         "histograms": {},
         "meters": {},
-        "timers": {},
+        "timers": timers,
     }))
 }
 
@@ -259,5 +385,34 @@ mod tests {
             out,
             "# HELP x_total Xs.\n# TYPE x_total counter\nx_total 3\n# HELP t Ts.\n# TYPE t gauge\nt{state=\"TASK_RUNNING\"} 2\n"
         );
+    }
+
+    #[test]
+    fn histograms_render_cumulative_buckets_with_labels() {
+        let mut h = Histogram::new(&[0.1, 1.0]);
+        h.observe(0.05);
+        h.observe(2.0);
+        let mut out = String::new();
+        family(
+            &mut out,
+            "r_seconds",
+            "histogram",
+            "Rs.",
+            histogram_samples("c=\"apps\"", &h),
+        );
+        let samples: Vec<&str> = out.lines().skip(2).collect();
+        assert_eq!(
+            samples,
+            vec![
+                "r_seconds_bucket{c=\"apps\",le=\"0.1\"} 1",
+                "r_seconds_bucket{c=\"apps\",le=\"1\"} 1",
+                "r_seconds_bucket{c=\"apps\",le=\"+Inf\"} 2",
+                "r_seconds_sum{c=\"apps\"} 2.05",
+                "r_seconds_count{c=\"apps\"} 2",
+            ]
+        );
+        let plain = histogram_samples("", &h);
+        assert_eq!(plain[0].0, "_bucket{le=\"0.1\"}");
+        assert_eq!(plain[3].0, "_sum");
     }
 }

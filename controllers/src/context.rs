@@ -1,11 +1,15 @@
 //! What every controller shares: the store, the launch queue, the driver.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use schemas::offers::OfferStatsByApp;
 use store::Store;
+use tokio::sync::watch;
 
 use crate::driver::DriverHandle;
 use crate::launch_queue::LaunchQueue;
+use crate::metrics::Metrics;
 
 /// Knobs of the controllers, with Marathon's defaults.
 #[derive(Clone, Debug)]
@@ -24,6 +28,10 @@ pub struct ControllerConfig {
     pub kill_retry: Duration,
     /// How many apps are reconciled at once.
     pub concurrency: usize,
+    /// Where the launch queue publishes what waiting apps made of offers (`/v2/queue`).
+    pub offer_stats: watch::Sender<Arc<OfferStatsByApp>>,
+    /// What the controllers count (`/metrics`).
+    pub metrics: Metrics,
 }
 
 impl Default for ControllerConfig {
@@ -36,6 +44,8 @@ impl Default for ControllerConfig {
             reconciliation_interval: Duration::from_secs(600),
             kill_retry: Duration::from_secs(30),
             concurrency: 16,
+            offer_stats: watch::channel(Arc::default()).0,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -52,7 +62,7 @@ impl Context {
         Self {
             driver: DriverHandle::new(config.kill_retry),
             store,
-            queue: LaunchQueue::default(),
+            queue: LaunchQueue::new(config.offer_stats.clone()),
             config,
         }
     }

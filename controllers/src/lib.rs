@@ -12,6 +12,7 @@ mod deployments;
 pub mod driver;
 mod health;
 mod launch_queue;
+mod metrics;
 mod optimistic;
 pub mod runtime;
 mod watcher;
@@ -24,7 +25,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use context::{Context, ControllerConfig};
-pub use launch_queue::{LaunchQueue, QueuedApp};
+pub use launch_queue::{LaunchQueue, OfferOutcome, QueuedApp};
+pub use metrics::Metrics;
 
 use runtime::{Action, Applier};
 
@@ -36,17 +38,23 @@ pub async fn run(store: Store, transport: Arc<dyn Transport>, config: Controller
     let (deploy_tx, deploy_rx) = mpsc::unbounded_channel();
 
     let app_ctx = ctx.clone();
-    let apps = Applier::new(concurrency).run(
-        app_rx,
-        move |id| apps::reconcile(app_ctx.clone(), id),
-        |_, _| Action::requeue(std::time::Duration::from_millis(500)),
-    );
+    let app_metrics = ctx.config.metrics.clone();
+    let apps = Applier::new(concurrency)
+        .timed(move |took| app_metrics.reconciled("apps", took))
+        .run(
+            app_rx,
+            move |id| apps::reconcile(app_ctx.clone(), id),
+            |_, _| Action::requeue(std::time::Duration::from_millis(500)),
+        );
     let deploy_ctx = ctx.clone();
-    let deployments = Applier::new(concurrency).run(
-        deploy_rx,
-        move |id| deployments::reconcile(deploy_ctx.clone(), id),
-        |_, _| Action::requeue(std::time::Duration::from_millis(500)),
-    );
+    let deploy_metrics = ctx.config.metrics.clone();
+    let deployments = Applier::new(concurrency)
+        .timed(move |took| deploy_metrics.reconciled("deployments", took))
+        .run(
+            deploy_rx,
+            move |id| deployments::reconcile(deploy_ctx.clone(), id),
+            |_, _| Action::requeue(std::time::Duration::from_millis(500)),
+        );
     let watch = watcher::run(ctx.store.clone(), app_tx, deploy_tx, cancel.clone());
     let driver = driver::run(ctx.clone(), transport, cancel.clone());
     let health = health::run(ctx.clone(), cancel.clone());

@@ -5,7 +5,9 @@
 
 mod app;
 mod health;
+pub mod metrics;
 pub mod normalize;
+pub mod offers;
 mod path_id;
 pub mod plan;
 mod records;

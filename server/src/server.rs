@@ -70,10 +70,16 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .context("starting the local Mesos master")?;
 
     let cancel = CancellationToken::new();
+    // The controllers publish their offer statistics and numbers; the API shows them.
+    let (offer_stats, offer_stats_rx) = tokio::sync::watch::channel(Default::default());
+    let metrics = controllers::Metrics::default();
+    let controller_metrics = metrics.subscribe();
     let controller_config = controllers::ControllerConfig {
         framework_name: args.framework_name.clone(),
         mesos_user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
         hostname: hostname.clone(),
+        offer_stats,
+        metrics,
         ..Default::default()
     };
     let controllers = tokio::spawn(controllers::run(
@@ -91,7 +97,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         framework_name: args.framework_name.clone(),
         ..Default::default()
     };
-    let state = apis::ApiState::new(store.clone(), api_config);
+    let state = apis::ApiState::new(store.clone(), api_config)
+        .with_offer_stats(offer_stats_rx)
+        .with_controller_metrics(controller_metrics);
     let events = state.events.clone();
     let router = apis::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)

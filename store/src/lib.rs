@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use openraft::error::Fatal;
 use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
+use schemas::metrics::Histogram;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use batch::Batch;
@@ -120,6 +121,8 @@ struct Inner {
     /// The log's backend and the snapshots' backend.
     backends: [Arc<dyn KvBackend>; 2],
     writes: mpsc::Sender<(WriteRequest, batch::Reply)>,
+    /// Seconds from [`Store::write`] to its outcome, for `pacer_raft_commit_seconds`.
+    commit_seconds: parking_lot::Mutex<Histogram>,
 }
 
 /// Raft settings for a one-member cluster that snapshots every [`SNAPSHOT_EVERY`] entries.
@@ -211,6 +214,7 @@ impl Store {
                 applied,
                 backends: [log_kv, snapshot_kv],
                 writes,
+                commit_seconds: parking_lot::Mutex::new(Histogram::default()),
             }),
         })
     }
@@ -219,13 +223,25 @@ impl Store {
     ///
     /// If the returned future is dropped early the write may or may not be applied.
     pub async fn write(&self, req: WriteRequest) -> Result<WriteOutcome> {
+        let submitted = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
         self.inner
             .writes
             .send((req, tx))
             .await
             .map_err(|_| unavailable("the write queue is closed"))?;
-        rx.await.map_err(|_| unavailable("the write was dropped"))?
+        let outcome = rx.await.map_err(|_| unavailable("the write was dropped"))??;
+        self.inner
+            .commit_seconds
+            .lock()
+            .observe(submitted.elapsed().as_secs_f64());
+        Ok(outcome)
+    }
+
+    /// How long writes took from [`Store::write`] until durable and applied (conflicts
+    /// included: they went through the log too).
+    pub fn commit_seconds(&self) -> Histogram {
+        self.inner.commit_seconds.lock().clone()
     }
 
     /// Puts and deletes without preconditions.

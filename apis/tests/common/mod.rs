@@ -177,3 +177,15 @@ pub fn task_id(inst: &Instance) -> String {
 pub fn goal(inst: &Instance) -> Goal {
     inst.goal
 }
+
+impl Api {
+    /// An API whose state `customise` adjusts (offer statistics, controller metrics).
+    pub async fn with_state(customise: impl FnOnce(apis::ApiState) -> apis::ApiState) -> Api {
+        let store = Store::open(StoreConfig::default()).await.expect("in-memory store");
+        let state = customise(apis::ApiState::new(store.clone(), apis::ApiConfig::default()));
+        Api {
+            router: apis::router(state),
+            store,
+        }
+    }
+}

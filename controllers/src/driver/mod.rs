@@ -10,6 +10,7 @@ mod status;
 mod task_info;
 mod updates;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use crate::context::Context;
 use crate::optimistic::WriteError;
 
 pub use handle::DriverHandle;
-pub use matcher::{NoFit, OfferResources};
+pub use matcher::OfferResources;
 pub use status::{app_id_of_instance, instance_id_of_task};
 pub use task_info::{Placement, build_task_info, task_env};
 
@@ -56,6 +57,7 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
                 let mut session = Session {
                     ctx: ctx.clone(),
                     caller: conn.caller.clone(),
+                    reconciling: None,
                 };
                 session.run(conn, &cancel).await;
             }
@@ -96,6 +98,9 @@ fn framework_info(ctx: &Context) -> FrameworkInfo {
 struct Session {
     ctx: Arc<Context>,
     caller: Caller,
+    /// The explicit reconciliation in progress: when it was asked for, and the tasks whose
+    /// answers have not come yet.
+    reconciling: Option<(tokio::time::Instant, HashSet<String>)>,
 }
 
 impl Session {
@@ -146,6 +151,7 @@ impl Session {
                             Err(_) => break,
                         }
                     }
+                    self.observe_updates(&batch);
                     if let Err(e) = self.updates(batch).await {
                         tracing::warn!(error = %e, "recording status updates failed");
                     }
@@ -194,9 +200,28 @@ impl Session {
         self.revive().await;
     }
 
+    /// Counts status updates by state, and times the explicit reconciliation they answer.
+    fn observe_updates(&mut self, batch: &[mesos::v1::TaskStatus]) {
+        let metrics = &self.ctx.config.metrics;
+        metrics.status_updates(
+            batch
+                .iter()
+                .filter_map(|s| mesos::v1::TaskState::try_from(s.state).ok().map(|s| s.as_str_name())),
+        );
+        if let Some((started, pending)) = &mut self.reconciling {
+            for s in batch {
+                pending.remove(&s.task_id.value);
+            }
+            if pending.is_empty() {
+                metrics.task_reconciliation(started.elapsed());
+                self.reconciling = None;
+            }
+        }
+    }
+
     /// Explicit reconciliation of every task we know, then implicit reconciliation to learn
     /// of tasks we do not know (which are then killed).
-    async fn reconcile_all(&self) {
+    async fn reconcile_all(&mut self) {
         let tasks: Vec<call::reconcile::Task> = self.ctx.store.read(|s| {
             s.scan(keys::INSTANCES)
                 .filter_map(|(_, e)| match &e.record {
@@ -212,6 +237,11 @@ impl Session {
                     }),
                 })
                 .collect()
+        });
+        // A reconciliation still unanswered is superseded: Mesos answers the new one in full.
+        self.reconciling = (!tasks.is_empty()).then(|| {
+            let pending = tasks.iter().map(|t| t.task_id.value.clone()).collect();
+            (tokio::time::Instant::now(), pending)
         });
         for tasks in [tasks, Vec::new()] {
             let call = Call {

@@ -5,6 +5,8 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -16,15 +18,28 @@ use super::{Action, Scheduler};
 pub trait ReconcileError: Display + Send + 'static {}
 impl<T: Display + Send + 'static> ReconcileError for T {}
 
+/// Told how long each reconcile took, failed ones included.
+type Timer = Arc<dyn Fn(Duration) + Send + Sync>;
+
 /// Drives one controller.
 pub struct Applier {
     concurrency: usize,
+    timer: Option<Timer>,
 }
 
 impl Applier {
     pub fn new(concurrency: usize) -> Self {
         Self {
             concurrency: concurrency.max(1),
+            timer: None,
+        }
+    }
+
+    /// Calls `timer` with the duration of every reconcile (for the reconcile histograms).
+    pub fn timed(self, timer: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        Self {
+            timer: Some(Arc::new(timer)),
+            ..self
         }
     }
 
@@ -54,7 +69,15 @@ impl Applier {
                 }
                 running.insert(key.clone());
                 let fut = reconcile(key.clone());
-                tasks.spawn(async move { (key, fut.await) });
+                let timer = self.timer.clone();
+                tasks.spawn(async move {
+                    let started = Instant::now();
+                    let result = fut.await;
+                    if let Some(timer) = timer {
+                        timer(started.elapsed());
+                    }
+                    (key, result)
+                });
             }
 
             tokio::select! {
@@ -98,10 +121,7 @@ impl Applier {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use std::time::Duration;
 
     use parking_lot::Mutex;
 
@@ -138,6 +158,33 @@ mod tests {
         tx.send("a").unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+        drop(tx);
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn times_every_reconcile() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let took = Arc::new(Mutex::new(Vec::new()));
+        let t2 = took.clone();
+        let handle = tokio::spawn(Applier::new(2).timed(move |d| t2.lock().push(d)).run(
+            rx,
+            |k: u64| async move {
+                tokio::time::sleep(Duration::from_millis(k)).await;
+                if k > 100 {
+                    Err("slow".to_string())
+                } else {
+                    Ok(Action::await_change())
+                }
+            },
+            |_, _| Action::await_change(),
+        ));
+        tx.send(30).unwrap();
+        tx.send(250).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut took = took.lock().clone();
+        took.sort();
+        assert_eq!(took, vec![Duration::from_millis(30), Duration::from_millis(250)]);
         drop(tx);
         handle.await.unwrap();
     }
