@@ -258,3 +258,20 @@ fn ping_info_and_empty_lists() -> Result<()> {
     ensure!(r.status == 200 && r.body == Value::Array(vec![]), "{}", r.body);
     Ok(())
 }
+
+#[test]
+fn old_versions_are_pruned_beyond_the_configured_count() -> Result<()> {
+    let server = PacerServer::start_with(&["--max-versions", "2"])?;
+    let app = json!({"id": "/pruned", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 0});
+    ensure!(server.post("/v2/apps", &app)?.status == 201);
+    for n in 1..=3 {
+        let r = server.put("/v2/apps/pruned?force=true", &json!({"env": {"N": n.to_string()}}))?;
+        ensure!(r.status == 200, "update {n}: {} {}", r.status, r.body);
+    }
+    let r = server.get("/v2/apps/pruned/versions")?;
+    let versions = r.body["versions"].as_array().context("versions")?;
+    ensure!(versions.len() == 2, "kept {versions:?}");
+    let current = server.get("/v2/apps/pruned")?.body["app"]["version"].clone();
+    ensure!(versions.contains(&current), "the current version is always kept");
+    Ok(())
+}

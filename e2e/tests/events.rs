@@ -134,3 +134,86 @@ fn scaling_an_app_streams_its_events_and_a_reconnect_replays_what_was_missed() -
     );
     Ok(())
 }
+
+/// A callback subscriber: answers every POST with 200 and hands over its JSON body.
+fn callback_receiver() -> Result<(String, std::sync::mpsc::Receiver<serde_json::Value>)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/events", listener.local_addr()?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().expect("clone a socket"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok()
+                && let Ok(event) = serde_json::from_slice(&body)
+                && tx.send(event).is_err()
+            {
+                return;
+            }
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    Ok((url, rx))
+}
+
+/// Waits for a callback event that `pick` accepts.
+fn delivered(
+    rx: &std::sync::mpsc::Receiver<serde_json::Value>,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + LAUNCH;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event = rx.recv_timeout(left).context("no matching callback event")?;
+        if pick(&event) {
+            return Ok(());
+        }
+    }
+}
+
+#[test]
+fn a_callback_subscriber_receives_events_and_survives_a_restart() -> Result<()> {
+    let mut server = PacerServer::start()?;
+    let (url, rx) = callback_receiver()?;
+    let r = server.post(&format!("/v2/eventSubscriptions?callbackUrl={url}"), &json!({}))?;
+    ensure!(r.status == 200, "subscribe: {} {}", r.status, r.body);
+    let app = json!({"id": "/cb", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16, "instances": 1});
+    ensure!(server.post("/v2/apps", &app)?.status == 201);
+    let running = |e: &serde_json::Value| {
+        e["eventType"] == "status_update_event" && e["appId"] == "/cb" && e["taskStatus"] == "TASK_RUNNING"
+    };
+    delivered(&rx, |e| {
+        e["eventType"] == "api_post_event" && e["appDefinition"]["id"] == "/cb"
+    })?;
+    delivered(&rx, running)?;
+    delivered(&rx, |e| e["eventType"] == "deployment_success")?;
+
+    // The subscription is in the store: a restarted server still delivers.
+    server.restart()?;
+    let r = server.get("/v2/eventSubscriptions")?;
+    ensure!(r.body["callbackUrls"] == json!([url]), "{}", r.body);
+    ensure!(server.put("/v2/apps/cb", &json!({"instances": 2}))?.status == 200);
+    let before = server.task_ids("/cb");
+    delivered(&rx, |e| {
+        running(e) && e["taskId"].as_str().is_some_and(|id| !before.contains(id))
+    })?;
+    Ok(())
+}

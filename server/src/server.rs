@@ -25,6 +25,9 @@ pub(crate) struct ServerArgs {
     /// The hostname this server advertises (defaults to the machine's).
     #[arg(long)]
     hostname: Option<String>,
+    /// How many versions of each app are kept (Marathon's --zk_max_versions).
+    #[arg(long, default_value_t = 50, env = "PACER_MAX_VERSIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_versions: u64,
     /// The host ports the embedded agent offers to tasks, as `begin-end` (inclusive).
     #[arg(long, default_value = "31000-32000", env = "PACER_AGENT_PORTS", value_parser = parse_port_range)]
     agent_ports: (u64, u64),
@@ -95,6 +98,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         http_port: args.listen.port(),
         master: args.master.clone(),
         framework_name: args.framework_name.clone(),
+        max_versions: args.max_versions as usize,
         ..Default::default()
     };
     let state = apis::ApiState::new(store.clone(), api_config)
