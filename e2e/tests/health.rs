@@ -335,3 +335,25 @@ fn readiness_checks_hold_a_deployment_until_ready() -> Result<()> {
     ensure!(r["ready"] == true && r["lastResponse"]["status"] == 200, "{a}");
     Ok(())
 }
+
+#[test]
+fn https_checks_reach_tasks_with_self_signed_certificates() -> Result<()> {
+    let server = PacerServer::start()?;
+    let serve_tls = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=test -keyout key.pem -out cert.pem 2>/dev/null && exec python3 -c '
+import http.server, os, ssl
+server = http.server.HTTPServer((\"\", int(os.environ[\"PORT0\"])), http.server.SimpleHTTPRequestHandler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(\"cert.pem\", \"key.pem\")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()'";
+    let r = server.post(
+        "/v2/apps",
+        &json!({"id": "/tls", "cmd": serve_tls, "cpus": 0.05, "mem": 32, "portDefinitions": [{"port": 0}],
+                "healthChecks": [{"protocol": "HTTPS", "path": "/cert.pem", "intervalSeconds": 1,
+                                  "gracePeriodSeconds": 60}]}),
+    )?;
+    ensure!(r.status == 201, "create: {} {}", r.status, r.body);
+    settled(&server, "/tls", 1)?;
+    Ok(())
+}
