@@ -20,6 +20,7 @@
 
 mod error;
 mod http;
+mod master;
 mod port_slots;
 mod procs;
 mod server;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 
 pub use error::{Error, Result};
 pub use http::Response;
+pub use master::MesosMaster;
 pub use nix::unistd::Pid;
 pub use procs::{TaskProcess, process_alive, process_group_of, task_processes_under};
 pub use server::{PacerServer, pacer_bin};

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::{Pid, getpgrp};
+use nix::unistd::Pid;
 use reqwest::Method;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -18,7 +18,7 @@ use tempfile::TempDir;
 use crate::error::{Error, Result, io};
 use crate::http::{Response, send};
 use crate::port_slots::PortSlot;
-use crate::procs::{process_group_of, task_processes_under};
+use crate::procs::{kill_tasks_under, task_processes_under};
 
 /// How long a server may take to answer `/ping` after starting (a debug build opening its
 /// store and starting its local agent is slower than a release one).
@@ -292,28 +292,7 @@ impl PacerServer {
         let _ = killpg(pid, Signal::SIGKILL);
         let _ = self.child.wait();
 
-        let own_group = getpgrp();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left = task_processes_under(self.root.path());
-            if left.is_empty() || Instant::now() >= deadline {
-                for p in &left {
-                    eprintln!("pacer-e2e: task process {} of {} would not die", p.pid, p.app_id);
-                }
-                break;
-            }
-            for p in left {
-                match process_group_of(p.pid) {
-                    Some(group) if group != own_group => {
-                        let _ = killpg(group, Signal::SIGKILL);
-                    }
-                    _ => {
-                        let _ = kill(p.pid, Signal::SIGKILL);
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        kill_tasks_under(self.root.path());
     }
 }
 
@@ -332,7 +311,7 @@ impl Drop for PacerServer {
 }
 
 /// A port nobody listens on right now (the OS picks it; the server binds it a moment later).
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
     Ok(listener.local_addr().map_err(io("finding a free port"))?.port())
 }

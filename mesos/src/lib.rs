@@ -7,6 +7,7 @@ mod protos {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+mod http_client;
 pub mod local;
 pub mod recordio;
 mod transport;
@@ -14,4 +15,5 @@ mod transport;
 /// Mesos v1 messages (package `mesos.v1`), and the scheduler API in [`v1::scheduler`].
 pub use protos::mesos::v1;
 
+pub use http_client::{HttpTransport, MasterUrlError};
 pub use transport::{BoxFuture, CallSink, Caller, Connection, Transport, TransportError};

@@ -1,5 +1,6 @@
 //! `pacer`: the server (`pacer server`) and the client commands (`pacer apply`, `get`, ...).
 
+mod local_master;
 mod server;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ struct Cli {
 enum Top {
     /// Run a Pacer server (with an embedded local Mesos master and agent by default).
     Server(server::ServerArgs),
+    /// Run only the embedded Mesos master and agent, serving Mesos's v1 scheduler HTTP API.
+    LocalMaster(local_master::LocalMasterArgs),
     #[command(flatten)]
     Client(cli::Command),
 }
@@ -42,6 +45,13 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("pacer server: {e:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Top::LocalMaster(master_args) => match local_master::run(master_args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("pacer local-master: {e:#}");
                     ExitCode::FAILURE
                 }
             },

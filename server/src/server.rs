@@ -1,10 +1,12 @@
 //! The one place that wires the parts: store, embedded Mesos, controllers and the API.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use mesos::local::{LocalMaster, LocalMasterConfig};
+use mesos::{HttpTransport, Transport};
 use store::{Store, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -16,9 +18,13 @@ pub(crate) struct ServerArgs {
     /// Where the store and the local agent keep their state.
     #[arg(long, default_value = "./pacer-data", env = "PACER_DATA_DIR")]
     data_dir: PathBuf,
-    /// The Mesos master: `local` runs an embedded master and agent on this machine.
+    /// The Mesos master: `local` runs an embedded master and agent on this machine; otherwise
+    /// the URLs of Mesos masters, `http://host:5050[,http://host2:5050]`.
     #[arg(long, default_value = "local", env = "PACER_MASTER")]
     master: String,
+    /// Also serve the embedded master's `/api/v1/scheduler` here, for other frameworks.
+    #[arg(long)]
+    mesos_listen: Option<SocketAddr>,
     /// FrameworkInfo.name, as Marathon's --framework_name.
     #[arg(long, default_value = "marathon")]
     framework_name: String,
@@ -33,7 +39,7 @@ pub(crate) struct ServerArgs {
     agent_ports: (u64, u64),
 }
 
-fn parse_port_range(s: &str) -> Result<(u64, u64), String> {
+pub(crate) fn parse_port_range(s: &str) -> Result<(u64, u64), String> {
     let (begin, end) = s.split_once('-').ok_or("expected begin-end, e.g. 31000-32000")?;
     let port = |p: &str| p.trim().parse::<u16>().map(u64::from).map_err(|e| format!("{p}: {e}"));
     let (begin, end) = (port(begin)?, port(end)?);
@@ -45,22 +51,15 @@ fn parse_port_range(s: &str) -> Result<(u64, u64), String> {
 
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing();
-    if args.master != "local" {
-        bail!(
-            "--master {}: only the embedded local master is supported so far",
-            args.master
-        );
+    let remote = match args.master.as_str() {
+        "local" => None,
+        spec => Some(Arc::new(HttpTransport::new(spec).context("--master")?)),
+    };
+    if remote.is_some() && args.mesos_listen.is_some() {
+        bail!("--mesos-listen serves the embedded master; it needs --master local");
     }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let work_dir = args.data_dir.join("mesos");
-    let mut master_config = LocalMasterConfig::new(&work_dir);
-    for agent in &mut master_config.agents {
-        agent.resources.ports = vec![args.agent_ports];
-    }
-    let hostname = args
-        .hostname
-        .clone()
-        .unwrap_or_else(|| master_config.agents[0].hostname.clone());
+    let hostname = args.hostname.clone().unwrap_or_else(mesos::local::os_hostname);
 
     let store = Store::open(StoreConfig {
         data_dir: Some(args.data_dir.join("store")),
@@ -68,9 +67,17 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     .await
     .context("opening the store")?;
 
-    let master = LocalMaster::start(master_config)
-        .await
-        .context("starting the local Mesos master")?;
+    let (master, transport): (Option<LocalMaster>, Arc<dyn Transport>) = match remote {
+        Some(remote) => (None, remote),
+        None => {
+            let master = start_local_master(&args.data_dir.join("mesos"), args.agent_ports).await?;
+            if let Some(addr) = args.mesos_listen {
+                serve_mesos_api(&master, addr).await?;
+            }
+            let transport = master.transport();
+            (Some(master), transport)
+        }
+    };
 
     let cancel = CancellationToken::new();
     // The controllers publish their offer statistics and numbers; the API shows them.
@@ -87,7 +94,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let controllers = tokio::spawn(controllers::run(
         store.clone(),
-        master.transport(),
+        transport,
         controller_config,
         cancel.clone(),
     ));
@@ -125,12 +132,40 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down; tasks keep running and are recovered on the next start");
     cancel.cancel();
     let _ = controllers.await;
-    master.shutdown().await;
+    if let Some(master) = master {
+        master.shutdown().await;
+    }
     store.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// The embedded master and one agent for this machine, offering `ports`.
+pub(crate) async fn start_local_master(work_dir: &Path, ports: (u64, u64)) -> anyhow::Result<LocalMaster> {
+    let mut config = LocalMasterConfig::new(work_dir);
+    for agent in &mut config.agents {
+        agent.resources.ports = vec![ports];
+    }
+    LocalMaster::start(config)
+        .await
+        .context("starting the local Mesos master")
+}
+
+/// Serves `master`'s `/api/v1/scheduler` on `addr` in the background.
+pub(crate) async fn serve_mesos_api(master: &LocalMaster, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr} for the Mesos API"))?;
+    let api = master.http_api();
+    tracing::info!(listen = %addr, "serving the embedded master's /api/v1/scheduler");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, api).await {
+            tracing::error!(error = %e, "the Mesos API server stopped");
+        }
+    });
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
@@ -145,7 +180,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PACER_LOG").unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
     let _ = tracing_subscriber::fmt()

@@ -84,7 +84,7 @@ impl AgentConfig {
 }
 
 /// The kernel's hostname, or "localhost" if it cannot be read.
-pub(crate) fn os_hostname() -> String {
+pub fn os_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .ok()

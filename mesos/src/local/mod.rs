@@ -6,7 +6,8 @@
 //! `stderr`), checkpointed in `<work_dir>/<agent>/meta/` so that a new `LocalMaster` on the
 //! same work directory re-adopts them after a shutdown or a crash. Tasks with a
 //! `health_check` are health checked (command, HTTP(S) or TCP) as Mesos's command executor
-//! does, and killed after too many consecutive failures.
+//! does, and killed after too many consecutive failures. [`LocalMaster::http_api`] serves the
+//! same master to frameworks elsewhere over Mesos's HTTP API.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +31,7 @@ mod config;
 mod executor;
 mod framework;
 mod health;
+mod http_api;
 mod lifecycle;
 mod master;
 mod offers;
@@ -45,7 +47,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use config::{AgentConfig, AgentResources, AttributeValue, LocalMasterConfig};
+pub use config::{AgentConfig, AgentResources, AttributeValue, LocalMasterConfig, os_hostname};
 
 use crate::transport::Transport;
 use master::{Command, Master};
@@ -101,6 +103,11 @@ impl LocalMaster {
     /// Subscribes frameworks in-process.
     pub fn transport(&self) -> Arc<dyn Transport> {
         transport::transport(self.commands.clone())
+    }
+
+    /// `/api/v1/scheduler` over HTTP for this master, to serve on a listener of the caller's.
+    pub fn http_api(&self) -> axum::Router {
+        http_api::router(self.transport())
     }
 
     /// The sandbox of a task (holding its `stdout` and `stderr`), if one exists on any agent.

@@ -1,0 +1,268 @@
+//! The scheduler side of Mesos's v1 HTTP API: SUBSCRIBE to `/api/v1/scheduler` as a
+//! long-lived RecordIO stream of protobuf events, then send calls with the `Mesos-Stream-Id`
+//! the master handed out.
+//!
+//! A master that is not the leader answers 307 to the leader; the redirect is followed and
+//! the leader is then called directly. A stream that stays silent for longer than a few
+//! heartbeat intervals is taken for dead and ended, so the scheduler subscribes again.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use prost::Message;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{StatusCode, Url};
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+use tokio_util::io::StreamReader;
+
+use crate::recordio::RecordIoCodec;
+use crate::transport::{BoxFuture, CallSink, Caller, Connection, Transport, TransportError};
+use crate::v1::scheduler::{Call, Event, call, event};
+use crate::v1::{FrameworkId, FrameworkInfo};
+
+const PROTOBUF: &str = "application/x-protobuf";
+const STREAM_ID: &str = "Mesos-Stream-Id";
+/// Missed heartbeats after which a silent stream counts as dead.
+const MISSED_HEARTBEATS: u32 = 3;
+/// How long a silent stream is waited for before SUBSCRIBED told the heartbeat interval.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Why a master URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterUrlError {
+    #[error("{0}: ZooKeeper master detection is not supported; list the masters as http://host:5050,...")]
+    ZooKeeper(String),
+    #[error("{0}: not an http(s) URL of a Mesos master")]
+    Invalid(String),
+}
+
+/// Reaches Mesos masters over HTTP.
+pub struct HttpTransport {
+    masters: Vec<Url>,
+    http: reqwest::Client,
+    /// The master that last accepted a subscription: tried first next time.
+    leader: Mutex<Option<Url>>,
+}
+
+impl HttpTransport {
+    /// A transport to the masters listed in `spec` (`http://host:5050[,http://host2:5050]`).
+    pub fn new(spec: &str) -> Result<Self, MasterUrlError> {
+        let masters = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.starts_with("zk://") {
+                    return Err(MasterUrlError::ZooKeeper(s.to_string()));
+                }
+                match Url::parse(s) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+                    _ => Err(MasterUrlError::Invalid(s.to_string())),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if masters.is_empty() {
+            return Err(MasterUrlError::Invalid(spec.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|_| MasterUrlError::Invalid(spec.to_string()))?;
+        Ok(HttpTransport {
+            masters,
+            http,
+            leader: Mutex::new(None),
+        })
+    }
+
+    async fn subscribe_at(&self, base: &Url, body: Bytes) -> Result<Connection, TransportError> {
+        let url = scheduler_url(base)?;
+        let res = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, PROTOBUF)
+            .header(ACCEPT, PROTOBUF)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| disconnected(&e))?;
+        if res.status() != StatusCode::OK {
+            let status = res.status();
+            let text = res.text().await.unwrap_or_default();
+            return Err(TransportError::Refused(format!("SUBSCRIBE answered {status}: {text}")));
+        }
+        // After a redirect this is the leader's URL: calls go straight there.
+        let leader = res.url().clone();
+        let stream_id = res
+            .headers()
+            .get(STREAM_ID)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| TransportError::Refused("SUBSCRIBE answer without Mesos-Stream-Id".into()))?
+            .to_string();
+        *self.leader.lock().expect("leader lock") = Some(leader.clone());
+
+        let framework_id = Arc::new(Mutex::new(None));
+        let (tx, events) = mpsc::channel(256);
+        let body = res.bytes_stream().map_err(std::io::Error::other);
+        let frames = FramedRead::new(StreamReader::new(body), RecordIoCodec::default());
+        tokio::spawn(read_events(frames, tx, framework_id.clone()));
+        let caller = HttpCaller {
+            http: self.http.clone(),
+            url: leader,
+            stream_id,
+            framework_id,
+        };
+        Ok(Connection {
+            events,
+            caller: Caller(Arc::new(caller)),
+        })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn subscribe(&self, framework_info: FrameworkInfo) -> BoxFuture<'_, Result<Connection, TransportError>> {
+        Box::pin(async move {
+            let call = Call {
+                framework_id: framework_info.id.clone(),
+                r#type: Some(call::Type::Subscribe as i32),
+                subscribe: Some(call::Subscribe {
+                    framework_info,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let body = Bytes::from(call.encode_to_vec());
+            let known = self.leader.lock().expect("leader lock").clone();
+            let mut last = TransportError::Disconnected;
+            let tried_first = known.as_ref().and_then(|k| scheduler_url(k).ok());
+            let others = self.masters.iter().filter(|m| scheduler_url(m).ok() != tried_first);
+            for base in known.iter().chain(others) {
+                match self.subscribe_at(base, body.clone()).await {
+                    Ok(conn) => return Ok(conn),
+                    Err(e) => {
+                        tracing::warn!(master = %base, error = %e, "cannot subscribe");
+                        last = e;
+                    }
+                }
+            }
+            *self.leader.lock().expect("leader lock") = None;
+            Err(last)
+        })
+    }
+}
+
+/// Decodes events into `tx` until the stream ends, fails, or stays silent too long.
+async fn read_events<S>(mut frames: S, tx: mpsc::Sender<Event>, framework_id: Arc<Mutex<Option<FrameworkId>>>)
+where
+    S: futures::Stream<Item = Result<Bytes, crate::recordio::RecordIoError>> + Unpin,
+{
+    let mut patience = DEFAULT_HEARTBEAT * MISSED_HEARTBEATS;
+    loop {
+        let frame = match tokio::time::timeout(patience, frames.next()).await {
+            Err(_) => {
+                tracing::warn!(waited = ?patience, "no heartbeat from the master; reconnecting");
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Err(e))) => {
+                tracing::warn!(error = %e, "the master's event stream broke; reconnecting");
+                return;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let event = match Event::decode(frame) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "undecodable event from the master; reconnecting");
+                return;
+            }
+        };
+        if let Some(s) = &event.subscribed
+            && event.r#type == Some(event::Type::Subscribed as i32)
+        {
+            *framework_id.lock().expect("framework id lock") = Some(s.framework_id.clone());
+            if let Some(secs) = s.heartbeat_interval_seconds.filter(|s| *s > 0.0) {
+                patience = Duration::from_secs_f64(secs) * MISSED_HEARTBEATS;
+            }
+        }
+        if tx.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends calls on one subscription.
+struct HttpCaller {
+    http: reqwest::Client,
+    url: Url,
+    stream_id: String,
+    framework_id: Arc<Mutex<Option<FrameworkId>>>,
+}
+
+impl CallSink for HttpCaller {
+    fn call(&self, mut call: Call) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(async move {
+            if call.framework_id.is_none() {
+                call.framework_id = self.framework_id.lock().expect("framework id lock").clone();
+            }
+            let res = self
+                .http
+                .post(self.url.clone())
+                .header(CONTENT_TYPE, PROTOBUF)
+                .header(ACCEPT, PROTOBUF)
+                .header(STREAM_ID, &self.stream_id)
+                .body(call.encode_to_vec())
+                .send()
+                .await
+                .map_err(|e| disconnected(&e))?;
+            match res.status() {
+                StatusCode::ACCEPTED | StatusCode::OK => Ok(()),
+                s if s.is_server_error() => Err(TransportError::Disconnected),
+                s => Err(TransportError::Refused(format!(
+                    "{s}: {}",
+                    res.text().await.unwrap_or_default()
+                ))),
+            }
+        })
+    }
+}
+
+fn scheduler_url(base: &Url) -> Result<Url, TransportError> {
+    if base.path().ends_with("/api/v1/scheduler") {
+        return Ok(base.clone());
+    }
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join("api/v1/scheduler")
+        .map_err(|e| TransportError::Refused(format!("master URL {base}: {e}")))
+}
+
+fn disconnected(e: &reqwest::Error) -> TransportError {
+    tracing::debug!(error = %e, "master unreachable");
+    TransportError::Disconnected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_lists_are_parsed_and_zookeeper_is_refused_clearly() {
+        let t = HttpTransport::new("http://m1:5050, http://m2:5050/").unwrap();
+        assert_eq!(t.masters.len(), 2);
+        assert_eq!(
+            scheduler_url(&t.masters[0]).unwrap().as_str(),
+            "http://m1:5050/api/v1/scheduler"
+        );
+        let err = HttpTransport::new("zk://zk1:2181/mesos").err().unwrap();
+        assert!(err.to_string().contains("ZooKeeper"), "{err}");
+        assert!(HttpTransport::new("m1:5050").is_err());
+        assert!(HttpTransport::new("").is_err());
+    }
+}
