@@ -22,6 +22,10 @@ pub struct ControllerConfig {
     pub failover_timeout: Duration,
     /// This server's advertised hostname (FrameworkInfo.hostname).
     pub hostname: String,
+    /// The role offers are asked for (FrameworkInfo.roles, Marathon's --mesos_role).
+    pub mesos_role: String,
+    /// FrameworkInfo.principal, when the master authenticates frameworks.
+    pub principal: Option<String>,
     /// Explicit reconciliation of all tasks runs this often (Marathon: 10 minutes).
     pub reconciliation_interval: Duration,
     /// A kill not yet confirmed is sent again after this long (Marathon: 30 s).
@@ -41,6 +45,8 @@ impl Default for ControllerConfig {
             mesos_user: "root".into(),
             failover_timeout: Duration::from_secs(7 * 24 * 3600),
             hostname: "localhost".into(),
+            mesos_role: "*".into(),
+            principal: None,
             reconciliation_interval: Duration::from_secs(600),
             kill_retry: Duration::from_secs(30),
             concurrency: 16,

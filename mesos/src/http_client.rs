@@ -45,6 +45,8 @@ pub struct HttpTransport {
     http: reqwest::Client,
     /// The master that last accepted a subscription: tried first next time.
     leader: Mutex<Option<Url>>,
+    /// Principal and secret for masters that authenticate frameworks (HTTP basic auth).
+    credentials: Option<(String, String)>,
 }
 
 impl HttpTransport {
@@ -76,20 +78,32 @@ impl HttpTransport {
             masters,
             http,
             leader: Mutex::new(None),
+            credentials: None,
         })
+    }
+
+    /// Authenticates every request with `principal` and `secret`, as Mesos's HTTP framework
+    /// authentication expects.
+    pub fn with_credentials(mut self, principal: String, secret: String) -> Self {
+        self.credentials = Some((principal, secret));
+        self
+    }
+
+    fn post(&self, url: Url) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, PROTOBUF)
+            .header(ACCEPT, PROTOBUF);
+        match &self.credentials {
+            Some((principal, secret)) => req.basic_auth(principal, Some(secret)),
+            None => req,
+        }
     }
 
     async fn subscribe_at(&self, base: &Url, body: Bytes) -> Result<Connection, TransportError> {
         let url = scheduler_url(base)?;
-        let res = self
-            .http
-            .post(url)
-            .header(CONTENT_TYPE, PROTOBUF)
-            .header(ACCEPT, PROTOBUF)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| disconnected(&e))?;
+        let res = self.post(url).body(body).send().await.map_err(|e| disconnected(&e))?;
         if res.status() != StatusCode::OK {
             let status = res.status();
             let text = res.text().await.unwrap_or_default();
@@ -111,8 +125,10 @@ impl HttpTransport {
         let frames = FramedRead::new(StreamReader::new(body), RecordIoCodec::default());
         tokio::spawn(read_events(frames, tx, framework_id.clone()));
         let caller = HttpCaller {
-            http: self.http.clone(),
-            url: leader,
+            request: {
+                let template = self.post(leader.clone());
+                Box::new(move || template.try_clone().expect("a request without a body clones"))
+            },
             stream_id,
             framework_id,
         };
@@ -197,8 +213,8 @@ where
 
 /// Sends calls on one subscription.
 struct HttpCaller {
-    http: reqwest::Client,
-    url: Url,
+    /// A POST to the leader with this transport's headers and credentials.
+    request: Box<dyn Fn() -> reqwest::RequestBuilder + Send + Sync>,
     stream_id: String,
     framework_id: Arc<Mutex<Option<FrameworkId>>>,
 }
@@ -209,11 +225,7 @@ impl CallSink for HttpCaller {
             if call.framework_id.is_none() {
                 call.framework_id = self.framework_id.lock().expect("framework id lock").clone();
             }
-            let res = self
-                .http
-                .post(self.url.clone())
-                .header(CONTENT_TYPE, PROTOBUF)
-                .header(ACCEPT, PROTOBUF)
+            let res = (self.request)()
                 .header(STREAM_ID, &self.stream_id)
                 .body(call.encode_to_vec())
                 .send()
@@ -264,5 +276,81 @@ mod tests {
         assert!(err.to_string().contains("ZooKeeper"), "{err}");
         assert!(HttpTransport::new("m1:5050").is_err());
         assert!(HttpTransport::new("").is_err());
+    }
+
+    /// A master that answers SUBSCRIBE with SUBSCRIBED (heartbeat every `heartbeat` seconds)
+    /// followed by `tail`, raw, and then either closes or stays silent.
+    async fn fake_master(heartbeat: f64, tail: &'static [u8], close: bool) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = conn.read(&mut buf).await;
+            let subscribed = Event {
+                r#type: Some(event::Type::Subscribed as i32),
+                subscribed: Some(event::Subscribed {
+                    framework_id: FrameworkId { value: "fw-1".into() },
+                    heartbeat_interval_seconds: Some(heartbeat),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let mut body = bytes::BytesMut::new();
+            crate::recordio::encode_record(&subscribed.encode_to_vec(), &mut body);
+            body.extend_from_slice(tail);
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\n\
+                        mesos-stream-id: s-1\r\nconnection: close\r\n\r\n";
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(&body).await.unwrap();
+            if close {
+                return;
+            }
+            // Silent, but connected, until the client gives up.
+            let _ = conn.read(&mut buf).await;
+        });
+        url
+    }
+
+    /// Subscribes to `url` and returns the event types received until the stream ended.
+    async fn events_until_end(url: &str) -> Vec<i32> {
+        let t = HttpTransport::new(url).unwrap();
+        let mut conn = t.subscribe(FrameworkInfo::default()).await.unwrap();
+        let mut seen = vec![];
+        let end = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(e) = conn.events.recv().await {
+                seen.push(e.r#type.unwrap_or_default());
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the stream should have ended, saw {seen:?}");
+        seen
+    }
+
+    const SUBSCRIBED: i32 = event::Type::Subscribed as i32;
+
+    #[tokio::test]
+    async fn a_stream_cut_mid_frame_ends_the_subscription() {
+        let url = fake_master(15.0, b"40\n0123456789", true).await;
+        assert_eq!(events_until_end(&url).await, vec![SUBSCRIBED]);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_frame_ends_the_subscription() {
+        let url = fake_master(15.0, b"not-a-length\nxxxx", true).await;
+        assert_eq!(events_until_end(&url).await, vec![SUBSCRIBED]);
+    }
+
+    #[tokio::test]
+    async fn a_frame_that_is_not_an_event_ends_the_subscription() {
+        let url = fake_master(15.0, b"3\n\xff\xff\xff", false).await;
+        assert_eq!(events_until_end(&url).await, vec![SUBSCRIBED]);
+    }
+
+    #[tokio::test]
+    async fn missing_heartbeats_end_the_subscription() {
+        let url = fake_master(0.05, b"", false).await;
+        assert_eq!(events_until_end(&url).await, vec![SUBSCRIBED]);
     }
 }

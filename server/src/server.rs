@@ -22,6 +22,18 @@ pub(crate) struct ServerArgs {
     /// the URLs of Mesos masters, `http://host:5050[,http://host2:5050]`.
     #[arg(long, default_value = "local", env = "PACER_MASTER")]
     master: String,
+    /// The role Pacer asks offers for (Marathon's --mesos_role).
+    #[arg(long, default_value = "*")]
+    mesos_role: String,
+    /// The principal Pacer authenticates to the Mesos master as.
+    #[arg(long)]
+    mesos_authentication_principal: Option<String>,
+    /// A file holding the secret of that principal.
+    #[arg(long, requires = "mesos_authentication_principal")]
+    mesos_authentication_secret_file: Option<PathBuf>,
+    /// Seconds Mesos keeps Pacer's tasks running while Pacer is away (Marathon's default: a week).
+    #[arg(long, default_value_t = 604_800)]
+    failover_timeout: u64,
     /// Also serve the embedded master's `/api/v1/scheduler` here, for other frameworks.
     #[arg(long)]
     mesos_listen: Option<SocketAddr>,
@@ -53,7 +65,20 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing();
     let remote = match args.master.as_str() {
         "local" => None,
-        spec => Some(Arc::new(HttpTransport::new(spec).context("--master")?)),
+        spec => {
+            let mut transport = HttpTransport::new(spec).context("--master")?;
+            if let Some(principal) = &args.mesos_authentication_principal {
+                let secret = match &args.mesos_authentication_secret_file {
+                    Some(path) => std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .trim()
+                        .to_string(),
+                    None => String::new(),
+                };
+                transport = transport.with_credentials(principal.clone(), secret);
+            }
+            Some(Arc::new(transport))
+        }
     };
     if remote.is_some() && args.mesos_listen.is_some() {
         bail!("--mesos-listen serves the embedded master; it needs --master local");
@@ -88,6 +113,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         framework_name: args.framework_name.clone(),
         mesos_user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
         hostname: hostname.clone(),
+        mesos_role: args.mesos_role.clone(),
+        principal: args.mesos_authentication_principal.clone(),
+        failover_timeout: std::time::Duration::from_secs(args.failover_timeout),
         offer_stats,
         metrics,
         ..Default::default()
@@ -105,6 +133,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         http_port: args.listen.port(),
         master: args.master.clone(),
         framework_name: args.framework_name.clone(),
+        mesos_role: args.mesos_role.clone(),
+        failover_timeout_secs: args.failover_timeout,
         max_versions: args.max_versions as usize,
         ..Default::default()
     };

@@ -85,7 +85,10 @@ fn framework_info(ctx: &Context) -> FrameworkInfo {
         failover_timeout: Some(ctx.config.failover_timeout.as_secs_f64()),
         checkpoint: Some(true),
         hostname: Some(ctx.config.hostname.clone()),
+        roles: vec![ctx.config.mesos_role.clone()],
+        principal: ctx.config.principal.clone(),
         capabilities: vec![
+            capability(Type::MultiRole),
             capability(Type::PartitionAware),
             capability(Type::TaskKillingState),
             capability(Type::GpuResources),
@@ -167,6 +170,13 @@ impl Session {
                 }
                 Some(event::Type::Failure) => {
                     tracing::warn!(failure = ?event.failure, "agent or executor failure")
+                }
+                Some(event::Type::InverseOffers) => {
+                    let ids = event
+                        .inverse_offers
+                        .map(|i| i.inverse_offers.into_iter().map(|o| o.id).collect())
+                        .unwrap_or_default();
+                    self.decline_inverse_offers(ids).await;
                 }
                 // Offers are used or declined at once, so there is nothing to rescind; the
                 // remaining events need no action from a scheduler without executors.
@@ -252,6 +262,25 @@ impl Session {
             if let Err(e) = self.caller.call(call).await {
                 tracing::warn!(error = %e, "reconciliation call failed");
             }
+        }
+    }
+
+    /// Pacer does not drain agents for maintenance itself: it declines inverse offers, as
+    /// Marathon does, and replaces tasks when their agents actually go away.
+    async fn decline_inverse_offers(&self, ids: Vec<mesos::v1::OfferId>) {
+        if ids.is_empty() {
+            return;
+        }
+        let call = Call {
+            r#type: Some(call::Type::DeclineInverseOffers as i32),
+            decline_inverse_offers: Some(call::DeclineInverseOffers {
+                inverse_offer_ids: ids,
+                filters: None,
+            }),
+            ..Default::default()
+        };
+        if let Err(e) = self.caller.call(call).await {
+            tracing::warn!(error = %e, "declining inverse offers failed");
         }
     }
 

@@ -191,6 +191,10 @@ fn plan_launches(state: &store::State, offers: &[Offer], candidates: &[(PathId, 
             agent_id: offer.agent_id.value.clone(),
             hostname: offer.hostname.clone(),
             ports,
+            allocation_role: offer
+                .resources
+                .iter()
+                .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone())),
         };
         let task_id = instance.next_task_id();
         let task = build_task_info(app, &task_id, &placement);

@@ -3,7 +3,7 @@
 
 use mesos::v1::{
     AgentId, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Label, Labels, Resource, TaskId,
-    TaskInfo, environment::Variable, health_check, value,
+    TaskInfo, environment::Variable, health_check, resource, value,
 };
 use schemas::{AppDefinition, CheckRunner, EnvValue};
 
@@ -13,6 +13,9 @@ pub struct Placement {
     pub agent_id: String,
     pub hostname: String,
     pub ports: Vec<u32>,
+    /// The role the offer was allocated to: a MULTI_ROLE framework names it on every resource
+    /// it uses.
+    pub allocation_role: Option<String>,
 }
 
 /// The TaskInfo for `task_id` of `app`, placed as `placement` says.
@@ -51,7 +54,16 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
         agent_id: AgentId {
             value: placement.agent_id.clone(),
         },
-        resources: task_resources(app, &placement.ports),
+        resources: task_resources(app, &placement.ports)
+            .into_iter()
+            .map(|mut r| {
+                r.allocation_info = placement
+                    .allocation_role
+                    .clone()
+                    .map(|role| resource::AllocationInfo { role: Some(role) });
+                r
+            })
+            .collect(),
         command: Some(command),
         health_check: agent_health_check(app, &placement.ports),
         kill_policy: app.task_kill_grace_period_seconds.map(|s| KillPolicy {
@@ -286,6 +298,7 @@ mod tests {
             agent_id: "agent-1".into(),
             hostname: "node-a".into(),
             ports,
+            allocation_role: None,
         }
     }
 
