@@ -1,0 +1,57 @@
+// The Marathon REST API as the UI uses it. Every call sends the page's credentials, so a
+// server behind basic auth works once the browser has asked for them.
+
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+
+  /** Marathon's 422 details as [{path, errors}], or []. */
+  get details() {
+    return Array.isArray(this.body?.details) ? this.body.details : [];
+  }
+}
+
+export async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { message: text };
+  }
+  if (!res.ok) throw new ApiError(res.status, data?.message ?? `${res.status} ${res.statusText}`, data);
+  return data;
+}
+
+/** `/v2/apps/a/b` for `/a/b`; app ids are already absolute paths. */
+export const appPath = (id) => `/v2/apps${id.split("/").map(encodeURIComponent).join("/")}`;
+
+export const get = (path) => api("GET", path);
+
+export const listApps = () => get("/v2/apps").then((r) => r.apps);
+export const getApp = (id) => get(`${appPath(id)}?embed=app.tasks&embed=app.readiness&embed=app.lastTaskFailure`).then((r) => r.app);
+export const listDeployments = () => get("/v2/deployments");
+export const listQueue = () => get("/v2/queue").then((r) => r.queue);
+export const listVersions = (id) => get(`${appPath(id)}/versions`).then((r) => r.versions);
+export const getVersion = (id, v) => get(`${appPath(id)}/versions/${encodeURIComponent(v)}`);
+
+const forceQuery = (force) => (force ? "?force=true" : "");
+
+export const createApp = (def) => api("POST", "/v2/apps", def);
+export const updateApp = (id, def, force) => api("PUT", `${appPath(id)}${forceQuery(force)}`, def);
+export const scaleApp = (id, instances, force) => updateApp(id, { instances }, force);
+export const rollbackApp = (id, version, force) => updateApp(id, { version }, force);
+export const restartApp = (id, force) => api("POST", `${appPath(id)}/restart${forceQuery(force)}`);
+export const destroyApp = (id) => api("DELETE", appPath(id));
+export const killTasks = (ids, scale) => api("POST", `/v2/tasks/delete${scale ? "?scale=true" : ""}`, { ids });
+export const cancelDeployment = (id, force) => api("DELETE", `/v2/deployments/${encodeURIComponent(id)}${forceQuery(force)}`);
+export const resetDelay = (id) => api("DELETE", `/v2/queue${id.split("/").map(encodeURIComponent).join("/")}/delay`);

@@ -1,0 +1,158 @@
+// The app editor: a JSON textarea in a dialog. The server validates; its 422 details (JSON
+// pointers) are shown beside the lines they name, with the line numbers marked.
+
+import * as api from "./api.js";
+import { h } from "./dom.js";
+import { confirmAction, notify } from "./dialogs.js";
+import { lineIndex, lineOf } from "./jsonpos.js";
+import { refresh } from "./live.js";
+
+const TEMPLATE = {
+  id: "/my-app",
+  cmd: "python3 -m http.server $PORT0",
+  cpus: 0.1,
+  mem: 64,
+  instances: 1,
+  portDefinitions: [{ port: 0, name: "http" }],
+  healthChecks: [{ protocol: "HTTP", path: "/", portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 5 }],
+};
+
+/** Fields the server reports about an app, not part of its definition. */
+const STATUS_FIELDS = ["version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
+  "deployments", "tasks", "lastTaskFailure", "readinessCheckResults", "taskStats", "tasksStats"];
+
+export function definitionOf(app) {
+  const def = { ...app };
+  for (const f of STATUS_FIELDS) delete def[f];
+  return def;
+}
+
+const LINE_PX = 20;
+
+/** Opens the editor; resolves to the saved app's id, or null when cancelled. */
+export function openEditor(app) {
+  const editing = Boolean(app);
+  const textarea = h("textarea", { id: "app-json", wrap: "off", spellcheck: "false", autocapitalize: "off", name: "definition" });
+  textarea.value = JSON.stringify(editing ? definitionOf(app) : TEMPLATE, null, 2);
+  // Line numbers, error marks and notes scroll with the text: each is moved by its offset.
+  const gutter = h("div", { class: "lines" });
+  const marks = h("div", { class: "marks" });
+  const notes = h("div", { class: "lines" });
+  const summary = h("ul", { class: "errors", id: "editor-errors" });
+  const save = h("button", { type: "submit", class: "primary", id: "editor-save" }, editing ? "Deploy changes" : "Create app");
+  const cancel = h("button", { type: "button", id: "editor-cancel" }, "Cancel");
+  const dialog = h("dialog", { class: "modal editor-dialog", id: "editor" },
+    h("form", { method: "dialog" },
+      h("h2", {}, editing ? `Edit ${app.id}` : "Create app"),
+      h("p", { class: "muted" }, "Marathon app definition (JSON). The server checks it; problems show beside their lines."),
+      h("div", { class: "editor" }, h("div", { class: "gutter" }, gutter), h("div", { class: "code" }, marks, textarea), h("div", { class: "notes" }, notes)),
+      summary,
+      h("menu", {}, cancel, save)));
+
+  let errors = []; // [{line, path, message}]
+  const render = () => {
+    const count = textarea.value.split("\n").length;
+    const bad = new Set(errors.map((e) => e.line));
+    gutter.replaceChildren(...Array.from({ length: count }, (_, i) => h("div", { class: bad.has(i + 1) ? "err" : "" }, String(i + 1))));
+    const at = (line) => `top:${(line - 1) * LINE_PX}px`;
+    marks.replaceChildren(...[...bad].map((line) => h("div", { class: "mark", style: at(line) })));
+    const byLine = groupBy(errors);
+    notes.replaceChildren(...[...byLine].map(([line, es]) =>
+      h("div", { class: "note", "data-line": String(line), style: at(line), title: es.map((e) => e.message).join("\n") }, es.map((e) => e.message).join("; "))));
+    summary.replaceChildren(...errors.map((e) =>
+      h("li", { onclick: () => selectLine(textarea, e.line) }, h("code", {}, e.path || "/"), ` (line ${e.line}): ${e.message}`)));
+    scroll();
+  };
+  const scroll = () => {
+    const y = `translateY(${-textarea.scrollTop}px)`;
+    gutter.style.transform = y;
+    marks.style.transform = `translate(${-textarea.scrollLeft}px, ${-textarea.scrollTop}px)`;
+    notes.style.transform = y;
+  };
+  textarea.addEventListener("scroll", scroll);
+  textarea.addEventListener("input", render);
+
+  return new Promise((resolve) => {
+    const close = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    cancel.addEventListener("click", () => close(null));
+    dialog.addEventListener("cancel", (ev) => {
+      ev.preventDefault();
+      close(null);
+    });
+    dialog.querySelector("form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      save.disabled = true;
+      try {
+        const id = await submit(editing ? app.id : null, textarea.value, (es) => {
+          errors = es;
+          render();
+        });
+        if (id) close(id);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    document.body.append(dialog);
+    render();
+    dialog.showModal();
+    textarea.focus();
+  });
+}
+
+/** Sends the definition; the saved app's id, or null with `show` given the errors. */
+async function submit(existingId, text, show) {
+  let def;
+  try {
+    def = JSON.parse(text);
+  } catch (e) {
+    show([{ line: syntaxErrorLine(text, e.message), path: "", message: `Not valid JSON: ${e.message}` }]);
+    return null;
+  }
+  const send = (force) => (existingId ? api.updateApp(existingId, def, force) : api.createApp(def));
+  try {
+    try {
+      await send(false);
+    } catch (e) {
+      if (!(existingId && e.status === 409)) throw e;
+      if (!(await confirmAction("A deployment is in progress", `${e.message}. Deploy this change anyway? The running deployment is replaced.`, "Force deploy"))) return null;
+      await send(true);
+    }
+  } catch (e) {
+    const lines = lineIndex(text);
+    const details = e.details.flatMap((d) => d.errors.map((message) => ({ line: lineOf(lines, d.path), path: d.path, message })));
+    show(details.length ? details : [{ line: lineOf(lines, e.status === 409 ? "/id" : ""), path: "", message: e.message }]);
+    return null;
+  }
+  show([]);
+  const id = existingId ?? normaliseId(def.id);
+  notify(existingId ? `Deploying the new configuration of ${id}` : `Created ${id}`);
+  refresh(0);
+  return id;
+}
+
+const normaliseId = (id) => (String(id ?? "").startsWith("/") ? String(id) : `/${id}`);
+
+function syntaxErrorLine(text, message) {
+  const line = /line (\d+)/.exec(message);
+  if (line) return Number(line[1]);
+  const pos = /position (\d+)/.exec(message);
+  return pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
+}
+
+function selectLine(textarea, line) {
+  const lines = textarea.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  textarea.focus();
+  textarea.setSelectionRange(start, start + lines[line - 1].length);
+  textarea.scrollTop = Math.max(0, (line - 3) * LINE_PX);
+}
+
+function groupBy(errors) {
+  const m = new Map();
+  for (const e of errors) m.set(e.line, [...(m.get(e.line) ?? []), e]);
+  return m;
+}
