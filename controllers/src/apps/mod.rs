@@ -82,11 +82,15 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         }
     }
 
-    Ok(if plan.kill.is_empty() {
-        Action::requeue(RESYNC)
+    let mut next = if plan.kill.is_empty() {
+        RESYNC
     } else {
-        Action::requeue(ctx.config.kill_retry)
-    })
+        ctx.config.kill_retry
+    };
+    if let Some(at) = plan.recheck_at {
+        next = next.min(Duration::from_millis((at.millis() - now.millis()).max(0) as u64));
+    }
+    Ok(Action::requeue(next))
 }
 
 /// What the app version an instance runs expects of it: the current definition for instances

@@ -7,7 +7,10 @@
 
 use std::cmp::Reverse;
 
-use schemas::{AppDefinition, Goal, HealthSpec, Instance, KillSelection, TaskState, Timestamp, restart_strategy};
+use schemas::{
+    AppDefinition, Goal, HealthSpec, Instance, KillSelection, TaskState, Timestamp, UnreachableStrategy,
+    restart_strategy,
+};
 
 /// An instance as read from the store, with the revision that guards writing it back and
 /// what its app version expects before it counts as healthy.
@@ -37,11 +40,42 @@ pub(crate) struct Plan {
     pub kill: Vec<Observed>,
     /// Instance ids that wait for an offer, oldest first.
     pub launch: Vec<String>,
+    /// When an unreachable task's timeout next runs out: plan again then.
+    pub recheck_at: Option<Timestamp>,
+}
+
+/// How long a task has been unreachable, if it is.
+fn unreachable_for(i: &Instance, now: Timestamp) -> Option<u64> {
+    let t = i.task.as_ref().filter(|t| t.state == TaskState::TASK_UNREACHABLE)?;
+    Some((now.millis() - t.updated_at.millis()).max(0) as u64 / 1000)
+}
+
+/// Marathon's `unreachableStrategy` as deadlines: `(inactive after, expunge after)` seconds.
+fn unreachable_timeouts(strategy: UnreachableStrategy) -> Option<(u64, u64)> {
+    match strategy {
+        UnreachableStrategy::Enabled {
+            inactive_after_seconds,
+            expunge_after_seconds,
+        } => Some((inactive_after_seconds, expunge_after_seconds)),
+        UnreachableStrategy::Disabled(_) => None,
+    }
 }
 
 /// Plans `app` (None: the app was deleted) over its `instances`.
 pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
+    let timeouts = unreachable_timeouts(app.map_or_else(Default::default, |a| a.unreachable_strategy));
+    // A task on an agent that went away: after `expungeAfterSeconds` it is forgotten (should
+    // it come back, Pacer kills it as unknown); until then it is waited for.
+    let forgettable = |o: &Observed, plan: &mut Plan| match (unreachable_for(&o.instance, now), timeouts) {
+        (None, _) => !o.instance.has_active_task(),
+        (Some(_), None) => false,
+        (Some(secs), Some((_, expunge))) if secs >= expunge => true,
+        (Some(secs), Some((_, expunge))) => {
+            plan.wake_at(now, expunge - secs);
+            false
+        }
+    };
     let Some(app) = app else {
         for o in instances {
             if o.instance.has_active_task() {
@@ -49,7 +83,7 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
             }
             if o.instance.goal != Goal::Decommissioned {
                 plan.decommission.push(o);
-            } else if !o.instance.has_active_task() {
+            } else if forgettable(&o, &mut plan) {
                 plan.expunge.push(o);
             }
         }
@@ -60,11 +94,28 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
         .into_iter()
         .partition(|o| o.instance.goal == Goal::Decommissioned);
     for o in gone {
-        if o.instance.has_active_task() {
-            plan.kill.push(o);
-        } else {
+        if forgettable(&o, &mut plan) {
             plan.expunge.push(o);
+        } else if o.instance.has_active_task() {
+            plan.kill.push(o);
         }
+    }
+    // After `inactiveAfterSeconds` an unreachable instance is replaced: it is decommissioned
+    // (and killed, should its agent return) and the count below brings a new one.
+    if let Some((inactive, _)) = timeouts {
+        let (lost, reachable): (Vec<_>, Vec<_>) = active
+            .into_iter()
+            .partition(|o| unreachable_for(&o.instance, now).is_some_and(|secs| secs >= inactive));
+        for o in &reachable {
+            if let Some(secs) = unreachable_for(&o.instance, now) {
+                plan.wake_at(now, inactive - secs);
+            }
+        }
+        for o in lost {
+            plan.kill.push(o.clone());
+            plan.decommission.push(o);
+        }
+        active = reachable;
     }
 
     let n = app.instances as usize;
@@ -101,7 +152,8 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
     }
 
     for o in &plan.decommission {
-        if o.instance.has_active_task() {
+        let queued = plan.kill.iter().any(|k| k.key == o.key);
+        if o.instance.has_active_task() && !queued {
             plan.kill.push(o.clone());
         }
     }
@@ -120,6 +172,14 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
     waiting.sort_by_key(|i| i.created_at);
     plan.launch = waiting.into_iter().map(|i| i.instance_id.clone()).collect();
     plan
+}
+
+impl Plan {
+    /// Asks for another pass `secs` seconds after `now` (the soonest such request wins).
+    fn wake_at(&mut self, now: Timestamp, secs: u64) {
+        let at = Timestamp::from_millis(now.millis() + (secs as i64) * 1000);
+        self.recheck_at = Some(self.recheck_at.map_or(at, |t| t.min(at)));
+    }
 }
 
 /// Orders instances so that the first are the ones to kill when scaling down (Marathon's

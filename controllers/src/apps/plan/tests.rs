@@ -242,3 +242,39 @@ fn planning_its_own_outcome_changes_nothing() {
     assert!(p.create.is_empty() && p.decommission.is_empty() && p.expunge.is_empty() && p.kill.is_empty());
     assert!(p.launch.is_empty());
 }
+
+fn unreachable(n: u32, since_secs: i64) -> Observed {
+    let mut o = inst(n, 10, Some(TaskState::TASK_UNREACHABLE));
+    o.instance.task.as_mut().unwrap().updated_at = Timestamp::from_millis(now().millis() - since_secs * 1000);
+    o
+}
+
+#[test]
+fn unreachable_tasks_are_replaced_after_inactive_and_forgotten_after_expunge() {
+    let mut a = app(2, (1.0, 1.0), 10, 10);
+    a.unreachable_strategy = schemas::UnreachableStrategy::Enabled {
+        inactive_after_seconds: 60,
+        expunge_after_seconds: 600,
+    };
+    // Still within inactiveAfterSeconds: waited for, and a pass is due when it runs out.
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), unreachable(2, 10)], now());
+    assert!(p.create.is_empty() && p.decommission.is_empty());
+    assert_eq!(p.recheck_at, Some(Timestamp::from_millis(now().millis() + 50_000)));
+    // Past it: replaced (a new instance) and decommissioned, with a kill for when it returns.
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), unreachable(2, 61)], now());
+    assert_eq!(ids(&p.decommission), vec!["a.instance-2"]);
+    assert_eq!(ids(&p.kill), vec!["a.instance-2"]);
+    assert_eq!(p.create.len(), 1);
+    // Decommissioned and past expungeAfterSeconds: forgotten.
+    let mut gone = unreachable(2, 601);
+    gone.instance.goal = Goal::Decommissioned;
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), inst(3, 10, RUNNING), gone], now());
+    assert_eq!(ids(&p.expunge), vec!["a.instance-2"]);
+    // Marathon's default (0, 0): replaced at once.
+    let p = plan(Some(&app(1, (1.0, 1.0), 10, 10)), vec![unreachable(1, 0)], now());
+    assert_eq!((p.decommission.len(), p.create.len()), (1, 1));
+    // Disabled: waited for forever.
+    a.unreachable_strategy = schemas::UnreachableStrategy::Disabled(schemas::UnreachableDisabled::Disabled);
+    let p = plan(Some(&a), vec![inst(1, 10, RUNNING), unreachable(2, 100_000)], now());
+    assert!(p.decommission.is_empty() && p.create.is_empty() && p.recheck_at.is_none());
+}
