@@ -88,6 +88,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let store = Store::open(StoreConfig {
         data_dir: Some(args.data_dir.join("store")),
+        ..StoreConfig::default()
     })
     .await
     .context("opening the store")?;

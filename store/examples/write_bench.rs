@@ -98,6 +98,7 @@ async fn main() -> Result<()> {
     let run_dir = args.dir.join(format!("write-bench-{}", std::process::id()));
     let store = Store::open(StoreConfig {
         data_dir: Some(run_dir.clone()),
+        ..StoreConfig::default()
     })
     .await?;
     let requests: Vec<_> = (0..2 * args.writes).map(create_app).collect::<Result<_>>()?;

@@ -6,12 +6,13 @@
 //!
 //! Wiring: writes are grouped by [`batch`] into raft entries; [`log_store`] keeps the raft log
 //! in one [`kv`] backend and [`state_machine`] the applied state, with its snapshots in another
-//! (sled under `data_dir/raft` and `data_dir/snapshots`, or memory); [`network`] is the (empty)
-//! network of a one-member cluster.
+//! (sled under `data_dir/raft` and `data_dir/snapshots`, or memory); [`network`] carries raft's
+//! RPCs to the other servers of a cluster over HTTP (a one-member cluster never uses it).
 
 pub mod batch;
 pub mod keys;
 pub mod kv;
+mod leadership;
 pub mod log_store;
 pub mod network;
 mod snapshot_store;
@@ -26,14 +27,14 @@ use std::time::Duration;
 use openraft::error::Fatal;
 use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
 use schemas::metrics::Histogram;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use batch::Batch;
 pub use state::{ChangeSet, Entry, Op, Precondition, State, WriteOutcome, WriteRequest};
 
 use crate::kv::{KvBackend, MemKv, SledKv};
 use crate::log_store::LogStore;
-use crate::network::NoPeersFactory;
+use crate::network::HttpNetworkFactory;
 use crate::state_machine::{Applied, StateMachine};
 
 openraft::declare_raft_types!(
@@ -46,7 +47,7 @@ openraft::declare_raft_types!(
         SnapshotData = std::io::Cursor<Vec<u8>>,
 );
 
-/// This node's raft id while the cluster has one member.
+/// The raft id of a server that runs alone.
 pub const NODE_ID: u64 = 1;
 
 /// Raft entries between automatic snapshots. An entry holds a batch of writes, so this is
@@ -64,10 +65,31 @@ const LEADER_WAIT: Duration = Duration::from_secs(10);
 /// [`Store::open`] for a store dropped without shutdown to close the database.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct StoreConfig {
     /// Where the log and snapshots live; `None` keeps everything in memory (tests).
     pub data_dir: Option<PathBuf>,
+    /// This server's raft id.
+    pub node_id: u64,
+    /// Every member of the cluster with the `host:port` its API (and raft) listens on; empty
+    /// for a server on its own.
+    pub peers: BTreeMap<u64, String>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            data_dir: None,
+            node_id: NODE_ID,
+            peers: BTreeMap::new(),
+        }
+    }
+}
+
+impl StoreConfig {
+    fn is_cluster(&self) -> bool {
+        !self.peers.is_empty()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +115,15 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a peer's raft RPC could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("no raft RPC named {0}")]
+    Unknown(String),
+    #[error("malformed raft RPC: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
 
 impl From<openraft::ConfigError> for Error {
     fn from(e: openraft::ConfigError) -> Self {
@@ -121,6 +152,9 @@ struct Inner {
     /// The log's backend and the snapshots' backend.
     backends: [Arc<dyn KvBackend>; 2],
     writes: mpsc::Sender<(WriteRequest, batch::Reply)>,
+    node_id: u64,
+    /// True while this node leads with a quorum behind it (see [`Store::leadership`]).
+    leading: watch::Receiver<bool>,
     /// Seconds from [`Store::write`] to its outcome, for `pacer_raft_commit_seconds`.
     commit_seconds: parking_lot::Mutex<Histogram>,
 }
@@ -179,41 +213,53 @@ async fn open_sled(dir: &Path) -> Result<SledKv> {
 }
 
 impl Store {
-    /// Opens the store at `config.data_dir` (creating it), and waits until this node leads
-    /// and has applied every entry in its log.
+    /// Opens the store at `config.data_dir` (creating it). A server on its own waits until
+    /// it leads and has applied every entry in its log. A member of a cluster returns at once:
+    /// its peers can only elect a leader once it serves their RPCs ([`Store::raft_rpc`]).
     pub async fn open(config: StoreConfig) -> Result<Store> {
         let [log_kv, snapshot_kv] = open_backends(&config).await?;
         let sm = StateMachine::open(snapshot_kv.clone())?;
         let applied = sm.applied();
         let raft = Raft::new(
-            NODE_ID,
+            config.node_id,
             Arc::new(raft_config()?),
-            NoPeersFactory,
+            HttpNetworkFactory::default(),
             LogStore::new(log_kv.clone()),
             sm,
         )
         .await
         .map_err(fatal)?;
 
-        if !raft.is_initialized().await.map_err(fatal)? {
-            let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
+        // The lowest id of a new cluster proposes its membership; the others learn it from it.
+        let proposes = config.peers.keys().next().is_none_or(|first| *first == config.node_id);
+        if proposes && !raft.is_initialized().await.map_err(fatal)? {
+            let members: BTreeMap<u64, BasicNode> = if config.is_cluster() {
+                config.peers.iter().map(|(id, addr)| (*id, BasicNode::new(addr))).collect()
+            } else {
+                BTreeMap::from([(config.node_id, BasicNode::default())])
+            };
             raft.initialize(members).await.map_err(unavailable)?;
         }
-        raft.wait(Some(LEADER_WAIT))
-            .state(ServerState::Leader, "store open")
-            .await
-            .map_err(|_| Error::NoLeader(LEADER_WAIT))?;
-        // Leading is not enough for read-your-writes: entries from before a restart must be
-        // applied before anyone reads.
-        raft.ensure_linearizable().await.map_err(unavailable)?;
+        if !config.is_cluster() {
+            raft.wait(Some(LEADER_WAIT))
+                .state(ServerState::Leader, "store open")
+                .await
+                .map_err(|_| Error::NoLeader(LEADER_WAIT))?;
+            // Leading is not enough for read-your-writes: entries from before a restart must
+            // be applied before anyone reads.
+            raft.ensure_linearizable().await.map_err(unavailable)?;
+        }
 
         let writes = batch::spawn(raft.clone());
+        let leading = leadership::spawn(raft.clone(), config.node_id);
         Ok(Store {
             inner: Arc::new(Inner {
                 raft,
                 applied,
                 backends: [log_kv, snapshot_kv],
                 writes,
+                node_id: config.node_id,
+                leading,
                 commit_seconds: parking_lot::Mutex::new(Histogram::default()),
             }),
         })
@@ -275,7 +321,46 @@ impl Store {
     pub fn is_leader(&self) -> bool {
         let metrics = self.inner.raft.metrics();
         let m = metrics.borrow();
-        m.state == ServerState::Leader && m.current_leader == Some(NODE_ID)
+        m.state == ServerState::Leader && m.current_leader == Some(self.inner.node_id)
+    }
+
+    /// True while this node leads *and* a quorum confirmed it recently: only then may it act
+    /// on the cluster (launch, kill, acknowledge). A leader cut off from its peers turns this
+    /// false within a few seconds, before the others can elect a new leader.
+    pub fn leadership(&self) -> watch::Receiver<bool> {
+        self.inner.leading.clone()
+    }
+
+    /// This server's raft id.
+    pub fn node_id(&self) -> u64 {
+        self.inner.node_id
+    }
+
+    /// The current leader's id and API address (`host:port`; empty for a server on its own).
+    pub fn leader(&self) -> Option<(u64, String)> {
+        let metrics = self.inner.raft.metrics();
+        let m = metrics.borrow();
+        let id = m.current_leader?;
+        let addr = m
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())
+            .unwrap_or_default();
+        Some((id, addr))
+    }
+
+    /// Serves one raft RPC from a peer (see [`network`]): `rpc` is `append`, `vote` or
+    /// `snapshot`, `body` its JSON request; the answer is raft's JSON `Result`.
+    pub async fn raft_rpc(&self, rpc: &str, body: &[u8]) -> Result<Vec<u8>, RpcError> {
+        let raft = &self.inner.raft;
+        let json = match rpc {
+            "append" => serde_json::to_vec(&raft.append_entries(serde_json::from_slice(body)?).await),
+            "vote" => serde_json::to_vec(&raft.vote(serde_json::from_slice(body)?).await),
+            "snapshot" => serde_json::to_vec(&raft.install_snapshot(serde_json::from_slice(body)?).await),
+            other => return Err(RpcError::Unknown(other.to_string())),
+        };
+        Ok(json?)
     }
 
     /// Snapshots the applied state now and purges the log it covers; returns when both are

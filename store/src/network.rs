@@ -1,87 +1,106 @@
-//! The raft network of a one-member cluster: there are no peers, so every RPC is unreachable.
-//!
-//! A single voter elects itself and commits alone, so raft never calls this. When Pacer runs
-//! several servers, an HTTP network (raft RPCs between the servers' APIs) replaces it.
+//! The raft network between Pacer servers: each RPC is a JSON POST to the peer's HTTP API
+//! (`/internal/raft/{append,vote,snapshot}`), which hands it to [`crate::Store::raft_rpc`].
+//! Raft shares the API port, so a cluster needs no second listener per node.
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::RPCOption;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
 };
 use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::TypeConfig;
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Raft asked to reach another node, but this node has no network to other nodes.
-    #[error("no raft peers are configured (node {0} is unreachable)")]
-    NoPeers(u64),
-}
+/// The path prefix of the raft RPC routes on every server.
+pub const RAFT_PATH: &str = "/internal/raft";
 
 type RpcResult<T, E = RaftError<u64>> = Result<T, RPCError<u64, BasicNode, E>>;
 
-/// Hands out [`NoPeers`] connections.
-#[derive(Clone, Debug, Default)]
-pub struct NoPeersFactory;
+/// Hands out connections to peers at `BasicNode::addr` (`host:port`).
+#[derive(Clone)]
+pub struct HttpNetworkFactory {
+    http: reqwest::Client,
+}
 
-/// A connection to a node this process cannot reach.
-#[derive(Debug)]
-pub struct NoPeers {
+impl Default for HttpNetworkFactory {
+    fn default() -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(std::time::Duration::from_secs(1))
+            .build()
+            .unwrap_or_default();
+        HttpNetworkFactory { http }
+    }
+}
+
+pub struct HttpPeer {
+    http: reqwest::Client,
     target: u64,
+    addr: String,
 }
 
-impl NoPeers {
-    fn unreachable<E: std::error::Error>(&self) -> RPCError<u64, BasicNode, E> {
-        RPCError::Unreachable(Unreachable::new(&Error::NoPeers(self.target)))
+impl RaftNetworkFactory<TypeConfig> for HttpNetworkFactory {
+    type Network = HttpPeer;
+
+    async fn new_client(&mut self, target: u64, node: &BasicNode) -> HttpPeer {
+        HttpPeer {
+            http: self.http.clone(),
+            target,
+            addr: node.addr.clone(),
+        }
     }
 }
 
-impl RaftNetworkFactory<TypeConfig> for NoPeersFactory {
-    type Network = NoPeers;
-
-    async fn new_client(&mut self, target: u64, _node: &BasicNode) -> NoPeers {
-        NoPeers { target }
+impl HttpPeer {
+    /// POSTs `req` to the peer's `rpc` route; the peer answers with raft's own `Result`.
+    async fn post<Req, Resp, E>(&self, rpc: &str, req: &Req, option: &RPCOption) -> RpcResult<Resp, E>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let url = format!("http://{}{RAFT_PATH}/{rpc}", self.addr);
+        let res = self
+            .http
+            .post(url)
+            .timeout(option.hard_ttl())
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    RPCError::Unreachable(Unreachable::new(&e))
+                } else {
+                    RPCError::Network(NetworkError::new(&e))
+                }
+            })?;
+        let answer: Result<Resp, E> =
+            res.json().await.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }
 
-impl RaftNetwork<TypeConfig> for NoPeers {
+impl RaftNetwork<TypeConfig> for HttpPeer {
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<u64>> {
-        Err(self.unreachable())
+        self.post("append", &rpc, &option).await
     }
 
     async fn install_snapshot(
         &mut self,
-        _rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> {
-        Err(self.unreachable())
+        self.post("snapshot", &rpc, &option).await
     }
 
-    async fn vote(&mut self, _rpc: VoteRequest<u64>, _option: RPCOption) -> RpcResult<VoteResponse<u64>> {
-        Err(self.unreachable())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use openraft::Vote;
-
-    #[tokio::test]
-    async fn every_rpc_is_unreachable() {
-        let mut net = NoPeersFactory.new_client(2, &BasicNode::default()).await;
-        let vote = VoteRequest::new(Vote::new(1, 1), None);
-        let err = net
-            .vote(vote, RPCOption::new(std::time::Duration::from_secs(1)))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, RPCError::Unreachable(_)));
-        assert!(err.to_string().contains("no raft peers are configured"), "{err}");
+    async fn vote(&mut self, rpc: VoteRequest<u64>, option: RPCOption) -> RpcResult<VoteResponse<u64>> {
+        self.post("vote", &rpc, &option).await
     }
 }

@@ -20,7 +20,10 @@ const KILL_AFTER_ACKS: usize = 400;
 const WRITERS: usize = 16;
 
 fn config(dir: PathBuf) -> StoreConfig {
-    StoreConfig { data_dir: Some(dir) }
+    StoreConfig {
+        data_dir: Some(dir),
+        ..StoreConfig::default()
+    }
 }
 
 fn fw(v: String) -> Record {

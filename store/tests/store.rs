@@ -17,6 +17,7 @@ fn fw(v: impl Into<String>) -> Record {
 async fn open(dir: Option<&Path>) -> Result<Store> {
     Ok(Store::open(StoreConfig {
         data_dir: dir.map(Path::to_path_buf),
+        ..StoreConfig::default()
     })
     .await?)
 }
