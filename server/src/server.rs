@@ -106,6 +106,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         master: args.master.clone(),
         framework_name: args.framework_name.clone(),
         max_versions: args.max_versions as usize,
+        // Task output is readable through the API where the embedded agent keeps it.
+        sandbox_root: master.is_some().then(|| args.data_dir.join("mesos")),
         ..Default::default()
     };
     let state = apis::ApiState::new(store.clone(), api_config)
