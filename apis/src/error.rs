@@ -74,6 +74,9 @@ pub enum ApiError {
     /// An affected app is in a running deployment and `force` was not given.
     #[error("locked by deployments {0:?}")]
     Locked(Vec<String>),
+    /// An `If-Match` precondition does not hold (412).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::AppExists(_) | ApiError::Locked(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

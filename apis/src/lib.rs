@@ -23,8 +23,12 @@ mod json;
 mod labels;
 mod metrics;
 mod paths;
+mod preconditions;
 mod queue;
 mod render;
+mod sandbox;
+mod schemas_route;
+mod status;
 mod tasks;
 mod text;
 mod view;
@@ -41,6 +45,7 @@ use tokio::sync::watch;
 
 pub use error::{ApiError, Detail};
 pub use events::{EventBus, EventConfig};
+pub use sandbox::FILE_SIZE_HEADER;
 
 /// What the router serves from.
 #[derive(Clone)]
@@ -110,6 +115,9 @@ pub struct ApiConfig {
     pub offer_stats: watch::Receiver<Arc<OfferStatsByApp>>,
     /// What the controllers count (`/metrics`); by default nothing, as above.
     pub controller_metrics: watch::Receiver<ControllerMetrics>,
+    /// The embedded agents' work directory (`<root>/<agent>/sandboxes/<task>/`), where task
+    /// output is read for `/v2/tasks/{id}/files/...`; `None` when tasks run elsewhere.
+    pub sandbox_root: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -134,6 +142,7 @@ impl Default for ApiConfig {
             version: env!("CARGO_PKG_VERSION").into(),
             offer_stats: watch::channel(Arc::default()).1,
             controller_metrics: watch::channel(ControllerMetrics::default()).1,
+            sandbox_root: None,
         }
     }
 }
@@ -220,6 +229,8 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/v2/tasks", get(tasks::list))
         .route("/v2/tasks/delete", post(tasks::delete))
+        .route("/v2/tasks/{task}/files/{name}", get(sandbox::read))
+        .route("/v2/schemas/{kind}", get(schemas_route::get))
         .route("/v2/deployments", get(deployments::list))
         .route("/v2/deployments/{id}", delete(deployments::cancel))
         .route("/v2/queue", get(queue::list))

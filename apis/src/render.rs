@@ -190,6 +190,8 @@ pub(crate) struct AppParts<'a> {
     pub app: &'a AppDefinition,
     pub instances: &'a [Arc<Instance>],
     pub deployments: &'a [String],
+    /// Generation and conditions (`crate::status`), where the caller derived them.
+    pub status: Option<&'a crate::status::AppStatus>,
 }
 
 /// Marathon's AppInfo: the canonical definition plus what `embed` asks for. Serialised
@@ -211,6 +213,8 @@ pub(crate) struct AppInfo<'a> {
     last_task_failure: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     task_stats: Option<Value>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    status: Option<&'a crate::status::AppStatus>,
 }
 
 #[derive(Serialize)]
@@ -255,6 +259,7 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
         task_stats: embed
             .task_stats
             .then(|| task_stats(parts.app, parts.instances, env.now)),
+        status: parts.status,
     }
 }
 

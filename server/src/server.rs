@@ -137,6 +137,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         mesos_role: args.mesos_role.clone(),
         failover_timeout_secs: args.failover_timeout,
         max_versions: args.max_versions as usize,
+        // Task output is readable through the API where the embedded agent keeps it.
+        sandbox_root: master.is_some().then(|| args.data_dir.join("mesos")),
         ..Default::default()
     };
     let state = apis::ApiState::new(store.clone(), api_config)

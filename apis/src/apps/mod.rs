@@ -14,6 +14,7 @@ use crate::Ctx;
 use crate::error::{ApiError, Detail, Result};
 use crate::json::{JsonBody, Params, PathParam};
 use crate::paths::{self, AppPath};
+use crate::preconditions::IfMatch;
 
 fn parse_for_read(method: &Method, path: &str) -> Result<AppPath> {
     paths::parse(method, path).map_err(|_| ApiError::NotFound(format!("App '/{path}' does not exist")))
@@ -44,10 +45,11 @@ pub(crate) async fn put(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     match parse_for_write(&Method::PUT, &path)? {
-        AppPath::App(id) => write::put(&ctx, id, &params, body).await,
+        AppPath::App(id) => write::put(&ctx, id, &params, body, &IfMatch::from_headers(&headers)).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
@@ -56,17 +58,23 @@ pub(crate) async fn patch(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     match parse_for_write(&Method::PATCH, &path)? {
-        AppPath::App(id) => write::patch(&ctx, id, &params, body).await,
+        AppPath::App(id) => write::patch(&ctx, id, &params, body, &IfMatch::from_headers(&headers)).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
-pub(crate) async fn delete(State(ctx): State<Ctx>, PathParam(path): PathParam, params: Params) -> Result<Response> {
+pub(crate) async fn delete(
+    State(ctx): State<Ctx>,
+    PathParam(path): PathParam,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response> {
     match parse_for_read(&Method::DELETE, &path)? {
-        AppPath::App(id) => write::delete(&ctx, id, &params).await,
+        AppPath::App(id) => write::delete(&ctx, id, &params, &IfMatch::from_headers(&headers)).await,
         AppPath::Tasks(id) => tasks::kill_many(&ctx, id, &params).await,
         AppPath::Task(id, task) => tasks::kill_one(&ctx, id, task, &params).await,
         _ => Err(ApiError::MethodNotAllowed),

@@ -13,6 +13,7 @@ use crate::error::{ApiError, Result};
 use crate::json::Params;
 use crate::labels::Selector;
 use crate::render::{self, AppInfo, AppParts, Embed, Env};
+use crate::status::{self, AppStatus};
 use crate::{Ctx, view};
 
 /// An app with what its AppInfo needs, cloned out of the store.
@@ -20,16 +21,26 @@ struct Gathered {
     app: Arc<AppDefinition>,
     instances: Vec<Arc<Instance>>,
     deployments: Vec<String>,
+    status: AppStatus,
 }
 
 fn gather(state: &StoreState, apps: Vec<Arc<AppDefinition>>) -> Vec<Gathered> {
     let deployments = view::deployments(state);
     let mut by_app = view::deployments_by_app(&deployments);
+    let now = schemas::Timestamp::now();
     apps.into_iter()
-        .map(|app| Gathered {
-            instances: view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect(),
-            deployments: by_app.remove(&app.id).unwrap_or_default(),
-            app,
+        .map(|app| {
+            let instances: Vec<Arc<Instance>> =
+                view::instances_of(state, &app.id).into_iter().map(|(i, _)| i).collect();
+            let ids = by_app.remove(&app.id).unwrap_or_default();
+            let affecting: Vec<_> = deployments.iter().filter(|d| ids.contains(&d.id)).cloned().collect();
+            let status = status::of(&app, &instances, &affecting, state.launch_delay(&app.id), now);
+            Gathered {
+                instances,
+                deployments: ids,
+                status,
+                app,
+            }
         })
         .collect()
 }
@@ -42,6 +53,7 @@ fn render<'a>(gathered: &'a [Gathered], embed: Embed, env: Env<'_>) -> Vec<AppIn
                 app: &g.app,
                 instances: &g.instances,
                 deployments: &g.deployments,
+                status: Some(&g.status),
             };
             render::app_info(&parts, embed, env)
         })
@@ -139,11 +151,16 @@ pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> 
         app: &g.app,
         instances: &g.instances,
         deployments: &g.deployments,
+        status: Some(&g.status),
     };
-    Ok(Json(AppBody {
+    let mut res = Json(AppBody {
         app: render::app_info(&parts, embed, Env::new(&ctx.config)),
     })
-    .into_response())
+    .into_response();
+    if let Some(tag) = crate::preconditions::etag(&g.app) {
+        res.headers_mut().insert(axum::http::header::ETAG, tag);
+    }
+    Ok(res)
 }
 
 /// `GET /v2/apps/{group}/*`: every app at or below the group.

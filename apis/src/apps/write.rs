@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::desired::{self, Change, Mutation};
 use crate::error::{ApiError, Detail, Result, details};
 use crate::json::{self, JsonBody, Params};
+use crate::preconditions::IfMatch;
 use crate::render::{self, AppParts, Embed, Env};
 use crate::{Ctx, view};
 
@@ -98,6 +99,7 @@ pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body
         app: &stored,
         instances: &[],
         deployments: &deployments,
+        status: None,
     };
     let embed = Embed {
         counts: true,
@@ -116,15 +118,16 @@ pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body
 
 /// `PUT /v2/apps/{id}`: update (merge by default, replace with `partialUpdate=false`),
 /// create when absent (201), or roll back when the body is `{"version": ...}`.
-pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, body: Value) -> Result<Response> {
+pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, body: Value, cond: &IfMatch) -> Result<Response> {
     let force = params.flag("force", false);
     if let Some(version) = rollback_version(&body)? {
-        return rollback(ctx, id, version, force).await;
+        return rollback(ctx, id, version, force, cond).await;
     }
     let partial = params.flag("partialUpdate", true);
     let mut created = false;
     let outcome = desired::deploy(ctx, force, |s| {
         let current = view::app(s, &id).map(|(a, _)| a);
+        cond.check(current.as_deref())?;
         created = current.is_none();
         Ok(put_change(
             &id,
@@ -159,11 +162,12 @@ fn rollback_version(body: &Value) -> Result<Option<Timestamp>> {
         .ok_or_else(|| ApiError::JsonShape(vec![Detail::new("/version", "error.expected.date.isoformat")]))
 }
 
-async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Result<Response> {
+async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool, cond: &IfMatch) -> Result<Response> {
     let outcome = desired::deploy(ctx, force, |s| {
-        if view::app(s, &id).is_none() {
+        let Some((current, _)) = view::app(s, &id) else {
             return Err(ApiError::app_not_found(&id));
-        }
+        };
+        cond.check(Some(&current))?;
         let (_, old) = view::versions(s, &id)
             .remove(&version)
             .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist in version {version}")))?;
@@ -174,9 +178,10 @@ async fn rollback(ctx: &Ctx, id: PathId, version: Timestamp, force: bool) -> Res
 }
 
 /// `PATCH /v2/apps/{id}`: merge into an existing app; 404 when it does not exist.
-pub(crate) async fn patch(ctx: &Ctx, id: PathId, params: &Params, body: Value) -> Result<Response> {
+pub(crate) async fn patch(ctx: &Ctx, id: PathId, params: &Params, body: Value, cond: &IfMatch) -> Result<Response> {
     let outcome = desired::deploy(ctx, params.flag("force", false), |s| {
         let (current, _) = view::app(s, &id).ok_or_else(|| ApiError::app_not_found(&id))?;
+        cond.check(Some(&current))?;
         Ok(put_change(&id, merged(&current, body.clone())?))
     })
     .await?;
@@ -184,11 +189,12 @@ pub(crate) async fn patch(ctx: &Ctx, id: PathId, params: &Params, body: Value) -
 }
 
 /// `DELETE /v2/apps/{id}`; `force` defaults to true here, as in Marathon.
-pub(crate) async fn delete(ctx: &Ctx, id: PathId, params: &Params) -> Result<Response> {
+pub(crate) async fn delete(ctx: &Ctx, id: PathId, params: &Params, cond: &IfMatch) -> Result<Response> {
     let outcome = desired::deploy(ctx, params.flag("force", true), |s| {
-        if view::app(s, &id).is_none() {
+        let Some((current, _)) = view::app(s, &id) else {
             return Err(ApiError::app_not_found(&id));
-        }
+        };
+        cond.check(Some(&current))?;
         Ok(Mutation {
             changes: vec![(id.clone(), Change::Delete)],
             ..Mutation::default()
