@@ -42,8 +42,11 @@ pub(crate) async fn ping(headers: HeaderMap) -> Response {
     }
 }
 
-pub(crate) async fn leader(State(ctx): State<Ctx>) -> Json<Value> {
-    Json(json!({"leader": ctx.config.leader}))
+pub(crate) async fn leader(State(ctx): State<Ctx>) -> Response {
+    match ctx.leader_addr() {
+        Some(leader) => Json(json!({"leader": leader})).into_response(),
+        None => crate::error::ApiError::NotFound("There is no leader".into()).into_response(),
+    }
 }
 
 /// Marathon's `/v2/info` shape. `marathon_config` holds only flags Pacer has, under the names
@@ -57,9 +60,8 @@ pub(crate) async fn info(State(ctx): State<Ctx>) -> Json<Value> {
         "buildref".into(),
         json!(option_env!("PACER_BUILDREF").unwrap_or("unknown")),
     );
-    // Only the leader serves the API for now, so whoever answers is elected.
-    body.insert("elected".into(), json!(true));
-    body.insert("leader".into(), json!(c.leader));
+    body.insert("elected".into(), json!(ctx.is_elected()));
+    body.insert("leader".into(), json!(ctx.leader_addr()));
     if let Some(id) = ctx.store.read(view::framework_id) {
         body.insert("frameworkId".into(), json!(id));
     }

@@ -24,6 +24,7 @@ mod labels;
 mod metrics;
 mod paths;
 mod preconditions;
+mod proxy;
 mod queue;
 mod render;
 mod sandbox;
@@ -181,6 +182,24 @@ pub(crate) struct Inner {
     pub events: EventBus,
     pub write_lock: tokio::sync::Mutex<()>,
     pub metrics: metrics::Metrics,
+    /// Forwards a follower's writes to the leader.
+    pub proxy: reqwest::Client,
+}
+
+impl Inner {
+    /// Whether this server leads the cluster (a server on its own always does).
+    pub(crate) fn is_elected(&self) -> bool {
+        self.store.leader().is_some_and(|(id, _)| id == self.store.node_id())
+    }
+
+    /// The leader's `host:port`: the peer address raft knows, or this server's own.
+    pub(crate) fn leader_addr(&self) -> Option<String> {
+        match self.store.leader() {
+            Some((id, _)) if id == self.store.node_id() => Some(self.config.leader.clone()),
+            Some((_, addr)) if !addr.is_empty() => Some(addr),
+            _ => None,
+        }
+    }
 }
 
 impl std::ops::Deref for Ctx {
@@ -201,6 +220,7 @@ pub fn router(state: ApiState) -> Router {
         events: state.events,
         write_lock: tokio::sync::Mutex::new(()),
         metrics: metrics::Metrics::default(),
+        proxy: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
     }));
     Router::new()
         .route("/", get(info::root))
@@ -247,6 +267,10 @@ pub fn router(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Handlers run with the request's origin in scope; writes report it in their events.
         .layer(axum::middleware::from_fn(events::origin::scope))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            proxy::writes_to_leader,
+        ))
         // Added last, so outermost: it sees every response, fallbacks and rejections included.
         .layer(axum::middleware::from_fn_with_state(
             ctx.clone(),

@@ -63,7 +63,10 @@ pub(crate) async fn headers_and_counts(State(ctx): State<Ctx>, req: Request, nex
     m.latency_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
 
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("http://{}", ctx.config.leader)) {
+    if let Some(v) = ctx
+        .leader_addr()
+        .and_then(|l| HeaderValue::from_str(&format!("http://{l}")).ok())
+    {
         headers.insert("x-marathon-leader", v);
     }
     headers.insert(

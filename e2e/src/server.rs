@@ -90,6 +90,33 @@ impl PacerServer {
         }
     }
 
+    /// Starts `n` servers that form one raft cluster (`--node-id 1..=n --peers ...`), each with
+    /// `extra`, and waits until each answers `GET /ping` (not until a leader is elected).
+    pub fn start_cluster(n: u64, extra: &[&str]) -> Result<Vec<Self>> {
+        let bin = pacer_bin()?;
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect::<Result<_>>()?;
+        let peers: Vec<String> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| format!("{}=127.0.0.1:{port}", i + 1))
+            .collect();
+        let peers = peers.join(",");
+        let mut servers = Vec::new();
+        for (i, port) in ports.iter().enumerate() {
+            let root = tempfile::Builder::new()
+                .prefix("pacer-e2e-")
+                .tempdir()
+                .map_err(io("creating a temp dir"))?;
+            let mut args: Vec<String> = vec!["--node-id".into(), (i + 1).to_string(), "--peers".into(), peers.clone()];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            servers.push(Self::spawn(&bin, root, *port, args)?);
+        }
+        for server in &mut servers {
+            server.wait_ready()?;
+        }
+        Ok(servers)
+    }
+
     fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
         let ports = PortSlot::acquire()?;
         let child = Self::spawn_child(bin, root.path(), port, ports.range, &extra)?;
@@ -139,6 +166,15 @@ impl PacerServer {
             .process_group(0)
             .spawn()
             .map_err(io(format!("starting {}", bin.display())))
+    }
+
+    /// Sends `signal` to the server process alone (SIGSTOP / SIGCONT freeze and thaw it, as a
+    /// network partition or a long pause would).
+    pub fn signal(&self, signal: Signal) -> Result<()> {
+        kill(self.pid(), signal).map_err(|e| Error::Io {
+            context: format!("signalling the server with {signal}"),
+            source: e.into(),
+        })
     }
 
     /// Stops only the server process with `signal` (SIGTERM: a graceful stop; SIGKILL: a

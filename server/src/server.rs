@@ -1,5 +1,6 @@
 //! The one place that wires the parts: store, embedded Mesos, controllers and the API.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,12 +44,35 @@ pub(crate) struct ServerArgs {
     /// The hostname this server advertises (defaults to the machine's).
     #[arg(long)]
     hostname: Option<String>,
+    /// This server's id in a cluster of Pacer servers.
+    #[arg(long, default_value_t = store::NODE_ID, env = "PACER_NODE_ID")]
+    node_id: u64,
+    /// Every server of the cluster as `id=host:port` (each one's --listen address), comma
+    /// separated, this one included; unset for a server on its own.
+    #[arg(long, env = "PACER_PEERS", value_parser = parse_peers)]
+    peers: Option<BTreeMap<u64, String>>,
     /// How many versions of each app are kept (Marathon's --zk_max_versions).
     #[arg(long, default_value_t = 50, env = "PACER_MAX_VERSIONS", value_parser = clap::value_parser!(u64).range(1..))]
     max_versions: u64,
     /// The host ports the embedded agent offers to tasks, as `begin-end` (inclusive).
     #[arg(long, default_value = "31000-32000", env = "PACER_AGENT_PORTS", value_parser = parse_port_range)]
     agent_ports: (u64, u64),
+}
+
+fn parse_peers(s: &str) -> Result<BTreeMap<u64, String>, String> {
+    s.split(',')
+        .map(|peer| {
+            let (id, addr) = peer
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| format!("{peer}: expected id=host:port"))?;
+            let id: u64 = id.parse().map_err(|e| format!("{peer}: node id: {e}"))?;
+            if !addr.contains(':') {
+                return Err(format!("{peer}: expected id=host:port"));
+            }
+            Ok((id, addr.to_string()))
+        })
+        .collect()
 }
 
 pub(crate) fn parse_port_range(s: &str) -> Result<(u64, u64), String> {
@@ -83,12 +107,22 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if remote.is_some() && args.mesos_listen.is_some() {
         bail!("--mesos-listen serves the embedded master; it needs --master local");
     }
+    let peers = args.peers.clone().unwrap_or_default();
+    if !peers.is_empty() {
+        if remote.is_none() {
+            bail!("a cluster (--peers) shares one Mesos master: give its URL with --master http://...");
+        }
+        if !peers.contains_key(&args.node_id) {
+            bail!("--peers must list this server's own --node-id {}", args.node_id);
+        }
+    }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let hostname = args.hostname.clone().unwrap_or_else(mesos::local::os_hostname);
 
     let store = Store::open(StoreConfig {
         data_dir: Some(args.data_dir.join("store")),
-        ..StoreConfig::default()
+        node_id: args.node_id,
+        peers,
     })
     .await
     .context("opening the store")?;
@@ -121,7 +155,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         metrics,
         ..Default::default()
     };
-    let controllers = tokio::spawn(controllers::run(
+    let controllers = tokio::spawn(run_controllers_while_leading(
         store.clone(),
         transport,
         controller_config,
@@ -129,7 +163,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
 
     let api_config = apis::ApiConfig {
-        leader: format!("{hostname}:{}", args.listen.port()),
+        // In a cluster, the address the peers know this server by.
+        leader: args
+            .peers
+            .as_ref()
+            .and_then(|p| p.get(&args.node_id).cloned())
+            .unwrap_or_else(|| format!("{hostname}:{}", args.listen.port())),
         hostname: hostname.clone(),
         http_port: args.listen.port(),
         master: args.master.clone(),
@@ -145,7 +184,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_offer_stats(offer_stats_rx)
         .with_controller_metrics(controller_metrics);
     let events = state.events.clone();
-    let router = apis::router(state);
+    let router = raft_routes(store.clone()).merge(apis::router(state));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -170,6 +209,75 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     store.shutdown().await;
     Ok(())
+}
+
+/// Runs the controllers for as long as this server is the confirmed leader, and again each
+/// time it is elected: only the leader talks to Mesos, and a leader that loses its quorum
+/// stops at once, before another can be elected.
+async fn run_controllers_while_leading(
+    store: Store,
+    transport: Arc<dyn Transport>,
+    config: controllers::ControllerConfig,
+    shutdown: CancellationToken,
+) {
+    let mut leading = store.leadership();
+    loop {
+        while !*leading.borrow_and_update() {
+            tokio::select! {
+                changed = leading.changed() => if changed.is_err() { return },
+                () = shutdown.cancelled() => return,
+            }
+        }
+        tracing::info!(node_id = store.node_id(), "elected leader: running the controllers");
+        let term = shutdown.child_token();
+        let run = tokio::spawn(controllers::run(
+            store.clone(),
+            transport.clone(),
+            config.clone(),
+            term.clone(),
+        ));
+        loop {
+            tokio::select! {
+                changed = leading.changed() => if changed.is_err() || !*leading.borrow_and_update() { break },
+                () = shutdown.cancelled() => break,
+            }
+        }
+        if !shutdown.is_cancelled() {
+            tracing::warn!(
+                node_id = store.node_id(),
+                "no longer the confirmed leader: controllers stop"
+            );
+        }
+        term.cancel();
+        let _ = run.await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Raft's RPCs between the servers of a cluster, on the API's port.
+fn raft_routes(store: Store) -> axum::Router {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    async fn rpc(
+        State(store): State<Store>,
+        UrlPath(rpc): UrlPath<String>,
+        body: axum::body::Bytes,
+    ) -> axum::response::Response {
+        match store.raft_rpc(&rpc, &body).await {
+            Ok(json) => ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    }
+    axum::Router::new()
+        .route(
+            &format!("{}/{{rpc}}", store::network::RAFT_PATH),
+            axum::routing::post(rpc),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024))
+        .with_state(store)
 }
 
 /// The embedded master and one agent for this machine, offering `ports`.

@@ -234,7 +234,11 @@ impl Store {
         let proposes = config.peers.keys().next().is_none_or(|first| *first == config.node_id);
         if proposes && !raft.is_initialized().await.map_err(fatal)? {
             let members: BTreeMap<u64, BasicNode> = if config.is_cluster() {
-                config.peers.iter().map(|(id, addr)| (*id, BasicNode::new(addr))).collect()
+                config
+                    .peers
+                    .iter()
+                    .map(|(id, addr)| (*id, BasicNode::new(addr)))
+                    .collect()
             } else {
                 BTreeMap::from([(config.node_id, BasicNode::default())])
             };

@@ -77,8 +77,7 @@ impl HttpPeer {
                     RPCError::Network(NetworkError::new(&e))
                 }
             })?;
-        let answer: Result<Resp, E> =
-            res.json().await.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let answer: Result<Resp, E> = res.json().await.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }
