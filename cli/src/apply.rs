@@ -1,33 +1,70 @@
-//! `pacer apply -f FILE|DIR|-`: create or replace apps from manifests, skipping unchanged ones.
+//! `pacer apply -f FILE|DIR|- [-R] [--dry-run=client|server] [--prune -l SELECTOR] [--wait]`:
+//! make the server's apps match the manifests.
+//!
+//! Each app is compared with its live definition first (see `compare`) and only sent when it
+//! differs, so re-applying a folder changes nothing and starts no deployment. With `--prune`,
+//! apps carrying the selector's labels that no manifest names are deleted.
+//!
+//! `--dry-run` writes nothing. The server has no dry-run mode, so the manifests are validated
+//! here by the same `schemas` code the server runs (types, normalisation, validation rules);
+//! `server` also reads the live apps and reports what would be created, configured, left
+//! unchanged or pruned. A write the server would still refuse (an app locked by a
+//! deployment, a service port taken) is only found by the real apply.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
+use schemas::PathId;
 use serde_json::Value;
 
-use crate::client::{Client, app_path};
-use crate::compare::unchanged;
+use crate::client::{Client, app_path, encode};
+use crate::compare::{unchanged, validated};
 use crate::error::{Error, Result};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{Manifest, Sources};
+use crate::wait::{Progress, Wanted, parse_duration};
 
 /// Create or replace apps declaratively.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ApplyArgs {
-    /// A manifest file (JSON or YAML), a directory of them, or `-` for stdin. Repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-", required = true)]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sources: Sources,
     /// Replace apps even while a deployment holds them (`?force=true`).
     #[arg(long)]
     pub force: bool,
+    /// Write nothing: `client` validates the manifests; `server` also compares them with the
+    /// live apps and prints what would change.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+    /// Delete the apps that match `-l` and are in no manifest.
+    #[arg(long, requires = "selector")]
+    pub prune: bool,
+    /// Label selector of the apps that `--prune` may delete: `KEY=VALUE[,KEY2=VALUE2]`.
+    #[arg(short = 'l', long = "selector", value_name = "KEY=VALUE")]
+    pub selector: Option<String>,
+    /// Follow the deployments until they finish (progress shown when stdout is a terminal).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits before failing.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
-/// What happened to one app.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRun {
+    Client,
+    Server,
+}
+
+/// What happened (or would happen) to one app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Created,
     Configured,
     Unchanged,
+    Pruned,
+    Valid,
 }
 
 impl Outcome {
@@ -36,6 +73,8 @@ impl Outcome {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
+            Outcome::Pruned => "pruned",
+            Outcome::Valid => "valid",
         }
     }
 }
@@ -43,24 +82,95 @@ impl Outcome {
 pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) -> Result<ExitCode> {
     // Every file is read and parsed before anything is sent: a typo in the third file must not
     // leave the first two applied.
-    let apps = manifest::load(&args.files, &mut std::io::stdin().lock())?;
+    let apps = args.sources.load()?;
+    let selector = args.selector.as_deref().map(marathon_selector).transpose()?;
+    let suffix = if args.dry_run.is_some() { " (dry run)" } else { "" };
+    let print = |out: &mut dyn Write, name: &str, o: Outcome| {
+        writeln!(out, "{name} {}{suffix}", o.as_str()).map_err(Error::Output)
+    };
+    if args.dry_run.is_some() {
+        let mut invalid = false;
+        for app in &apps {
+            if let Err(errors) = validated(&app.id, &app.body) {
+                eprintln!(
+                    "error: {} ({}): invalid:\n  {}",
+                    name(&app.id),
+                    app.origin,
+                    errors.join("\n  ")
+                );
+                invalid = true;
+            }
+        }
+        if invalid {
+            return Ok(ExitCode::from(1));
+        }
+        if args.dry_run == Some(DryRun::Client) {
+            for app in &apps {
+                print(out, &name(&app.id), Outcome::Valid)?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+
     let mut failed = false;
+    let mut changed = Vec::new();
     for app in &apps {
-        let name = format!("app/{}", app.id.as_str().trim_start_matches('/'));
-        match apply_one(client, app, args.force).await {
-            Ok(outcome) => writeln!(out, "{name} {}", outcome.as_str()).map_err(Error::Output)?,
+        match apply_one(client, app, args.force, args.dry_run.is_some()).await {
+            Ok(outcome) => {
+                if outcome != Outcome::Unchanged {
+                    changed.push((app.id.clone(), Wanted::Deployed));
+                }
+                print(out, &name(&app.id), outcome)?;
+            }
             // The server refused this app; the others may still be fine.
             Err(e @ (Error::Server { .. } | Error::Response { .. })) => {
-                eprintln!("error: {name} ({}): {e}", app.origin);
+                eprintln!("error: {} ({}): {e}", name(&app.id), app.origin);
                 failed = true;
             }
             Err(e) => return Err(e),
         }
     }
+    if let Some(selector) = selector.filter(|_| args.prune) {
+        let keep: BTreeSet<&PathId> = apps.iter().map(|a| &a.id).collect();
+        for id in labelled(client, &selector).await? {
+            if keep.contains(&id) {
+                continue;
+            }
+            if args.dry_run.is_none() {
+                match client.delete(&app_path(&id)).await {
+                    Ok(_) => changed.push((id.clone(), Wanted::Deleted)),
+                    Err(e @ Error::Server { .. }) => {
+                        eprintln!("error: {}: {e}", name(&id));
+                        failed = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            print(out, &name(&id), Outcome::Pruned)?;
+        }
+    }
+    if args.wait && args.dry_run.is_none() && !changed.is_empty() {
+        let started = Instant::now();
+        let deadline = started + args.timeout;
+        let mut progress = Progress::on_terminal();
+        for (id, wanted) in &changed {
+            crate::wait::until(client, id, *wanted, deadline, args.timeout, &mut progress).await?;
+        }
+        eprintln!(
+            "{} app(s) rolled out in {:.1}s",
+            changed.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-async fn apply_one(client: &Client, app: &Manifest, force: bool) -> Result<Outcome> {
+fn name(id: &PathId) -> String {
+    format!("app{id}")
+}
+
+async fn apply_one(client: &Client, app: &Manifest, force: bool, dry_run: bool) -> Result<Outcome> {
     let path = app_path(&app.id);
     let live = match client.get(&path).await {
         Ok(body) => Some(body.get("app").cloned().unwrap_or(Value::Null)),
@@ -71,6 +181,13 @@ async fn apply_one(client: &Client, app: &Manifest, force: bool) -> Result<Outco
         && unchanged(&app.id, &app.body, live)
     {
         return Ok(Outcome::Unchanged);
+    }
+    if dry_run {
+        return Ok(if live.is_none() {
+            Outcome::Created
+        } else {
+            Outcome::Configured
+        });
     }
     let query = if force {
         "?partialUpdate=false&force=true"
@@ -85,4 +202,56 @@ async fn apply_one(client: &Client, app: &Manifest, force: bool) -> Result<Outco
     } else {
         Outcome::Configured
     })
+}
+
+/// `KEY=VALUE[,...]` (kubectl's spelling) as Marathon's selector `KEY==VALUE[,...]`; terms
+/// already in Marathon's syntax (`==`, `!=`, `in`, bare keys) pass unchanged.
+pub(crate) fn marathon_selector(s: &str) -> Result<String> {
+    let terms: Vec<String> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) if !k.ends_with('!') && !v.starts_with('=') => format!("{}=={}", k.trim(), v.trim()),
+            _ => t.to_string(),
+        })
+        .collect();
+    if terms.is_empty() {
+        return Err(Error::Usage("-l: an empty label selector".into()));
+    }
+    Ok(terms.join(","))
+}
+
+/// The ids of the apps matching a Marathon label selector.
+pub(crate) async fn labelled(client: &Client, selector: &str) -> Result<Vec<PathId>> {
+    let path = format!("/v2/apps?label={}", encode(selector));
+    let body = client.get(&path).await?;
+    let apps = body
+        .get("apps")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::Response {
+            method: "GET",
+            path: path.clone(),
+            message: "no \"apps\" list".into(),
+        })?;
+    Ok(apps
+        .iter()
+        .filter_map(|a| PathId::parse(a.get("id")?.as_str()?).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_in_marathon_syntax() {
+        assert_eq!(marathon_selector("env=prod").unwrap(), "env==prod");
+        assert_eq!(marathon_selector("env=prod, team = a").unwrap(), "env==prod,team==a");
+        assert_eq!(
+            marathon_selector("env==prod,x!=y,owner").unwrap(),
+            "env==prod,x!=y,owner"
+        );
+        assert!(matches!(marathon_selector(" , "), Err(Error::Usage(_))));
+    }
 }

@@ -14,6 +14,9 @@ use schemas::{AppDefinition, PathId, normalize_app, same_spec};
 use serde_json::{Map, Value};
 
 const APP_INFO_STATUS: &[&str] = &[
+    "generation",
+    "observedGeneration",
+    "conditions",
     "tasksStaged",
     "tasksRunning",
     "tasksHealthy",
@@ -35,6 +38,51 @@ pub(crate) fn unchanged(id: &PathId, desired: &Map<String, Value>, live: &Value)
     };
     adopt_service_ports(&mut want, &have);
     same_spec(&want, &have)
+}
+
+/// The manifest as the server would take it: typed, normalised and validated by the same
+/// schemas code the server runs (`--dry-run`, `diff`). Errors are `path: message` lines.
+pub(crate) fn validated(id: &PathId, desired: &Map<String, Value>) -> Result<AppDefinition, Vec<String>> {
+    let mut body = desired.clone();
+    body.insert("id".into(), Value::String(id.to_string()));
+    let app: AppDefinition = serde_json::from_value(Value::Object(body)).map_err(|e| vec![e.to_string()])?;
+    let app = normalize_app(app, &PathId::root()).map_err(lines)?;
+    let violations = schemas::validate_app(&app);
+    if violations.is_empty() {
+        Ok(app)
+    } else {
+        Err(lines(violations))
+    }
+}
+
+fn lines(violations: Vec<schemas::Violation>) -> Vec<String> {
+    violations
+        .into_iter()
+        .flat_map(|v| v.errors.into_iter().map(move |e| format!("{}: {e}", v.path)))
+        .collect()
+}
+
+/// YAML of the live app and of the manifest, both in normal form without read-only and status
+/// fields, for a readable diff; the live side is empty when the app does not exist.
+pub(crate) fn comparable_yaml(
+    id: &PathId,
+    desired: &Map<String, Value>,
+    live: Option<&Value>,
+) -> Result<(String, String), Vec<String>> {
+    let mut want = validated(id, desired)?;
+    let have = live.and_then(Value::as_object).and_then(|l| normal(id, l.clone()));
+    if let Some(have) = &have {
+        adopt_service_ports(&mut want, have);
+    }
+    let text = |app: Option<AppDefinition>| {
+        app.map(|mut a| {
+            a.version = None;
+            a.version_info = None;
+            serde_yaml::to_string(&a).unwrap_or_default()
+        })
+        .unwrap_or_default()
+    };
+    Ok((text(have), text(Some(want))))
 }
 
 fn normal(id: &PathId, mut app: Map<String, Value>) -> Option<AppDefinition> {
@@ -162,6 +210,21 @@ mod tests {
         let mut role = live_hello();
         role["role"] = json!("enforced-group-role");
         assert!(!unchanged(&id(), &desired, &role));
+    }
+
+    #[test]
+    fn yaml_for_diff_shows_only_real_changes() {
+        let desired = obj(json!({"id": "hello", "cmd": "sleep 200", "cpus": 0.1, "mem": 32}));
+        let (live, want) = comparable_yaml(&id(), &desired, Some(&live_hello())).unwrap();
+        let changed: Vec<(&str, &str)> = live.lines().zip(want.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(changed, [("cmd: sleep 100", "cmd: sleep 200")]);
+        assert_eq!(live.lines().count(), want.lines().count());
+        assert!(!live.contains("version") && !live.contains("tasksRunning"), "{live}");
+        let (none, _) = comparable_yaml(&id(), &desired, None).unwrap();
+        assert_eq!(none, "");
+        let invalid = obj(json!({"id": "hello", "cmd": "x", "cpus": -1}));
+        let errors = comparable_yaml(&id(), &invalid, None).unwrap_err();
+        assert!(errors.iter().any(|e| e.starts_with("/cpus")), "{errors:?}");
     }
 
     #[test]

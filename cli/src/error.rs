@@ -39,6 +39,17 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Manifest { origin: String, message: String },
 
+    /// A manifest describes something Pacer does not run yet: a pod or a group (exit 2).
+    #[error("{origin}: {kind}s are not supported by Pacer yet; write each app as its own document")]
+    Unsupported { origin: String, kind: &'static str },
+
+    /// What was waited for did not happen in time (exit 1).
+    #[error("timed out after {after:?}: {waiting_for}")]
+    Timeout {
+        after: std::time::Duration,
+        waiting_for: String,
+    },
+
     /// The server could not be reached or the connection broke (exit 1).
     #[error("{method} {url}: {source}")]
     Http {
@@ -82,10 +93,14 @@ impl Error {
     /// 1 for everything the server refused or that went wrong talking to it.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::Read { .. } | Error::Json { .. } | Error::Yaml { .. } | Error::Manifest { .. } => {
-                2
-            }
-            Error::Http { .. }
+            Error::Usage(_)
+            | Error::Read { .. }
+            | Error::Json { .. }
+            | Error::Yaml { .. }
+            | Error::Manifest { .. }
+            | Error::Unsupported { .. } => 2,
+            Error::Timeout { .. }
+            | Error::Http { .. }
             | Error::Server { .. }
             | Error::NotFound(_)
             | Error::Response { .. }

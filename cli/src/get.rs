@@ -1,25 +1,41 @@
-//! `pacer get apps|tasks|deployments [ID] [-o table|json|yaml]`.
+//! `pacer get apps|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name] [-l SELECTOR]
+//! [-w]`.
+//!
+//! `-w` prints the result again whenever the event stream reports a change that alters it
+//! (events arriving together are handled as one).
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::client::{Client, app_path, field};
+use crate::client::{Client, app_path, encode, field};
 use crate::error::{Error, Result};
+use crate::sse::Events;
 use crate::table;
 
-/// Show apps, tasks or deployments.
+/// How long `-w` gathers events before fetching again.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// Show apps, tasks, deployments or the launch queue.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GetArgs {
     /// What to list.
     #[arg(value_enum)]
     pub resource: Resource,
-    /// apps: one app by id; tasks: the tasks of this app; deployments: one deployment by id.
+    /// apps: one app by id; tasks: the tasks of this app; deployments: one deployment by id;
+    /// queue: the entry of this app.
     pub id: Option<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// Only apps with these labels: `KEY=VALUE[,...]` or Marathon's selector syntax.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Keep watching: print again after every change.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,14 +46,19 @@ pub enum Resource {
     Tasks,
     #[value(alias = "deployment")]
     Deployments,
+    Queue,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
     Table,
+    /// The table with more columns (status conditions, health).
+    Wide,
     Json,
     Yaml,
+    /// `kind/id` per line, for scripts.
+    Name,
 }
 
 /// One resource (when an id was given) or a list of them, as the server sent them.
@@ -48,44 +69,105 @@ enum Found {
 }
 
 pub(crate) async fn run(client: &Client, args: &GetArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let found = fetch(client, args.resource, args.id.as_deref()).await?;
-    let text = match args.output {
+    if args.selector.is_some() && args.resource != Resource::Apps {
+        return Err(Error::Usage("-l selects apps only".into()));
+    }
+    let selector = args
+        .selector
+        .as_deref()
+        .map(crate::apply::marathon_selector)
+        .transpose()?;
+    // Subscribed before the first fetch, so that no change between the two is missed.
+    let mut events = if args.watch {
+        Some(Events::open(client, &[], None).await?)
+    } else {
+        None
+    };
+    let mut last = String::new();
+    loop {
+        let found = fetch(client, args.resource, args.id.as_deref(), selector.as_deref()).await?;
+        let text = render(args, found)?;
+        if text != last {
+            if !last.is_empty() {
+                writeln!(out).map_err(Error::Output)?;
+            }
+            out.write_all(text.as_bytes()).map_err(Error::Output)?;
+            out.flush().map_err(Error::Output)?;
+            last = text;
+        }
+        let Some(events) = &mut events else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        loop {
+            match events.next().await? {
+                None => return Ok(ExitCode::SUCCESS),
+                Some(e) if e.kind.starts_with("event_stream_") => continue,
+                Some(_) => break,
+            }
+        }
+        while events.next_within(SETTLE).await?.is_some() {}
+    }
+}
+
+fn render(args: &GetArgs, found: Found) -> Result<String> {
+    let items = |found: Found| match found {
+        Found::One(v) => vec![v],
+        Found::List(vs) => vs,
+    };
+    Ok(match args.output {
         Format::Json => {
-            let value = match &found {
-                Found::One(v) => v.clone(),
-                Found::List(vs) => Value::Array(vs.clone()),
+            let value = match found {
+                Found::One(v) => v,
+                Found::List(vs) => Value::Array(vs),
             };
             let mut s = serde_json::to_string_pretty(&value).map_err(|e| Error::Output(e.into()))?;
             s.push('\n');
             s
         }
         Format::Yaml => {
-            let value = match &found {
-                Found::One(v) => v.clone(),
-                Found::List(vs) => Value::Array(vs.clone()),
+            let value = match found {
+                Found::One(v) => v,
+                Found::List(vs) => Value::Array(vs),
             };
             serde_yaml::to_string(&value).map_err(|e| Error::Output(std::io::Error::other(e)))?
         }
-        Format::Table => {
-            let rows = match found {
-                Found::One(v) => vec![v],
-                Found::List(vs) => vs,
+        Format::Name => {
+            let (kind, key) = match args.resource {
+                Resource::Apps => ("app", "/id"),
+                Resource::Tasks => ("task/", "/id"),
+                Resource::Deployments => ("deployment/", "/id"),
+                Resource::Queue => ("app", "/app/id"),
             };
+            items(found)
+                .iter()
+                .map(|v| format!("{kind}{}\n", v.pointer(key).map(table::scalar).unwrap_or_default()))
+                .collect()
+        }
+        Format::Table | Format::Wide => {
+            let rows = items(found);
+            let wide = args.output == Format::Wide;
             match args.resource {
+                Resource::Apps if wide => table::apps_wide(&rows),
                 Resource::Apps => table::apps(&rows),
+                Resource::Tasks if wide => table::tasks_wide(&rows),
                 Resource::Tasks => table::tasks(&rows),
                 Resource::Deployments => table::deployments(&rows),
+                Resource::Queue => table::queue(&rows),
             }
             .to_string()
         }
-    };
-    out.write_all(text.as_bytes()).map_err(Error::Output)?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
-async fn fetch(client: &Client, resource: Resource, id: Option<&str>) -> Result<Found> {
+async fn fetch(client: &Client, resource: Resource, id: Option<&str>, selector: Option<&str>) -> Result<Found> {
     match (resource, id) {
-        (Resource::Apps, None) => list(client, "/v2/apps", Some("apps")).await.map(Found::List),
+        (Resource::Apps, None) => {
+            let path = match selector {
+                Some(s) => format!("/v2/apps?label={}", encode(s)),
+                None => "/v2/apps".into(),
+            };
+            list(client, &path, Some("apps")).await.map(Found::List)
+        }
         (Resource::Apps, Some(id)) => {
             let path = app_path(&crate::parse_app_id(id)?);
             let body = client.get(&path).await?;
@@ -104,6 +186,16 @@ async fn fetch(client: &Client, resource: Resource, id: Option<&str>) -> Result<
             .find(|d| d.get("id").and_then(Value::as_str) == Some(id))
             .map(Found::One)
             .ok_or_else(|| Error::NotFound(format!("deployment '{id}' does not exist"))),
+        (Resource::Queue, None) => list(client, "/v2/queue", Some("queue")).await.map(Found::List),
+        (Resource::Queue, Some(app)) => {
+            let id = crate::parse_app_id(app)?;
+            list(client, "/v2/queue", Some("queue"))
+                .await?
+                .into_iter()
+                .find(|q| q.pointer("/app/id").and_then(Value::as_str) == Some(id.as_str()))
+                .map(Found::One)
+                .ok_or_else(|| Error::NotFound(format!("app '{id}' waits for nothing")))
+        }
     }
 }
 

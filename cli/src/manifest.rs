@@ -1,9 +1,15 @@
-//! Reading app manifests for `apply`: JSON or YAML files, directories of them, and stdin.
+//! Reading app manifests: JSON or YAML files, directories of them, and stdin.
 //!
-//! A JSON file holds one app object or an array of them; a YAML file holds one or more
-//! documents separated by `---`, each an app (or a list of apps). A directory stands for its
-//! `*.json`, `*.yaml` and `*.yml` files, in name order, not recursing. `-` is stdin, whose
-//! format is told by its first character (`{` or `[` is JSON, anything else YAML).
+//! A JSON file holds one document or an array of them; a YAML file holds one or more
+//! documents separated by `---`, each a document or a list of them. A directory stands for its
+//! `*.json`, `*.yaml` and `*.yml` files in name order, and with `-R` for those of its
+//! subdirectories too. `-` is stdin, whose format is told by its first character (`{` or `[`
+//! is JSON, anything else YAML).
+//!
+//! A document is a Marathon app, pod or group, told apart by its content: `containers` makes
+//! a pod, `apps`, `groups` or `pods` a group, anything else with an `id` an app. An optional
+//! `kind: app|pod|group` says it outright and is not sent to the server. Pacer runs apps only,
+//! so pods and groups are refused before anything is sent.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,8 +27,36 @@ pub(crate) struct Manifest {
     pub(crate) origin: String,
     /// The app id resolved to an absolute path (relative ids are relative to the root group).
     pub(crate) id: PathId,
-    /// The app definition exactly as written, sent as the PUT body.
+    /// The app definition as written (less `kind`), sent as the PUT body.
     pub(crate) body: Map<String, Value>,
+}
+
+/// Where manifests come from: `-f` values and `-R`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Sources {
+    /// A manifest file (JSON or YAML), a directory of them, or `-` for stdin. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also read the manifests in subdirectories of the directories given.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+}
+
+impl Sources {
+    /// Reads every source (stdin for `-`); duplicate app ids are an error.
+    pub(crate) fn load(&self) -> Result<Vec<Manifest>> {
+        let apps = load(&self.files, self.recursive, &mut std::io::stdin().lock())?;
+        let mut seen = std::collections::BTreeMap::new();
+        for app in &apps {
+            if let Some(first) = seen.insert(app.id.clone(), app.origin.clone()) {
+                return Err(Error::Manifest {
+                    origin: app.origin.clone(),
+                    message: format!("app {} is also defined in {first}", app.id),
+                });
+            }
+        }
+        Ok(apps)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,8 +69,9 @@ enum Format {
 
 /// Reads every source in order (`-` reads `stdin`) and returns the apps they hold.
 ///
-/// Errors when a source cannot be read or parsed, or when the sources hold no app at all.
-pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Manifest>> {
+/// Errors when a source cannot be read or parsed, holds a pod or group, or when the sources
+/// hold no app at all.
+pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -> Result<Vec<Manifest>> {
     let mut apps = Vec::new();
     for source in sources {
         if source.as_os_str() == "-" {
@@ -47,7 +82,7 @@ pub(crate) fn load(sources: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Mani
             })?;
             apps.extend(parse("<stdin>", Format::Sniff, &text)?);
         } else if source.is_dir() {
-            for file in dir_files(source)? {
+            for file in dir_files(source, recursive)? {
                 let format = format_of(&file).unwrap_or(Format::Sniff);
                 apps.extend(parse(&file.display().to_string(), format, &read(&file)?)?);
             }
@@ -79,8 +114,8 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// The manifest files directly inside `dir`, sorted by name.
-fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The manifest files inside `dir` (and below it when `recursive`), sorted by path.
+fn dir_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
     let read_err = |source| Error::Read {
         path: dir.to_path_buf(),
         source,
@@ -90,6 +125,8 @@ fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let path = entry.map_err(read_err)?.path();
         if path.is_file() && format_of(&path).is_some() {
             files.push(path);
+        } else if recursive && path.is_dir() {
+            files.extend(dir_files(&path, true)?);
         }
     }
     files.sort();
@@ -146,12 +183,35 @@ fn collect(origin: String, value: Value, apps: &mut Vec<Manifest>) -> Result<()>
 }
 
 fn app(origin: String, value: Value) -> Result<Manifest> {
-    let Value::Object(body) = value else {
+    let Value::Object(mut body) = value else {
         return Err(Error::Manifest {
             origin,
             message: "expected an app definition (an object)".into(),
         });
     };
+    let kind = match body.remove("kind") {
+        None => kind_of(&body),
+        Some(Value::String(k)) => match k.to_ascii_lowercase().as_str() {
+            "app" => "app",
+            "pod" => "pod",
+            "group" => "group",
+            _ => {
+                return Err(Error::Manifest {
+                    origin,
+                    message: format!("unknown kind '{k}' (app, pod or group)"),
+                });
+            }
+        },
+        Some(other) => {
+            return Err(Error::Manifest {
+                origin,
+                message: format!("kind must be a string, not {other}"),
+            });
+        }
+    };
+    if kind != "app" {
+        return Err(Error::Unsupported { origin, kind });
+    }
     let Some(Value::String(raw_id)) = body.get("id") else {
         return Err(Error::Manifest {
             origin,
@@ -171,6 +231,17 @@ fn app(origin: String, value: Value) -> Result<Manifest> {
     Ok(Manifest { origin, id, body })
 }
 
+/// What a document without `kind` is, from the fields only that kind has.
+fn kind_of(doc: &Map<String, Value>) -> &'static str {
+    if doc.contains_key("containers") {
+        "pod"
+    } else if ["apps", "groups", "pods"].iter().any(|k| doc.contains_key(*k)) {
+        "group"
+    } else {
+        "app"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,7 +251,7 @@ mod tests {
     }
 
     fn load_str(text: &str) -> Result<Vec<Manifest>> {
-        load(&[PathBuf::from("-")], &mut text.as_bytes())
+        load(&[PathBuf::from("-")], false, &mut text.as_bytes())
     }
 
     #[test]
@@ -190,7 +261,7 @@ mod tests {
         std::fs::write(&one, r#"{"id":"web","cmd":"sleep 100","instances":2}"#).unwrap();
         let many = dir.path().join("many.json");
         std::fs::write(&many, r#"[{"id":"/a/x","cmd":"x"},{"id":"/a/y","cmd":"y"}]"#).unwrap();
-        let apps = load(&[one, many.clone()], &mut std::io::empty()).unwrap();
+        let apps = load(&[one, many.clone()], false, &mut std::io::empty()).unwrap();
         assert_eq!(ids(&apps), ["/web", "/a/x", "/a/y"]);
         assert_eq!(apps[0].body["instances"], 2);
         assert_eq!(apps[2].origin, format!("{} [1]", many.display()));
@@ -220,8 +291,47 @@ mod tests {
         std::fs::write(dir.path().join("c.yaml"), "id: /c\ncmd: c\n").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a manifest").unwrap();
         std::fs::create_dir(dir.path().join("sub.json")).unwrap();
-        let apps = load(&[dir.path().to_path_buf()], &mut std::io::empty()).unwrap();
+        let apps = load(&[dir.path().to_path_buf()], false, &mut std::io::empty()).unwrap();
         assert_eq!(ids(&apps), ["/a", "/b", "/c"]);
+    }
+
+    #[test]
+    fn recursion_only_with_dash_r() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "id: /a\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("team/deep")).unwrap();
+        std::fs::write(dir.path().join("team/b.json"), r#"{"id":"/b"}"#).unwrap();
+        std::fs::write(dir.path().join("team/deep/c.yml"), "id: /c\n").unwrap();
+        let root = [dir.path().to_path_buf()];
+        assert_eq!(ids(&load(&root, false, &mut std::io::empty()).unwrap()), ["/a"]);
+        assert_eq!(
+            ids(&load(&root, true, &mut std::io::empty()).unwrap()),
+            ["/a", "/b", "/c"]
+        );
+    }
+
+    #[test]
+    fn kinds_by_content_or_field() {
+        let apps = load_str("kind: App\nid: /k\ncmd: x\n").unwrap();
+        assert_eq!(ids(&apps), ["/k"]);
+        assert!(!apps[0].body.contains_key("kind"), "kind is not sent");
+        let pod = load_str("id: /p\ncontainers: [{name: c}]\n").unwrap_err();
+        assert!(matches!(pod, Error::Unsupported { kind: "pod", .. }), "{pod:?}");
+        assert_eq!(pod.exit_code(), 2);
+        let group = load_str(r#"{"id": "/g", "apps": [{"id": "a"}]}"#).unwrap_err();
+        assert!(matches!(group, Error::Unsupported { kind: "group", .. }), "{group:?}");
+        assert!(matches!(
+            load_str("kind: group\nid: /g\n").unwrap_err(),
+            Error::Unsupported { kind: "group", .. }
+        ));
+        assert!(matches!(
+            load_str("kind: deployment\nid: /x\n").unwrap_err(),
+            Error::Manifest { .. }
+        ));
+        assert!(matches!(
+            load_str("kind: 3\nid: /x\n").unwrap_err(),
+            Error::Manifest { .. }
+        ));
     }
 
     #[test]
@@ -229,11 +339,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "{\"id\": ").unwrap();
-        let err = load(&[bad], &mut std::io::empty()).unwrap_err();
+        let err = load(&[bad], false, &mut std::io::empty()).unwrap_err();
         assert!(matches!(err, Error::Json { .. }), "{err:?}");
         assert_eq!(err.exit_code(), 2);
 
-        let err = load(&[dir.path().join("missing.yaml")], &mut std::io::empty()).unwrap_err();
+        let err = load(&[dir.path().join("missing.yaml")], false, &mut std::io::empty()).unwrap_err();
         assert!(matches!(err, Error::Read { .. }), "{err:?}");
 
         assert!(matches!(load_str("id: [unclosed\n").unwrap_err(), Error::Yaml { .. }));
@@ -250,7 +360,7 @@ mod tests {
         assert!(matches!(load_str("# nothing\n").unwrap_err(), Error::Usage(_)));
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(
-            load(&[empty.path().to_path_buf()], &mut std::io::empty()),
+            load(&[empty.path().to_path_buf()], false, &mut std::io::empty()),
             Err(Error::Usage(_))
         ));
     }

@@ -112,7 +112,75 @@ pub(crate) fn deployments(deployments: &[Value]) -> Table {
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
+/// APP, WAITING (instances to launch), DELAY (seconds of backoff left), SINCE.
+pub(crate) fn queue(items: &[Value]) -> Table {
+    let rows = items
+        .iter()
+        .map(|q| {
+            let delay = match q.get("delay") {
+                Some(d) if d["overdue"] == true => "0".into(),
+                Some(d) => format!("{}s", scalar(&d["timeLeftSeconds"])),
+                None => "-".into(),
+            };
+            vec![scalar(&q["app"]["id"]), text(q, "count"), delay, text(q, "since")]
+        })
+        .collect();
+    Table {
+        headers: vec!["APP", "WAITING", "DELAY", "SINCE"],
+        rows,
+    }
+}
+
+/// `apps` plus HEALTHY, GENERATION (observed/current) and the status of each condition.
+pub(crate) fn apps_wide(apps: &[Value]) -> Table {
+    let mut t = self::apps(apps);
+    t.headers
+        .extend(["HEALTHY", "GENERATION", "AVAILABLE", "PROGRESSING", "DEGRADED"]);
+    for (row, a) in t.rows.iter_mut().zip(apps) {
+        row.push(text(a, "tasksHealthy"));
+        row.push(match (a.get("observedGeneration"), a.get("generation")) {
+            (Some(o), Some(g)) => format!("{}/{}", scalar(o), scalar(g)),
+            _ => "-".into(),
+        });
+        for kind in ["Available", "Progressing", "Degraded"] {
+            row.push(condition_cell(a, kind));
+        }
+    }
+    t
+}
+
+/// `True`, or `False` with the reason: `False (InstancesUnavailable)`.
+fn condition_cell(app: &Value, kind: &str) -> String {
+    let c = app
+        .get("conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == kind));
+    match c {
+        Some(c) if c["status"] == "True" && kind != "Available" => format!("True ({})", scalar(&c["reason"])),
+        Some(c) if c["status"] == "False" && kind == "Available" => format!("False ({})", scalar(&c["reason"])),
+        Some(c) => scalar(&c["status"]),
+        None => "-".into(),
+    }
+}
+
+/// `tasks` plus VERSION and HEALTH (from the task's health check results).
+pub(crate) fn tasks_wide(tasks: &[Value]) -> Table {
+    let mut t = self::tasks(tasks);
+    t.headers.extend(["VERSION", "HEALTH"]);
+    for (row, task) in t.rows.iter_mut().zip(tasks) {
+        row.push(text(task, "version"));
+        let results = task.get("healthCheckResults").and_then(Value::as_array);
+        row.push(match results {
+            Some(r) if r.is_empty() => "-".into(),
+            Some(r) if r.iter().all(|c| c["alive"] == true) => "healthy".into(),
+            Some(_) => "unhealthy".into(),
+            None => "-".into(),
+        });
+    }
+    t
+}
+
+pub(crate) fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         None | Some(Value::Null) => "-".into(),
         Some(other) => scalar(other),
@@ -120,7 +188,7 @@ fn text(v: &Value, key: &str) -> String {
 }
 
 /// Strings without quotes; whole floats without `.0` (Marathon sends `"mem": 128.0`).
-fn scalar(v: &Value) -> String {
+pub(crate) fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
@@ -182,6 +250,32 @@ ID                   INSTANCES   CPUS   MEM   VERSION                    DEPLOYI
             super::deployments(&d).to_string(),
             "ID         APPS    STEP   VERSION\n97c136bf   /a,/b   1/2    2024-01-01T00:00:00.000Z\n"
         );
+    }
+
+    #[test]
+    fn queue_and_wide_columns() {
+        let q = [
+            json!({"app": {"id": "/crash"}, "count": 1, "delay": {"timeLeftSeconds": 7, "overdue": false}, "since": "S"}),
+        ];
+        assert_eq!(super::queue(&q).rows, [["/crash", "1", "7s", "S"]]);
+        let app = json!({"id": "/a", "instances": 1, "tasksRunning": 0, "tasksHealthy": 0, "deployments": [{"id": "d"}],
+            "generation": 7, "observedGeneration": 5,
+            "conditions": [{"type": "Available", "status": "False", "reason": "InstancesUnavailable"},
+                           {"type": "Progressing", "status": "True", "reason": "DeploymentInProgress"},
+                           {"type": "Degraded", "status": "False", "reason": "AsExpected"}]});
+        let t = super::apps_wide(std::slice::from_ref(&app));
+        assert_eq!(
+            t.rows[0][6..],
+            [
+                "0",
+                "5/7",
+                "False (InstancesUnavailable)",
+                "True (DeploymentInProgress)",
+                "False"
+            ]
+        );
+        let task = json!({"id": "t", "healthCheckResults": [{"alive": true}], "version": "V"});
+        assert_eq!(super::tasks_wide(&[task]).rows[0][6..], ["V", "healthy"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod protos {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+pub mod encoding;
 mod http_client;
 pub mod local;
 pub mod recordio;
@@ -15,5 +16,6 @@ mod transport;
 /// Mesos v1 messages (package `mesos.v1`), and the scheduler API in [`v1::scheduler`].
 pub use protos::mesos::v1;
 
+pub use encoding::Encoding;
 pub use http_client::{HttpTransport, MasterUrlError};
 pub use transport::{BoxFuture, CallSink, Caller, Connection, Transport, TransportError};

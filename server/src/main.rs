@@ -5,7 +5,7 @@ mod server;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -56,7 +56,9 @@ fn main() -> ExitCode {
                 }
             },
             // cli's exit codes: 1 when the server refused, 2 for usage and file errors.
-            Top::Client(cmd) => cli::run(args.global, cmd).await.unwrap_or_else(|e| e.report()),
+            Top::Client(cmd) => cli::run(args.global, cmd, Cli::command())
+                .await
+                .unwrap_or_else(|e| e.report()),
         }
     })
 }
