@@ -1,6 +1,6 @@
 //! The scheduler side of Mesos's v1 HTTP API: SUBSCRIBE to `/api/v1/scheduler` as a
-//! long-lived RecordIO stream of protobuf events, then send calls with the `Mesos-Stream-Id`
-//! the master handed out.
+//! long-lived RecordIO stream of events, then send calls with the `Mesos-Stream-Id` the master
+//! handed out. Protobuf by default; Mesos's JSON with [`HttpTransport::with_json`].
 //!
 //! A master that is not the leader answers 307 to the leader; the redirect is followed and
 //! the leader is then called directly. A stream that stays silent for longer than a few
@@ -11,19 +11,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use prost::Message;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::io::StreamReader;
 
+use crate::encoding::Encoding;
 use crate::recordio::RecordIoCodec;
 use crate::transport::{BoxFuture, CallSink, Caller, Connection, Transport, TransportError};
 use crate::v1::scheduler::{Call, Event, call, event};
 use crate::v1::{FrameworkId, FrameworkInfo};
 
-const PROTOBUF: &str = "application/x-protobuf";
 const STREAM_ID: &str = "Mesos-Stream-Id";
 /// Missed heartbeats after which a silent stream counts as dead.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -47,6 +46,7 @@ pub struct HttpTransport {
     leader: Mutex<Option<Url>>,
     /// Principal and secret for masters that authenticate frameworks (HTTP basic auth).
     credentials: Option<(String, String)>,
+    encoding: Encoding,
 }
 
 impl HttpTransport {
@@ -79,7 +79,14 @@ impl HttpTransport {
             http,
             leader: Mutex::new(None),
             credentials: None,
+            encoding: Encoding::Protobuf,
         })
+    }
+
+    /// Speaks Mesos's JSON instead of protobuf, for calls and for the event stream.
+    pub fn with_json(mut self) -> Self {
+        self.encoding = Encoding::Json;
+        self
     }
 
     /// Authenticates every request with `principal` and `secret`, as Mesos's HTTP framework
@@ -93,8 +100,8 @@ impl HttpTransport {
         let req = self
             .http
             .post(url)
-            .header(CONTENT_TYPE, PROTOBUF)
-            .header(ACCEPT, PROTOBUF);
+            .header(CONTENT_TYPE, self.encoding.content_type())
+            .header(ACCEPT, self.encoding.content_type());
         match &self.credentials {
             Some((principal, secret)) => req.basic_auth(principal, Some(secret)),
             None => req,
@@ -118,12 +125,19 @@ impl HttpTransport {
             .ok_or_else(|| TransportError::Refused("SUBSCRIBE answer without Mesos-Stream-Id".into()))?
             .to_string();
         *self.leader.lock().expect("leader lock") = Some(leader.clone());
+        // The events come as the master chose; it honours Accept, so this is our own encoding.
+        let events_encoding = res
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Encoding::from_content_type)
+            .unwrap_or(self.encoding);
 
         let framework_id = Arc::new(Mutex::new(None));
         let (tx, events) = mpsc::channel(256);
         let body = res.bytes_stream().map_err(std::io::Error::other);
         let frames = FramedRead::new(StreamReader::new(body), RecordIoCodec::default());
-        tokio::spawn(read_events(frames, tx, framework_id.clone()));
+        tokio::spawn(read_events(frames, events_encoding, tx, framework_id.clone()));
         let caller = HttpCaller {
             request: {
                 let template = self.post(leader.clone());
@@ -131,6 +145,7 @@ impl HttpTransport {
             },
             stream_id,
             framework_id,
+            encoding: self.encoding,
         };
         Ok(Connection {
             events,
@@ -151,7 +166,7 @@ impl Transport for HttpTransport {
                 }),
                 ..Default::default()
             };
-            let body = Bytes::from(call.encode_to_vec());
+            let body = Bytes::from(self.encoding.encode(&call));
             let known = self.leader.lock().expect("leader lock").clone();
             let mut last = TransportError::Disconnected;
             let tried_first = known.as_ref().and_then(|k| scheduler_url(k).ok());
@@ -172,8 +187,12 @@ impl Transport for HttpTransport {
 }
 
 /// Decodes events into `tx` until the stream ends, fails, or stays silent too long.
-async fn read_events<S>(mut frames: S, tx: mpsc::Sender<Event>, framework_id: Arc<Mutex<Option<FrameworkId>>>)
-where
+async fn read_events<S>(
+    mut frames: S,
+    encoding: Encoding,
+    tx: mpsc::Sender<Event>,
+    framework_id: Arc<Mutex<Option<FrameworkId>>>,
+) where
     S: futures::Stream<Item = Result<Bytes, crate::recordio::RecordIoError>> + Unpin,
 {
     let mut patience = DEFAULT_HEARTBEAT * MISSED_HEARTBEATS;
@@ -190,7 +209,7 @@ where
             }
             Ok(Some(Ok(frame))) => frame,
         };
-        let event = match Event::decode(frame) {
+        let event = match encoding.decode::<Event>(&frame) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "undecodable event from the master; reconnecting");
@@ -217,6 +236,7 @@ struct HttpCaller {
     request: Box<dyn Fn() -> reqwest::RequestBuilder + Send + Sync>,
     stream_id: String,
     framework_id: Arc<Mutex<Option<FrameworkId>>>,
+    encoding: Encoding,
 }
 
 impl CallSink for HttpCaller {
@@ -227,7 +247,7 @@ impl CallSink for HttpCaller {
             }
             let res = (self.request)()
                 .header(STREAM_ID, &self.stream_id)
-                .body(call.encode_to_vec())
+                .body(self.encoding.encode(&call))
                 .send()
                 .await
                 .map_err(|e| disconnected(&e))?;
@@ -263,6 +283,7 @@ fn disconnected(e: &reqwest::Error) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     #[test]
     fn master_lists_are_parsed_and_zookeeper_is_refused_clearly() {

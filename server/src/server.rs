@@ -23,6 +23,9 @@ pub(crate) struct ServerArgs {
     /// the URLs of Mesos masters, `http://host:5050[,http://host2:5050]`.
     #[arg(long, default_value = "local", env = "PACER_MASTER")]
     master: String,
+    /// Speak Mesos's JSON to the master instead of protobuf.
+    #[arg(long)]
+    mesos_json: bool,
     /// The role Pacer asks offers for (Marathon's --mesos_role).
     #[arg(long, default_value = "*")]
     mesos_role: String,
@@ -91,6 +94,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         "local" => None,
         spec => {
             let mut transport = HttpTransport::new(spec).context("--master")?;
+            if args.mesos_json {
+                transport = transport.with_json();
+            }
             if let Some(principal) = &args.mesos_authentication_principal {
                 let secret = match &args.mesos_authentication_secret_file {
                     Some(path) => std::fs::read_to_string(path)
