@@ -224,3 +224,74 @@ fn pacer_stdin(server: &PacerServer, args: &[&str], stdin: &str) -> Result<Outpu
     );
     Ok(out)
 }
+
+/// `watch -o json` and `get apps -w` keep running and print as the server changes.
+#[test]
+fn watch_and_get_follow_changes() -> Result<()> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+
+    let server = PacerServer::start()?;
+    let spawn = |args: &[&str]| -> Result<(std::process::Child, mpsc::Receiver<String>)> {
+        let mut child = Command::new(pacer_e2e::pacer_bin()?)
+            .args(args)
+            .env("PACER_SERVER", server.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let lines = std::io::BufReader::new(child.stdout.take().context("stdout")?);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok((child, rx))
+    };
+    let (mut watch, events) = spawn(&["watch", "--app", "/seen", "-o", "json"])?;
+    let (mut get, table) = spawn(&["get", "apps", "-w"])?;
+    // Both print their first output (the table's header) once connected.
+    ensure!(table.recv_timeout(LAUNCH)?.starts_with("ID "), "the table comes first");
+    // Both clients are subscribed once the server has announced three streams: this test's
+    // own and theirs (replayed from the start of the history).
+    let own = pacer_e2e::EventStream::open(server.url(), Some(0))?;
+    let mut attached = 0;
+    own.read_until(LAUNCH, |f| {
+        attached += usize::from(f.event == "event_stream_attached");
+        attached == 3
+    })?;
+    ensure!(attached == 3, "the clients subscribed: {attached}");
+    pacer_stdin(
+        &server,
+        &["apply", "-f", "-"],
+        "id: /seen\ncmd: sleep 1000\ncpus: 0.05\nmem: 16\n",
+    )?;
+    pacer_stdin(
+        &server,
+        &["apply", "-f", "-"],
+        "id: /unseen\ncmd: sleep 1000\ncpus: 0.05\nmem: 16\n",
+    )?;
+
+    let mut types = Vec::new();
+    while !types.iter().any(|t| t == "status_update_event") {
+        let line = events.recv_timeout(LAUNCH).context("events about /seen")?;
+        let event: Value = serde_json::from_str(&line)?;
+        ensure!(
+            line.contains("/seen") && !line.contains("/unseen"),
+            "only /seen: {line}"
+        );
+        types.push(event["eventType"].as_str().unwrap_or_default().to_string());
+    }
+    let mut rows = Vec::new();
+    while !rows.iter().any(|r: &String| r.starts_with("/unseen ")) {
+        rows.push(table.recv_timeout(LAUNCH).context("the table is printed again")?);
+    }
+    let _ = watch.kill();
+    let _ = get.kill();
+    let _ = watch.wait();
+    let _ = get.wait();
+    Ok(())
+}

@@ -23,6 +23,8 @@ function route(hash) {
 }
 
 function show() {
+  // A dialog belongs to the page it was opened on; cancelling it settles its promise.
+  for (const d of document.querySelectorAll("dialog[open]")) d.dispatchEvent(new Event("cancel"));
   const [section, view] = route(location.hash);
   for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.section === section);
   document.title = `${view.title} · Pacer`;

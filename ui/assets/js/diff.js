@@ -28,10 +28,10 @@ export function diffLines(a, b) {
       out.push({ op: " ", text: xs[i] });
       i++;
       j++;
-    } else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out.push({ op: "+", text: ys[j++] });
-    } else {
+    } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) {
       out.push({ op: "-", text: xs[i++] });
+    } else {
+      out.push({ op: "+", text: ys[j++] });
     }
   }
   return out.concat(x.slice(x.length - tail).map((text) => ({ op: " ", text })));

@@ -90,6 +90,7 @@ export function openEditor(app) {
         const id = await submit(editing ? app.id : null, textarea.value, (es) => {
           errors = es;
           render();
+          if (es.length) scrollToLine(textarea, Math.min(...es.map((e) => e.line)));
         });
         if (id) close(id);
       } finally {
@@ -148,6 +149,10 @@ function selectLine(textarea, line) {
   const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
   textarea.focus();
   textarea.setSelectionRange(start, start + lines[line - 1].length);
+  scrollToLine(textarea, line);
+}
+
+function scrollToLine(textarea, line) {
   textarea.scrollTop = Math.max(0, (line - 3) * LINE_PX);
 }
 

@@ -21,9 +21,10 @@ export function appStatus(app, queueEntry, now = Date.now()) {
   return "running";
 }
 
-/** "healthy", "unhealthy" or "" (no health checks, or none answered yet) for one task. */
+/** "healthy", "unhealthy" or "" (no health checks, none answered yet, or not running) for one task. */
 export function taskHealth(task) {
-  const results = task.healthCheckResults ?? [];
+  // Results of a task that is no longer running describe the past.
+  const results = task.state === "TASK_RUNNING" ? task.healthCheckResults ?? [] : [];
   if (results.length === 0) return "";
   return results.every((r) => r.alive) ? "healthy" : "unhealthy";
 }

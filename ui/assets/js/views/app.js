@@ -7,7 +7,7 @@ import { h, fill, link } from "../dom.js";
 import { definitionOf, openEditor } from "../editor.js";
 import { toYaml } from "../yaml.js";
 import { ago, mem, num, seconds, version } from "../format.js";
-import { appStatus } from "../status.js";
+import { appStatus, taskHealth } from "../status.js";
 import { instancesPanel } from "./instances.js";
 import { versionsPanel } from "./versions.js";
 import { deploymentProgress } from "./deployments.js";
@@ -96,10 +96,18 @@ export function appView(id) {
     const mine = all.filter((d) => d.affectedApps.includes(id));
     fill(deployment, mine.map((d) => h("div", { class: "panel" },
       h("h3", {}, "Deployment in progress"),
-      deploymentProgress(d),
+      deploymentProgress(d, stepProgress()),
       h("div", { class: "buttons" },
         h("button", { class: "small", onclick: () => actions.cancelDeployment(d, false) }, "Roll back"),
         h("button", { class: "small danger", onclick: () => actions.cancelDeployment(d, true) }, "Force stop")))));
+  }
+
+  /** Instances with the new configuration that are up (healthy, when checked) of those wanted. */
+  function stepProgress() {
+    const since = app.versionInfo?.lastConfigChangeAt ?? app.version;
+    const checked = (app.healthChecks ?? []).length > 0;
+    const up = (app.tasks ?? []).filter((t) => t.state === "TASK_RUNNING" && t.version >= since && (!checked || taskHealth(t) === "healthy"));
+    return app.instances ? up.length / app.instances : 1;
   }
 
   function renderQueue(entry) {

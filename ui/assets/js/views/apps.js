@@ -77,7 +77,8 @@ export function appsView() {
     const rows = flatten(buildTree(shown), compare, collapsed);
     const p = page(rows, state.page, state.size);
     state.page = p.page;
-    count.textContent = shown.length === apps.length ? `${apps.length} apps` : `${shown.length} of ${apps.length} apps`;
+    const plural = `app${apps.length === 1 ? "" : "s"}`;
+    count.textContent = shown.length === apps.length ? `${apps.length} ${plural}` : `${shown.length} of ${apps.length} ${plural}`;
     fill(body, p.rows.length ? p.rows.map(row) : h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "empty" },
       apps.length ? "No app matches." : "No apps yet. Create one with the button above.")));
     renderPager(p, rows.length);

@@ -6,9 +6,10 @@ import * as actions from "../actions.js";
 import { h, fill, appLink } from "../dom.js";
 import { ago } from "../format.js";
 
-/** A progress bar with the current step's actions and readiness results. */
-export function deploymentProgress(d) {
-  const done = Math.max(0, d.currentStep - 1);
+/** A progress bar with the current step's actions and readiness results; `within` is how
+ *  far the current step is (0 to 1), when the caller knows. */
+export function deploymentProgress(d, within = 0) {
+  const done = Math.max(0, d.currentStep - 1) + Math.min(1, Math.max(0, within));
   const pct = d.totalSteps ? Math.round((done / d.totalSteps) * 100) : 0;
   const current = (d.currentActions ?? []).map((a) => {
     const ready = (a.readinessCheckResults ?? []).map((r) => `${r.taskId}: ${r.ready ? "ready" : "not ready"}`);

@@ -38,7 +38,9 @@ export function instancesPanel() {
   function row(t) {
     const health = taskHealth(t);
     const failure = (t.healthCheckResults ?? []).find((r) => !r.alive)?.lastFailureCause;
-    const current = t.version === app.version || t.version === app.versionInfo?.lastConfigChangeAt;
+    // Versions are ISO timestamps. Older than the last config change means an old config;
+    // newer ones may still differ after a rollback, which the API does not tell per task.
+    const old = Boolean(t.version && app.versionInfo?.lastConfigChangeAt && t.version < app.versionInfo.lastConfigChangeAt);
     return h("tr", { "data-task": t.id },
       h("td", {}, h("input", { type: "checkbox", "aria-label": `select ${t.id}`, checked: selected.has(t.id), onchange: (ev) => {
         if (ev.target.checked) selected.add(t.id);
@@ -51,7 +53,7 @@ export function instancesPanel() {
       h("td", { class: `health ${health}`, title: failure ?? "" }, health || "–"),
       h("td", { class: "state" }, (t.state ?? "").replace("TASK_", "").toLowerCase()),
       h("td", { title: t.startedAt ?? "" }, ago(t.startedAt)),
-      h("td", { title: t.version, class: current ? "" : "muted" }, version(t.version), current ? "" : " (old)"));
+      h("td", { title: t.version, class: old ? "muted" : "" }, version(t.version), old ? " (old config)" : ""));
   }
 
   return {

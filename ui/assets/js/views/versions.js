@@ -45,7 +45,7 @@ export function versionsPanel(getFormat) {
       h("td", {}, h("input", { type: "radio", name: "diff-a", checked: v === a, onchange: () => pick(v, b) })),
       h("td", {}, h("input", { type: "radio", name: "diff-b", checked: v === b, onchange: () => pick(a, v) })),
       h("td", { class: "mono" }, version(v), v === app.version ? h("span", { class: "badge running" }, "current") : ""),
-      h("td", {}, v === app.version ? "" : h("button", { class: "small", "data-rollback": v, onclick: () => actions.rollback(app.id, v) }, "Roll back to this")))));
+      h("td", { class: "actions" }, v === app.version ? "" : h("button", { class: "small", "data-rollback": v, onclick: () => actions.rollback(app.id, v) }, "Roll back to this")))));
   }
 
   async function pick(na, nb) {

@@ -1,0 +1,212 @@
+"""The web UI in real headless Chromium against a real `pacer server`: an app's whole life
+through the UI (create, healthy instances, scale, edit with a rolling deployment, rollback,
+kill, destroy), validation errors beside their lines, 1,000 apps, and live updates that
+survive a lost connection."""
+
+import json
+
+import requests
+
+from pacer_fixture import wait_until
+
+# Serves HTTP on its first port, so Pacer's HTTP health check turns it healthy.
+SERVE = "python3 -m http.server $PORT0 --bind 127.0.0.1"
+APP = {
+    "id": "/shop/web",
+    "cmd": SERVE,
+    "cpus": 0.05,
+    "mem": 32,
+    "instances": 1,
+    "portDefinitions": [{"port": 0, "name": "http"}],
+    "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0, "gracePeriodSeconds": 60,
+                      "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 3}],
+    "labels": {"team": "shop"},
+}
+
+INSTANCES = """return [...document.querySelectorAll('#instances tr[data-task]')].map(tr => ({
+  id: tr.dataset.task,
+  health: tr.querySelector('.health').textContent,
+  state: tr.querySelector('.state').textContent,
+  old: tr.lastChild.textContent.includes('(old config)'),
+}))"""
+
+
+def healthy_instances(browser, n):
+    rows = browser.js(INSTANCES)
+    return len(rows) == n and all(r["health"] == "healthy" and r["state"] == "running" and not r["old"] for r in rows) and rows
+
+
+def set_editor(browser, definition):
+    browser.js("const t = document.querySelector('#app-json'); t.value = arguments[0];"
+               "t.dispatchEvent(new Event('input'))", json.dumps(definition, indent=2))
+
+
+def confirm(browser):
+    browser.click("dialog[open] [data-action=confirm]", "the confirmation button")
+
+
+def api(pacer, path):
+    return requests.get(f"{pacer.url}{path}", timeout=10).json()
+
+
+def test_an_app_from_creation_to_destruction(pacer, browser):
+    browser.open()
+    browser.wait(lambda: browser.text("#app-count") == "0 apps", "the empty app list")
+    browser.click("#new-app")
+    set_editor(browser, APP)
+    browser.screenshot("create-form")
+    browser.click("#editor-save")
+
+    # Created: the page moves to the app, whose instance turns running and healthy.
+    browser.wait(lambda: browser.driver.current_url.endswith("#/apps/shop/web"), "the app's page")
+    browser.wait(lambda: healthy_instances(browser, 1), "one running, healthy instance")
+    assert browser.text("#app-status") in ("running", "deploying")
+    browser.screenshot("created-healthy")
+
+    # Scale to 2 through the dialog.
+    browser.click("#scale")
+    browser.js("document.querySelector('dialog[open] input').value = '2'")
+    confirm(browser)
+    browser.wait(lambda: healthy_instances(browser, 2), "two healthy instances after scaling")
+    browser.wait(lambda: browser.text("#app-status") == "running", "the status back to running")
+    browser.screenshot("scaled-to-2")
+    before_edit = {r["id"] for r in browser.js(INSTANCES)}
+
+    # Edit: the new command serves only after 4 s, so the rolling deployment is there to watch.
+    browser.click("#edit")
+    browser.wait(lambda: browser.js("return document.querySelector('#app-json')?.value.includes('http.server')"), "the editor")
+    edited = dict(json.loads(browser.js("return document.querySelector('#app-json').value")))
+    edited["cmd"] = f"sleep 4 && {SERVE}"
+    set_editor(browser, edited)
+    browser.click("#editor-save")
+    browser.wait(lambda: browser.text("#deployment h3") == "Deployment in progress", "the deployment panel")
+    assert "step" in browser.text("#deployment .step")
+    browser.screenshot("rolling-deployment")
+    browser.wait(lambda: (rows := healthy_instances(browser, 2)) and not before_edit & {r["id"] for r in rows},
+                 "two new healthy instances replacing the old ones")
+    browser.wait(lambda: browser.text("#deployment") == "", "the deployment to finish")
+    assert api(pacer, "/v2/apps/shop/web")["app"]["cmd"] == f"sleep 4 && {SERVE}"
+    browser.screenshot("edited")
+
+    # Versions: the diff of the latest change shows the command, then roll back to before it.
+    browser.click("[data-tab=versions]")
+    browser.wait(lambda: "sleep 4" in (browser.text("#diff") or ""), "the diff of the latest change")
+    assert browser.js("return [...document.querySelectorAll('#diff .del')].some(l => l.textContent.includes(arguments[0]))",
+                      f'"cmd": "{SERVE}"')
+    browser.screenshot("versions-diff")
+    versions = browser.js("return [...document.querySelectorAll('#versions tr')].map(tr => tr.dataset.version)")
+    assert len(versions) >= 3, versions  # create, scale, edit
+    edited_ids = {r["id"] for r in browser.js(INSTANCES)}
+    browser.click(f"[data-rollback='{versions[1]}']")
+    confirm(browser)
+    wait_until(lambda: api(pacer, "/v2/apps/shop/web")["app"]["cmd"] == SERVE, 30, "the rollback to be accepted")
+    browser.click("[data-tab=instances]")
+    browser.wait(lambda: (rows := healthy_instances(browser, 2)) and not edited_ids & {r["id"] for r in rows},
+                 "two healthy instances of the rolled-back version")
+    wait_until(lambda: api(pacer, "/v2/deployments") == [], 60, "the rollback's deployment to finish")
+    browser.wait(lambda: browser.text("#deployment") == "", "the deployment panel gone")
+    browser.screenshot("rolled-back")
+
+    # Kill one instance and scale down: one instance left, not replaced.
+    victim = browser.js(INSTANCES)[0]["id"]
+    browser.click(f"tr[data-task='{victim}'] input[type=checkbox]")
+    browser.click("#kill-scale")
+    confirm(browser)
+    browser.wait(lambda: (rows := healthy_instances(browser, 1)) and rows[0]["id"] != victim, "one instance after kill and scale")
+    assert api(pacer, "/v2/apps/shop/web")["app"]["instances"] == 1
+
+    # Destroy, confirmed: back on the list, the app and its processes gone.
+    browser.click("#destroy")
+    browser.screenshot("destroy-confirmation")
+    confirm(browser)
+    browser.wait(lambda: browser.driver.current_url.endswith("#/apps"), "the apps page after destroy")
+    browser.wait(lambda: browser.text("#app-count") == "0 apps", "the app gone from the list")
+    wait_until(lambda: pacer.task_processes("/shop/web") == [], 60, "no process of /shop/web")
+
+
+def test_validation_errors_show_beside_their_lines(pacer, browser):
+    browser.open("#/apps")
+    browser.click("#new-app")
+    bad = dict(APP, id="/bad", cpus=-1, instances=0)
+    set_editor(browser, bad)
+    browser.click("#editor-save")
+    browser.wait(lambda: browser.text("#editor-errors"), "the server's errors")
+    cpus_line = json.dumps(bad, indent=2).split("\n").index('  "cpus": -1,') + 1
+    notes = browser.js("return [...document.querySelectorAll('#editor .note')].map(n => [n.dataset.line, n.textContent])")
+    assert [int(line) for line, _ in notes] == [cpus_line], notes
+    assert "/cpus" in browser.text("#editor-errors")
+    assert browser.js("return document.querySelectorAll('#editor .gutter .err').length") == 1
+    browser.screenshot("validation-errors")
+
+    # Syntax errors are caught before sending, with the line they are on.
+    browser.js("const t = document.querySelector('#app-json'); t.value = '{\\n  \"id\": \"/x\",\\n  oops\\n}';"
+               "t.dispatchEvent(new Event('input'))")
+    browser.click("#editor-save")
+    browser.wait(lambda: "Not valid JSON" in (browser.text("#editor-errors") or ""), "the syntax error")
+    assert browser.js("return document.querySelector('#editor .note').dataset.line") == "3"
+    browser.click("#editor-cancel")
+    assert requests.get(f"{pacer.url}/v2/apps", timeout=10).json()["apps"] == []
+
+
+def test_a_thousand_apps_filter_sort_and_page(pacer, browser):
+    apps = [{"id": f"/team{i % 10}/svc{i:04d}", "cmd": "sleep 1000", "cpus": 0.01, "mem": 8 + i % 7,
+             "instances": 0, "labels": {"tier": "gold" if i % 4 == 0 else "silver"}} for i in range(1000)]
+    r = requests.put(f"{pacer.url}/v2/apps", json=apps, timeout=120)
+    assert r.status_code in (200, 201), r.text
+    browser.open("#/apps")
+    browser.wait(lambda: browser.text("#app-count") == "1000 apps", "1000 apps listed", timeout=60)
+    # 10 groups + 1000 apps in rows of 50.
+    assert browser.text("#page-info") == "Page 1 of 21 (1010 rows)"
+    assert browser.js("return document.querySelectorAll('#apps tr').length") == 50
+    assert browser.js("return document.querySelector('#apps tr.app .badge').textContent") == "suspended"
+
+    browser.click("#next-page")
+    browser.wait(lambda: (browser.text("#page-info") or "").startswith("Page 2 of 21"), "page 2")
+
+    # Label filter: every fourth app is gold.
+    browser.js("const f = document.querySelector('#app-filter'); f.value = 'tier=gold'; f.dispatchEvent(new Event('input'))")
+    browser.wait(lambda: browser.text("#app-count") == "250 of 1000 apps", "250 gold apps")
+    # Apps 4, 24, 44, ...: in team4 and gold.
+    browser.js("const f = document.querySelector('#app-filter'); f.value = 'team4/ tier=gold'; f.dispatchEvent(new Event('input'))")
+    browser.wait(lambda: browser.text("#app-count") == "50 of 1000 apps", "the gold apps of team4")
+    assert browser.text("#page-info") == "Page 1 of 2 (51 rows)"
+    ids = browser.js("return [...document.querySelectorAll('#apps tr.app')].map(tr => tr.dataset.app)")
+    assert ids == [f"/team4/svc{i:04d}" for i in range(4, 1000, 20)][:49]
+
+    # Sorting by memory, descending, inside the group.
+    browser.click("th[data-sort=mem]")
+    browser.click("th[data-sort=mem]")
+    mems = browser.js("return [...document.querySelectorAll('#apps tr.app')].map(tr => tr.children[6].textContent)")
+    values = [int(m.split()[0]) for m in mems]
+    assert values == sorted(values, reverse=True), values
+    browser.screenshot("thousand-apps-filtered")
+
+    # Collapsing a group hides its apps (with no filter).
+    browser.js("const f = document.querySelector('#app-filter'); f.value = ''; f.dispatchEvent(new Event('input'))")
+    browser.click("tr[data-group='/team0'] button.toggle")
+    browser.wait(lambda: browser.text("#page-info") == "Page 1 of 19 (910 rows)", "team0 collapsed")
+    browser.js("window.scrollTo(0, 0)")
+    browser.screenshot("thousand-apps")
+
+
+def test_live_updates_and_a_lost_connection(pacer, browser):
+    browser.open("#/apps")
+    browser.wait(lambda: browser.text("#app-count") == "0 apps", "the empty list")
+    browser.wait(lambda: browser.js("return document.querySelector('#live').classList.contains('on')"), "the stream connected")
+
+    # A change made elsewhere shows up without reloading, from the event stream.
+    requests.post(f"{pacer.url}/v2/apps", json={"id": "/elsewhere", "cmd": "sleep 1000", "cpus": 0.01, "mem": 8,
+                                                "instances": 0}, timeout=10).raise_for_status()
+    browser.wait(lambda: browser.text("#app-count") == "1 app", "the new app, live", timeout=8)
+
+    pacer.pause()
+    browser.wait(lambda: browser.js("return !document.querySelector('#banner').hidden"), "the lost-connection banner", timeout=30)
+    assert "reconnecting" in browser.text("#banner")
+    browser.screenshot("connection-lost")
+    requests.Session().close()
+    pacer.resume()
+    browser.wait(lambda: browser.js("return document.querySelector('#banner').hidden"), "the banner gone after reconnecting", timeout=60)
+    requests.post(f"{pacer.url}/v2/apps", json={"id": "/after", "cmd": "sleep 1000", "cpus": 0.01, "mem": 8,
+                                                "instances": 0}, timeout=10).raise_for_status()
+    browser.wait(lambda: browser.text("#app-count") == "2 apps", "live updates again after reconnecting", timeout=15)
+    browser.screenshot("reconnected")
