@@ -101,8 +101,11 @@ mod tests {
             .unwrap();
         let pid = Pid::from_raw(child.id() as i32);
 
-        let found = task_processes_under(root.path());
-        assert_eq!(found.len(), 1, "{found:?}");
+        // Until the child has exec'd, /proc shows the parent's environment.
+        let found = crate::wait_until(std::time::Duration::from_secs(5), || {
+            Some(task_processes_under(root.path())).filter(|f| f.len() == 1)
+        })
+        .expect("the probe process is found");
         assert_eq!(found[0].pid, pid);
         assert_eq!(found[0].app_id, "/probe");
         assert_eq!(found[0].task_id.as_deref(), Some("probe.instance-1._app.1"));
