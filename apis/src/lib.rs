@@ -21,6 +21,7 @@ mod events;
 mod info;
 mod json;
 mod labels;
+mod leader;
 mod metrics;
 mod paths;
 mod preconditions;
@@ -75,6 +76,13 @@ impl ApiState {
         self
     }
 
+    /// Lets `DELETE /v2/leader` stop this server by notifying `stop`: the server exits and a
+    /// peer takes over (the process is expected to be restarted by its supervisor).
+    pub fn with_abdication(mut self, stop: Arc<tokio::sync::Notify>) -> Self {
+        self.config.abdicate = Some(stop);
+        self
+    }
+
     /// Reports the controllers' numbers published on `rx` in `/metrics`.
     pub fn with_controller_metrics(mut self, rx: watch::Receiver<ControllerMetrics>) -> Self {
         self.config.controller_metrics = rx;
@@ -114,6 +122,8 @@ pub struct ApiConfig {
     /// What waiting apps made of offers, as the controllers publish it (`/v2/queue`). By
     /// default nothing: no controllers publish to it.
     pub offer_stats: watch::Receiver<Arc<OfferStatsByApp>>,
+    /// Notified by `DELETE /v2/leader`; `None`: abdication is not possible here.
+    pub abdicate: Option<Arc<tokio::sync::Notify>>,
     /// What the controllers count (`/metrics`); by default nothing, as above.
     pub controller_metrics: watch::Receiver<ControllerMetrics>,
     /// The embedded agents' work directory (`<root>/<agent>/sandboxes/<task>/`), where task
@@ -142,6 +152,7 @@ impl Default for ApiConfig {
             max_versions: 50,
             version: env!("CARGO_PKG_VERSION").into(),
             offer_stats: watch::channel(Arc::default()).1,
+            abdicate: None,
             controller_metrics: watch::channel(ControllerMetrics::default()).1,
             sandbox_root: None,
         }
@@ -231,7 +242,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/ui/", get(info::ui_index))
         .route("/ui/{*path}", get(info::ui_asset))
         .route("/v2/info", get(info::info))
-        .route("/v2/leader", get(info::leader))
+        .route("/v2/leader", get(info::leader).delete(leader::abdicate))
         .route(
             "/v2/apps",
             get(apps::read::list)

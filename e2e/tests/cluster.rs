@@ -121,3 +121,82 @@ fn a_leader_cut_off_from_its_quorum_stops_acting() -> Result<()> {
         .context("no task after the partition healed")?;
     Ok(())
 }
+
+#[test]
+fn delete_leader_makes_the_leader_abdicate_and_a_peer_takes_over() -> Result<()> {
+    let master = MesosMaster::start()?;
+    let servers = PacerServer::start_cluster(3, &["--master", &master.url()])?;
+    let leader = agreed_leader(&servers, &[0, 1, 2])?;
+    let app = json!({"id": "/stay", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16});
+    ensure!(servers[leader].post("/v2/apps", &app)?.status == 201);
+    wait_until(LAUNCH, || (master.task_ids("/stay").len() == 1).then_some(()))?;
+    let task = master.task_ids("/stay");
+
+    // Asked through a follower: forwarded to the leader, which answers and stops.
+    let follower = (leader + 1) % 3;
+    let r = servers[follower].delete("/v2/leader")?;
+    ensure!(r.status == 200, "abdicate: {} {}", r.status, r.body);
+    wait_until(ELECTION, || {
+        (!pacer_e2e::process_alive(servers[leader].pid())).then_some(())
+    })
+    .context("the old leader did not stop")?;
+    let live: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let new_leader = agreed_leader(&servers, &live)?;
+    ensure!(new_leader != leader);
+    std::thread::sleep(Duration::from_secs(1));
+    ensure!(
+        master.task_ids("/stay") == task,
+        "the task survived the change of leader"
+    );
+    Ok(())
+}
+
+/// The leader dies in the middle of launching 200 instances: the new leader finishes the
+/// deployment with exactly 200 tasks, one per instance.
+#[test]
+fn a_deployment_of_200_instances_completes_after_the_leader_is_killed() -> Result<()> {
+    let master = MesosMaster::start()?;
+    let mut servers = PacerServer::start_cluster(3, &["--master", &master.url()])?;
+    let leader = agreed_leader(&servers, &[0, 1, 2])?;
+    // No ports: the agent of a test master has only 100 of them.
+    let app =
+        json!({"id": "/many", "cmd": "sleep 1000", "cpus": 0.001, "mem": 1, "instances": 200, "portDefinitions": []});
+    let r = servers[leader].post("/v2/apps", &app)?;
+    ensure!(r.status == 201, "create: {} {}", r.status, r.body);
+    // The deployment is durable (201) but far from done: kill the leader now.
+    servers[leader].stop_server_only(Signal::SIGKILL)?;
+    let launched_before = master.task_ids("/many").len();
+
+    let live: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let new_leader = agreed_leader(&servers, &live)?;
+    wait_until(LAUNCH * 2, || {
+        let done = servers[new_leader]
+            .get("/v2/deployments")
+            .ok()?
+            .body
+            .as_array()?
+            .is_empty();
+        (done && master.task_ids("/many").len() == 200).then_some(())
+    })
+    .with_context(|| {
+        format!(
+            "200 tasks: have {} ({launched_before} before the kill)",
+            master.task_ids("/many").len()
+        )
+    })?;
+    std::thread::sleep(Duration::from_secs(2));
+    let tasks = master.task_ids("/many");
+    ensure!(tasks.len() == 200, "exactly 200 tasks, have {}", tasks.len());
+    let instances: BTreeSet<&str> = tasks
+        .iter()
+        .filter_map(|t| t.rsplit_once("._app.").map(|(i, _)| i))
+        .collect();
+    ensure!(instances.len() == 200, "one task per instance");
+    let r = servers[new_leader].get("/v2/apps/many")?;
+    ensure!(
+        r.body["app"]["tasksRunning"] == 200,
+        "{}",
+        r.body["app"]["tasksRunning"]
+    );
+    Ok(())
+}

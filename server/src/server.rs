@@ -186,7 +186,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sandbox_root: master.is_some().then(|| args.data_dir.join("mesos")),
         ..Default::default()
     };
+    let abdicate = Arc::new(tokio::sync::Notify::new());
     let state = apis::ApiState::new(store.clone(), api_config)
+        .with_abdication(abdicate.clone())
         .with_offer_stats(offer_stats_rx)
         .with_controller_metrics(controller_metrics);
     let events = state.events.clone();
@@ -199,7 +201,10 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // own, so they are closed for the graceful shutdown to finish.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let stop = async move {
-        shutdown_signal().await;
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = abdicate.notified() => tracing::warn!("abdicated: stopping"),
+        }
         events.close_streams();
     };
     axum::serve(listener, service)
