@@ -14,6 +14,7 @@
 //! ```
 
 mod apps;
+mod cluster;
 mod deployments;
 mod desired;
 mod error;
@@ -243,6 +244,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/ui/{*path}", get(info::ui_asset))
         .route("/v2/info", get(info::info))
         .route("/v2/leader", get(info::leader).delete(leader::abdicate))
+        .route("/v2/cluster", get(cluster::show))
+        .route("/v2/cluster/members", post(cluster::add))
+        .route("/v2/cluster/members/{id}", delete(cluster::remove))
         .route(
             "/v2/apps",
             get(apps::read::list)

@@ -31,6 +31,7 @@
 
 mod apply;
 mod client;
+mod cluster;
 mod compare;
 mod delete;
 mod describe;
@@ -108,6 +109,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Print what a task of an app wrote.
     Logs(LogsArgs),
+    /// Show the cluster of Pacer servers, or add or remove a member.
+    Cluster(cluster::ClusterArgs),
     /// Print the JSON Schema of a manifest kind, for editors and linters.
     Schema {
         #[arg(value_enum)]
@@ -163,6 +166,7 @@ pub async fn run(global: GlobalArgs, cmd: Command, mut top: clap::Command) -> Re
         Command::Wait(args) => wait::run(&client, args, &mut out).await,
         Command::Delete(args) => delete::run(&client, args, &mut out).await,
         Command::Logs(args) => logs::run(&client, args, &mut out).await,
+        Command::Cluster(args) => cluster::run(&client, args, &mut out).await,
         Command::Schema { .. } | Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     }
 }

@@ -103,18 +103,39 @@ impl PacerServer {
         let peers = peers.join(",");
         let mut servers = Vec::new();
         for (i, port) in ports.iter().enumerate() {
-            let root = tempfile::Builder::new()
-                .prefix("pacer-e2e-")
-                .tempdir()
-                .map_err(io("creating a temp dir"))?;
-            let mut args: Vec<String> = vec!["--node-id".into(), (i + 1).to_string(), "--peers".into(), peers.clone()];
-            args.extend(extra.iter().map(|s| s.to_string()));
-            servers.push(Self::spawn(&bin, root, *port, args)?);
+            servers.push(Self::spawn_member(&bin, i as u64 + 1, *port, &peers, extra)?);
         }
         for server in &mut servers {
             server.wait_ready()?;
         }
         Ok(servers)
+    }
+
+    /// Starts one more server, `node_id`, to join the cluster of `members` (for the cluster's
+    /// membership API to add it): it listens on a free port and names all of them, itself
+    /// included, in `--peers`. Returns it with its `host:port`.
+    pub fn start_joining(node_id: u64, members: &[&PacerServer], extra: &[&str]) -> Result<(Self, String)> {
+        let port = free_port()?;
+        let address = format!("127.0.0.1:{port}");
+        let mut peers: Vec<String> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("{}=127.0.0.1:{}", i + 1, m.port))
+            .collect();
+        peers.push(format!("{node_id}={address}"));
+        let mut server = Self::spawn_member(&pacer_bin()?, node_id, port, &peers.join(","), extra)?;
+        server.wait_ready()?;
+        Ok((server, address))
+    }
+
+    fn spawn_member(bin: &Path, node_id: u64, port: u16, peers: &str, extra: &[&str]) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("pacer-e2e-")
+            .tempdir()
+            .map_err(io("creating a temp dir"))?;
+        let mut args: Vec<String> = vec!["--node-id".into(), node_id.to_string(), "--peers".into(), peers.into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(bin, root, port, args)
     }
 
     fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {

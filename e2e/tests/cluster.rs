@@ -272,3 +272,63 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_and_of_all_nodes() -> Result
     }
     Ok(())
 }
+
+#[test]
+fn members_are_added_and_removed_while_the_cluster_runs() -> Result<()> {
+    let master = MesosMaster::start()?;
+    let servers = PacerServer::start_cluster(3, &["--master", &master.url()])?;
+    let leader = agreed_leader(&servers, &[0, 1, 2])?;
+    let app = json!({"id": "/kept", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16});
+    ensure!(servers[leader].post("/v2/apps", &app)?.status == 201);
+
+    // A fourth server joins through the CLI (asked of a follower, done by the leader).
+    let (fourth, address) =
+        PacerServer::start_joining(4, &servers.iter().collect::<Vec<_>>(), &["--master", &master.url()])?;
+    let follower = (leader + 1) % 3;
+    let out = servers[follower].pacer(&["cluster", "add", "4", &address])?;
+    ensure!(
+        out.status.success(),
+        "cluster add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    ensure!(
+        listing
+            .lines()
+            .any(|l| l.starts_with('4') && l.contains(&address) && l.contains("yes")),
+        "{listing}"
+    );
+    wait_until(LAUNCH, || (instances(&fourth, "/kept") == Some(1)).then_some(()))
+        .context("the new member did not catch up")?;
+
+    // The leader is removed: the others elect a new one and keep serving writes.
+    let out = servers[follower].pacer(&["cluster", "remove", &(leader + 1).to_string()])?;
+    ensure!(
+        out.status.success(),
+        "cluster remove: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = [&servers[0], &servers[1], &servers[2], &fourth];
+    let remaining: Vec<&PacerServer> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != leader)
+        .map(|(_, s)| *s)
+        .collect();
+    let new_leader = wait_until(ELECTION, || {
+        let r = remaining[0].get("/v2/cluster").ok()?;
+        let members = r.body["members"].as_array()?.len();
+        let lead = r.body["leader"].as_u64()?;
+        (members == 3 && lead != leader as u64 + 1).then_some(lead)
+    })
+    .context("no new leader after removing the old one")?;
+    let r = remaining[0].put("/v2/apps/kept", &json!({"instances": 2}))?;
+    ensure!(
+        r.status == 200,
+        "write after the change (leader {new_leader}): {} {}",
+        r.status,
+        r.body
+    );
+    wait_until(LAUNCH, || (master.task_ids("/kept").len() == 2).then_some(()))?;
+    Ok(())
+}

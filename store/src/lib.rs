@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::Fatal;
+use openraft::error::{Fatal, RaftError};
 use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
 use schemas::metrics::Histogram;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -109,12 +109,34 @@ pub enum Error {
     /// Raft's persisted data (log, vote or snapshot) could not be read or written.
     #[error("raft storage: {0}")]
     Storage(Box<openraft::StorageError<u64>>),
+    /// A membership change was refused (e.g. another change is in progress, or it would
+    /// leave no voter).
+    #[error("membership change refused: {0}")]
+    Membership(String),
     /// This node did not become the leader within the wait after opening.
     #[error("no leader after {0:?}")]
     NoLeader(Duration),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A server of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Member {
+    pub id: u64,
+    pub address: String,
+    pub voter: bool,
+}
+
+fn membership_error(e: RaftError<u64, openraft::error::ClientWriteError<u64, BasicNode>>) -> Error {
+    match e {
+        RaftError::APIError(openraft::error::ClientWriteError::ForwardToLeader(_)) => Error::NotLeader,
+        RaftError::APIError(openraft::error::ClientWriteError::ChangeMembershipError(e)) => {
+            Error::Membership(e.to_string())
+        }
+        other => unavailable(other),
+    }
+}
 
 /// Why a peer's raft RPC could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +374,47 @@ impl Store {
             .map(|n| n.addr.clone())
             .unwrap_or_default();
         Some((id, addr))
+    }
+
+    /// The cluster's members: id, API address, and whether it votes (a learner still
+    /// catching up does not).
+    pub fn members(&self) -> Vec<Member> {
+        let metrics = self.inner.raft.metrics();
+        let m = metrics.borrow();
+        let membership = m.membership_config.membership();
+        let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| Member {
+                id: *id,
+                address: node.addr.clone(),
+                voter: voters.contains(id),
+            })
+            .collect()
+    }
+
+    /// Adds server `id` at `address` (`host:port` of its API): first as a learner that copies
+    /// the log or a snapshot, then as a voter. Only the leader can do this.
+    pub async fn add_member(&self, id: u64, address: String) -> Result<()> {
+        let raft = &self.inner.raft;
+        raft.add_learner(id, BasicNode::new(address), true)
+            .await
+            .map_err(membership_error)?;
+        raft.change_membership(openraft::ChangeMembers::AddVoterIds([id].into()), false)
+            .await
+            .map_err(membership_error)?;
+        Ok(())
+    }
+
+    /// Removes server `id` from the cluster (a leader removing itself steps down once the
+    /// change is committed). Only the leader can do this.
+    pub async fn remove_member(&self, id: u64) -> Result<()> {
+        self.inner
+            .raft
+            .change_membership(openraft::ChangeMembers::RemoveVoters([id].into()), false)
+            .await
+            .map_err(membership_error)?;
+        Ok(())
     }
 
     /// Serves one raft RPC from a peer (see [`network`]): `rpc` is `append`, `vote` or
