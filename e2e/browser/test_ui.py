@@ -27,7 +27,7 @@ INSTANCES = """return [...document.querySelectorAll('#instances tr[data-task]')]
   id: tr.dataset.task,
   health: tr.querySelector('.health').textContent,
   state: tr.querySelector('.state').textContent,
-  old: tr.lastChild.textContent.includes('(old config)'),
+  old: tr.children[7].textContent.includes('(old config)'),
 }))"""
 
 
@@ -62,6 +62,13 @@ def test_an_app_from_creation_to_destruction(pacer, browser):
     browser.wait(lambda: healthy_instances(browser, 1), "one running, healthy instance")
     assert browser.text("#app-status") in ("running", "deploying")
     browser.screenshot("created-healthy")
+
+    # Its output: the health checks' requests are in http.server's stderr.
+    browser.click("button[data-logs]")
+    browser.click("#logs [data-file=stderr]")
+    browser.wait(lambda: '"GET / HTTP/1.1" 200' in (browser.text("#logs-output") or ""), "the health checks in stderr")
+    browser.screenshot("task-output")
+    browser.click("#logs-close")
 
     # Scale to 2 through the dialog.
     browser.click("#scale")
