@@ -53,6 +53,7 @@ class Browser:
         self.server = server
         self.name = name
         self.shots = 0
+        self.log = []
 
     def open(self, fragment=""):
         self.driver.get(f"{self.server.url}/ui/{fragment}")
@@ -96,10 +97,18 @@ class Browser:
         return path
 
     def console(self):
+        """The browser's console since the last call (Chrome hands each entry out once)."""
         try:
-            return [f"{e['level']} {e['message']}" for e in self.driver.get_log("browser")]
+            self.log += self.driver.get_log("browser")
         except WebDriverException:
-            return []
+            pass
+        return [f"{e['level']} {e.get('source', '')} {e['message']}" for e in self.log]
+
+    def script_errors(self):
+        """Uncaught exceptions and console errors of the page's own code. Failed requests
+        (the 4xx the tests provoke, a stopped server) are the network's, not the script's."""
+        self.console()
+        return [f"{e['message']}" for e in self.log if e["level"] == "SEVERE" and e.get("source") != "network"]
 
     def quit(self):
         self.driver.quit()

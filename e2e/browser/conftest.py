@@ -30,10 +30,13 @@ def pacer(request):
 def browser(pacer, request):
     b = Browser(pacer, request.node.name)
     yield b
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
         path = b.screenshot("failure")
         print(f"--- screenshot: {path}\n--- browser console ---\n" + "\n".join(b.console()))
+    errors = b.script_errors()
     b.quit()
+    assert failed or not errors, f"errors in the page's scripts: {errors}"
 
 
 @pytest.hookimpl(wrapper=True)
