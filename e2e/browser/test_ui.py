@@ -27,7 +27,7 @@ INSTANCES = """return [...document.querySelectorAll('#instances tr[data-task]')]
   id: tr.dataset.task,
   health: tr.querySelector('.health').textContent,
   state: tr.querySelector('.state').textContent,
-  old: tr.lastChild.textContent.includes('(old config)'),
+  old: tr.children[7].textContent.includes('(old config)'),
 }))"""
 
 
@@ -62,6 +62,13 @@ def test_an_app_from_creation_to_destruction(pacer, browser):
     browser.wait(lambda: healthy_instances(browser, 1), "one running, healthy instance")
     assert browser.text("#app-status") in ("running", "deploying")
     browser.screenshot("created-healthy")
+
+    # Its output: the health checks' requests are in http.server's stderr.
+    browser.click("button[data-logs]")
+    browser.click("#logs [data-file=stderr]")
+    browser.wait(lambda: '"GET / HTTP/1.1" 200' in (browser.text("#logs-output") or ""), "the health checks in stderr")
+    browser.screenshot("task-output")
+    browser.click("#logs-close")
 
     # Scale to 2 through the dialog.
     browser.click("#scale")
@@ -210,3 +217,44 @@ def test_live_updates_and_a_lost_connection(pacer, browser):
                                                 "instances": 0}, timeout=10).raise_for_status()
     browser.wait(lambda: browser.text("#app-count") == "2 apps", "live updates again after reconnecting", timeout=15)
     browser.screenshot("reconnected")
+
+
+def test_queue_deployments_and_cluster_pages(pacer, browser):
+    post = lambda app: requests.post(f"{pacer.url}/v2/apps", json=app, timeout=10).raise_for_status()
+    # More CPU than the agent has: its deployment waits for offers that never fit.
+    post({"id": "/big", "cmd": "sleep 1000", "cpus": 10000, "mem": 8, "instances": 1})
+    # Fails at once, then waits out a long launch delay.
+    post({"id": "/crash", "cmd": "exit 1", "cpus": 0.01, "mem": 8, "instances": 1, "backoffSeconds": 300})
+
+    browser.open("#/apps")
+    status = lambda app: browser.js("return document.querySelector(`tr[data-app='${arguments[0]}'] .badge`)?.textContent", app)
+    browser.wait(lambda: status("/big") == "waiting", "/big waiting for offers")
+    browser.wait(lambda: status("/crash") == "delayed", "/crash delayed")
+    browser.screenshot("waiting-and-delayed")
+
+    browser.click("a[data-section=queue]")
+    browser.wait(lambda: "InsufficientCpus" in (browser.text("#queue tr[data-app='/big']") or ""), "the reason /big waits")
+    browser.wait(lambda: "left" in (browser.text("#queue tr[data-app='/crash']") or ""), "the delay of /crash")
+    browser.screenshot("queue")
+    # "Launch now" resets the delay: /crash runs (and fails) again at once.
+    failure = lambda: (api(pacer, "/v2/apps/crash")["app"].get("lastTaskFailure") or {}).get("timestamp")
+    before = wait_until(failure, 30, "a first failure of /crash")
+    browser.click("#queue tr[data-app='/crash'] button")
+    wait_until(lambda: failure() != before, 60, "/crash launched again after the delay was reset")
+
+    browser.click("a[data-section=deployments]")
+    row = "#deployments tr[data-deployment]"
+    browser.wait(lambda: "/big" in (browser.text(row) or ""), "the deployment of /big")
+    assert "step 2 of 2" in browser.text(row)
+    browser.screenshot("deployments")
+    browser.click(f"{row} button.danger")
+    assert "Stop deployment" in browser.text("dialog[open] h2")
+    confirm(browser)
+    browser.wait(lambda: browser.text("#deployments td.empty") == "No deployment in progress.", "the deployment stopped")
+    assert requests.get(f"{pacer.url}/v2/apps/big", timeout=10).json()["app"]["instances"] == 1
+
+    browser.click("a[data-section=cluster]")
+    browser.wait(lambda: browser.text("#cluster [data-key=Leader]"), "the leader")
+    assert browser.text("#cluster [data-key=Leader]") == api(pacer, "/v2/leader")["leader"]
+    assert browser.text("#cluster [data-key='Framework ID']") == api(pacer, "/v2/info")["frameworkId"]
+    browser.screenshot("cluster")

@@ -66,6 +66,7 @@ const ASSETS: &[(&str, Asset)] = assets![
     "js/views/apps.js",
     "js/views/app.js",
     "js/views/instances.js",
+    "js/views/logs.js",
     "js/views/versions.js",
     "js/views/deployments.js",
     "js/views/queue.js",

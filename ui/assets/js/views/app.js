@@ -25,6 +25,7 @@ export function appView(id) {
   const badge = h("span", { class: "badge", id: "app-status" });
   const buttons = h("div", { class: "buttons" });
   const summary = h("dl", { class: "summary", id: "summary" });
+  const conditions = h("ul", { class: "conditions", id: "conditions" });
   const deployment = h("div", { id: "deployment" });
   const queue = h("div", { id: "queue-entry" });
   const instances = instancesPanel();
@@ -42,7 +43,7 @@ export function appView(id) {
   const root = h("section", { class: "app-detail" },
     h("p", { class: "crumbs" }, link("#/apps", "Apps"), " / ", id.split("/").filter(Boolean).join(" / ")),
     h("div", { class: "toolbar" }, title, badge, h("span", { class: "grow" }), buttons),
-    summary, deployment, queue, tabs, body);
+    summary, conditions, deployment, queue, tabs, body);
 
   function setTab(t) {
     ui.tab = t;
@@ -92,6 +93,17 @@ export function appView(id) {
       failure ? item("Last failure", `${failure.state} ${ago(failure.timestamp)}: ${failure.message}`, "failure") : null);
   }
 
+  /** The server's Available / Progressing / Degraded conditions, when it reports them. */
+  function renderConditions() {
+    fill(conditions, (app.conditions ?? []).map((c) => {
+      const yes = c.status === "True";
+      // Degraded is bad news when true, Available when false; Progressing is neither.
+      const kind = { Available: yes ? "good" : "bad", Degraded: yes ? "bad" : "good" }[c.type] ?? (yes ? "info" : "");
+      return h("li", { class: kind, "data-condition": c.type, title: `${c.reason} since ${c.lastTransitionTime}` },
+        h("strong", {}, `${c.type}: ${c.status === "True" ? "yes" : "no"}`), ` ${c.message}`);
+    }));
+  }
+
   function renderDeployments(all) {
     const mine = all.filter((d) => d.affectedApps.includes(id));
     fill(deployment, mine.map((d) => h("div", { class: "panel" },
@@ -138,6 +150,7 @@ export function appView(id) {
       const entry = queueList.find((q) => q.app?.id === id);
       renderHeader(appStatus(app, entry));
       renderSummary();
+      renderConditions();
       renderDeployments(deployments);
       renderQueue(entry);
       instances.update(app);

@@ -5,6 +5,7 @@ import * as actions from "../actions.js";
 import { h, fill } from "../dom.js";
 import { ago, version } from "../format.js";
 import { taskHealth } from "../status.js";
+import { openLogs } from "./logs.js";
 
 export function instancesPanel() {
   const selected = new Set();
@@ -18,7 +19,7 @@ export function instancesPanel() {
   const killScale = h("button", { class: "small danger", id: "kill-scale", onclick: () => killSelected(true) }, "Kill and scale down");
   const root = h("div", {},
     h("div", { class: "toolbar" }, h("span", { class: "muted", id: "selection" }), kill, killScale),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, all), ["ID", "Host", "Ports", "Health", "State", "Started", "Version"].map((c) => h("th", {}, c)))), body));
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, all), ["ID", "Host", "Ports", "Health", "State", "Started", "Version", ""].map((c) => h("th", {}, c)))), body));
 
   async function killSelected(scale) {
     const ids = [...selected];
@@ -32,7 +33,7 @@ export function instancesPanel() {
     all.checked = tasks.length > 0 && selected.size === tasks.length;
     kill.disabled = killScale.disabled = selected.size === 0;
     root.querySelector("#selection").textContent = selected.size ? `${selected.size} selected` : "Select instances to kill them.";
-    fill(body, tasks.length ? tasks.map(row) : h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No instances.")));
+    fill(body, tasks.length ? tasks.map(row) : h("tr", {}, h("td", { colspan: 9, class: "empty" }, "No instances.")));
   }
 
   function row(t) {
@@ -53,7 +54,8 @@ export function instancesPanel() {
       h("td", { class: `health ${health}`, title: failure ?? "" }, health || "–"),
       h("td", { class: "state" }, (t.state ?? "").replace("TASK_", "").toLowerCase()),
       h("td", { title: t.startedAt ?? "" }, ago(t.startedAt)),
-      h("td", { title: t.version, class: old ? "muted" : "" }, version(t.version), old ? " (old config)" : ""));
+      h("td", { title: t.version, class: old ? "muted" : "" }, version(t.version), old ? " (old config)" : ""),
+      h("td", {}, h("button", { class: "small", "data-logs": t.id, onclick: () => openLogs(t.id) }, "Output")));
   }
 
   return {
