@@ -119,9 +119,13 @@ pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinitio
     t
 }
 
-/// Marathon's `healthCheckResults` of a task: one per check Pacer ran, and one for the
-/// agent-run check once the agent reported it.
+/// Marathon's `healthCheckResults` of a running task: one per check Pacer ran, and one for
+/// the agent-run check once the agent reported it.
 fn health_check_results(inst: &Instance, task: &TaskRecord) -> Vec<Value> {
+    // Health describes a running task; a task that ended has none, whatever it last had.
+    if task.state != TaskState::TASK_RUNNING {
+        return vec![];
+    }
     let h = &task.health;
     let mut out: Vec<Value> = h
         .checks
