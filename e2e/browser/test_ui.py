@@ -170,7 +170,9 @@ def test_a_thousand_apps_filter_sort_and_page(pacer, browser):
     # 10 groups + 1000 apps in rows of 50.
     assert browser.text("#page-info") == "Page 1 of 21 (1010 rows)"
     assert browser.js("return document.querySelectorAll('#apps tr').length") == 50
-    assert browser.js("return document.querySelector('#apps tr.app .badge').textContent") == "suspended"
+    # Each app's (empty) deployment finishes, then the page shows it at rest.
+    browser.wait(lambda: browser.js("return document.querySelector('#apps tr.app .badge').textContent") == "suspended",
+                 "the first app suspended")
 
     browser.click("#next-page")
     browser.wait(lambda: (browser.text("#page-info") or "").startswith("Page 2 of 21"), "page 2")
