@@ -4,7 +4,6 @@
 //! This crate does no I/O: it knows nothing about tokio, HTTP, storage or Mesos.
 
 mod app;
-pub mod group;
 mod health;
 pub mod metrics;
 pub mod normalize;
@@ -24,8 +23,7 @@ pub use app::*;
 pub use health::*;
 pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};
-pub use group::{GroupDefinition, GroupRecord, normalize_group};
-pub use plan::{DependencyCycle, app_change_steps, dependency_levels, merge_steps};
+pub use plan::app_change_steps;
 pub use records::*;
 pub use schema::app_json_schema;
 pub use timestamp::Timestamp;
