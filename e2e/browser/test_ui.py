@@ -41,6 +41,11 @@ def set_editor(browser, definition):
                "t.dispatchEvent(new Event('input'))", json.dumps(definition, indent=2))
 
 
+def top_dialog(browser):
+    """The title of the dialog on top (a confirmation can open over the editor)."""
+    return browser.js("return [...document.querySelectorAll('dialog[open]')].pop()?.querySelector('h2')?.textContent")
+
+
 def confirm(browser):
     browser.click("dialog[open] [data-action=confirm]", "the confirmation button")
 
@@ -165,7 +170,9 @@ def test_a_thousand_apps_filter_sort_and_page(pacer, browser):
     # 10 groups + 1000 apps in rows of 50.
     assert browser.text("#page-info") == "Page 1 of 21 (1010 rows)"
     assert browser.js("return document.querySelectorAll('#apps tr').length") == 50
-    assert browser.js("return document.querySelector('#apps tr.app .badge').textContent") == "suspended"
+    # Each app's (empty) deployment finishes, then the page shows it at rest.
+    browser.wait(lambda: browser.js("return document.querySelector('#apps tr.app .badge').textContent") == "suspended",
+                 "the first app suspended")
 
     browser.click("#next-page")
     browser.wait(lambda: (browser.text("#page-info") or "").startswith("Page 2 of 21"), "page 2")
@@ -248,7 +255,7 @@ def test_queue_deployments_and_cluster_pages(pacer, browser):
     assert "step 2 of 2" in browser.text(row)
     browser.screenshot("deployments")
     browser.click(f"{row} button.danger")
-    assert "Stop deployment" in browser.text("dialog[open] h2")
+    assert top_dialog(browser) == "Stop deployment"
     confirm(browser)
     browser.wait(lambda: browser.text("#deployments td.empty") == "No deployment in progress.", "the deployment stopped")
     assert requests.get(f"{pacer.url}/v2/apps/big", timeout=10).json()["app"]["instances"] == 1
@@ -258,3 +265,28 @@ def test_queue_deployments_and_cluster_pages(pacer, browser):
     assert browser.text("#cluster [data-key=Leader]") == api(pacer, "/v2/leader")["leader"]
     assert browser.text("#cluster [data-key='Framework ID']") == api(pacer, "/v2/info")["frameworkId"]
     browser.screenshot("cluster")
+
+
+def test_an_edit_never_silently_overwrites_a_change_made_meanwhile(pacer, browser):
+    app = {"id": "/shared", "cmd": "sleep 1000", "cpus": 0.01, "mem": 8, "instances": 0}
+    requests.post(f"{pacer.url}/v2/apps", json=app, timeout=10).raise_for_status()
+    browser.open("#/apps/shared")
+    browser.click("#edit")
+    browser.wait(lambda: browser.js("return document.querySelector('#app-json')?.value.includes('sleep 1000')"), "the editor")
+    mine = json.loads(browser.js("return document.querySelector('#app-json').value"))
+    requests.put(f"{pacer.url}/v2/apps/shared", json={"cmd": "sleep 2000"}, timeout=10).raise_for_status()
+
+    set_editor(browser, dict(mine, mem=16))
+    browser.click("#editor-save")
+    browser.wait(lambda: top_dialog(browser) == "The app changed meanwhile", "the warning")
+    browser.screenshot("changed-meanwhile")
+    browser.click("dialog[open] [data-action=cancel]")
+    browser.wait(lambda: "If-Match" in (browser.text("#editor-errors") or "") or "version" in (browser.text("#editor-errors") or ""),
+                 "the refusal in the editor")
+    assert api(pacer, "/v2/apps/shared")["app"]["cmd"] == "sleep 2000"
+
+    browser.click("#editor-save")
+    browser.wait(lambda: top_dialog(browser) == "The app changed meanwhile", "the warning again")
+    confirm(browser)
+    wait_until(lambda: api(pacer, "/v2/apps/shared")["app"]["mem"] == 16, 30, "my edit deployed")
+    assert api(pacer, "/v2/apps/shared")["app"]["cmd"] == "sleep 1000"

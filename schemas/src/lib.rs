@@ -8,6 +8,7 @@ mod health;
 pub mod metrics;
 pub mod normalize;
 pub mod offers;
+pub mod placement;
 mod path_id;
 pub mod plan;
 mod records;

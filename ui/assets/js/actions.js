@@ -78,3 +78,14 @@ export async function cancelDeployment(deployment, force) {
     : await confirmAction("Roll back deployment", `Cancel deployment ${deployment.id} and deploy the previous configuration of ${apps} again?`, "Roll back");
   return ok && write(`${force ? "Stop" : "Roll back"} deployment ${deployment.id}`, () => api.cancelDeployment(deployment.id, force));
 }
+
+/** Launches what waits out a launch delay now; nothing is killed, so no confirmation. */
+export async function resetDelay(appId) {
+  try {
+    await api.resetDelay(appId);
+    notify(`Launch delay of ${appId} reset`);
+  } catch (e) {
+    failed(`Reset the launch delay of ${appId}`, e);
+  }
+  refresh(0);
+}

@@ -14,11 +14,13 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, {
     method,
     credentials: "same-origin",
-    headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -47,7 +49,9 @@ export const getVersion = (id, v) => get(`${appPath(id)}/versions/${encodeURICom
 const forceQuery = (force) => (force ? "?force=true" : "");
 
 export const createApp = (def) => api("POST", "/v2/apps", def);
-export const updateApp = (id, def, force) => api("PUT", `${appPath(id)}${forceQuery(force)}`, def);
+/** With `ifVersion`, the server refuses (412) when the app has changed since that version. */
+export const updateApp = (id, def, force, ifVersion) =>
+  api("PUT", `${appPath(id)}${forceQuery(force)}`, def, ifVersion ? { "If-Match": `"${ifVersion}"` } : {});
 export const scaleApp = (id, instances, force) => updateApp(id, { instances }, force);
 export const rollbackApp = (id, version, force) => updateApp(id, { version }, force);
 export const restartApp = (id, force) => api("POST", `${appPath(id)}/restart${forceQuery(force)}`);

@@ -19,7 +19,8 @@ const TEMPLATE = {
 
 /** Fields the server reports about an app, not part of its definition. */
 const STATUS_FIELDS = ["version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
-  "deployments", "tasks", "lastTaskFailure", "readinessCheckResults", "taskStats", "tasksStats"];
+  "deployments", "tasks", "lastTaskFailure", "readinessCheckResults", "taskStats", "tasksStats",
+  "generation", "observedGeneration", "conditions"];
 
 export function definitionOf(app) {
   const def = { ...app };
@@ -87,7 +88,7 @@ export function openEditor(app) {
       ev.preventDefault();
       save.disabled = true;
       try {
-        const id = await submit(editing ? app.id : null, textarea.value, (es) => {
+        const id = await submit(editing ? app : null, textarea.value, (es) => {
           errors = es;
           render();
           if (es.length) scrollToLine(textarea, Math.min(...es.map((e) => e.line)));
@@ -104,8 +105,11 @@ export function openEditor(app) {
   });
 }
 
-/** Sends the definition; the saved app's id, or null with `show` given the errors. */
-async function submit(existingId, text, show) {
+/** Sends the definition; the saved app's id, or null with `show` given the errors. An edit
+ *  is sent only if the app is still at the version the editor opened, unless the user agrees
+ *  to overwrite a change made meanwhile. */
+async function submit(existing, text, show) {
+  const existingId = existing?.id ?? null;
   let def;
   try {
     def = JSON.parse(text);
@@ -113,14 +117,25 @@ async function submit(existingId, text, show) {
     show([{ line: syntaxErrorLine(text, e.message), path: "", message: `Not valid JSON: ${e.message}` }]);
     return null;
   }
-  const send = (force) => (existingId ? api.updateApp(existingId, def, force) : api.createApp(def));
+  let ifVersion = existing?.version;
+  let force = false;
+  const send = () => (existingId ? api.updateApp(existingId, def, force, ifVersion) : api.createApp(def));
   try {
-    try {
-      await send(false);
-    } catch (e) {
-      if (!(existingId && e.status === 409)) throw e;
-      if (!(await confirmAction("A deployment is in progress", `${e.message}. Deploy this change anyway? The running deployment is replaced.`, "Force deploy"))) return null;
-      await send(true);
+    for (;;) {
+      try {
+        await send();
+        break;
+      } catch (e) {
+        if (existingId && e.status === 412 && ifVersion) {
+          if (!(await confirmAction("The app changed meanwhile", `${existingId} was changed by someone else since this editor opened. Deploy this definition anyway, replacing that change?`, "Overwrite"))) throw e;
+          ifVersion = undefined;
+        } else if (existingId && e.status === 409 && !force) {
+          if (!(await confirmAction("A deployment is in progress", `${e.message}. Deploy this change anyway? The running deployment is replaced.`, "Force deploy"))) return null;
+          force = true;
+        } else {
+          throw e;
+        }
+      }
     }
   } catch (e) {
     const lines = lineIndex(text);

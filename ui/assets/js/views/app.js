@@ -53,7 +53,10 @@ export function appView(id) {
 
   function setFormat(f) {
     ui.format = f;
-    for (const b of root.querySelectorAll("[data-format]")) b.classList.toggle("active", b.dataset.format === f);
+    // Both tabs have format buttons, and only one tab is in the page at a time.
+    for (const panel of Object.values(panels)) {
+      for (const b of panel.querySelectorAll("[data-format]")) b.classList.toggle("active", b.dataset.format === f);
+    }
     if (app) config.textContent = renderDefinition(app, f);
     versions.showDiff();
   }
@@ -128,7 +131,7 @@ export function appView(id) {
     fill(queue, h("div", { class: "panel" },
       h("h3", {}, `${entry.count} instance(s) waiting to launch: ${delay}`),
       queueReasons(entry),
-      entry.delay && !entry.delay.overdue ? h("button", { class: "small", onclick: () => api.resetDelay(id) }, "Launch now (reset delay)") : null));
+      entry.delay && !entry.delay.overdue ? h("button", { class: "small", onclick: () => actions.resetDelay(id) }, "Launch now (reset delay)") : null));
   }
 
   setTab(ui.tab);

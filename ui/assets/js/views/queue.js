@@ -2,10 +2,9 @@
 // last offers did not fit (processedOffersSummary).
 
 import * as api from "../api.js";
+import * as actions from "../actions.js";
 import { h, fill, appLink } from "../dom.js";
-import { notify } from "../dialogs.js";
 import { ago, seconds } from "../format.js";
-import { refresh } from "../live.js";
 
 /** The offers' reject reasons of a queue entry, as a small table (nothing when none). */
 export function queueReasons(entry) {
@@ -26,16 +25,6 @@ export function queueView() {
     h("div", { class: "toolbar" }, h("h2", {}, "Launch queue")),
     h("table", {}, h("thead", {}, h("tr", {}, ["App", "Waiting", "Since", "Delay", "Offers", ""].map((c) => h("th", {}, c)))), body));
 
-  async function reset(id) {
-    try {
-      await api.resetDelay(id);
-      notify(`Launch delay of ${id} reset`);
-    } catch (e) {
-      notify(`Reset delay of ${id} failed: ${e.message}`, "error");
-    }
-    refresh(0);
-  }
-
   return {
     root,
     title: "Queue",
@@ -50,7 +39,7 @@ export function queueView() {
           h("td", { title: q.since ?? "" }, ago(q.since)),
           h("td", {}, delayed ? `${seconds(q.delay.timeLeftSeconds)} left` : "none"),
           h("td", {}, queueReasons(q)),
-          h("td", {}, delayed ? h("button", { class: "small", onclick: () => reset(id) }, "Launch now") : null));
+          h("td", {}, delayed ? h("button", { class: "small", onclick: () => actions.resetDelay(id) }, "Launch now") : null));
       }) : h("tr", {}, h("td", { colspan: 6, class: "empty" }, "Nothing waits for launch.")));
     },
   };
