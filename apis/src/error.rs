@@ -71,6 +71,9 @@ pub enum ApiError {
     /// `POST /v2/apps` of an id that is taken.
     #[error("An app with id [{0}] already exists.")]
     AppExists(PathId),
+    /// A `/v2/groups` create of a path that is taken; the message is Marathon's wording.
+    #[error("{0}")]
+    Conflict(String),
     /// An affected app is in a running deployment and `force` was not given.
     #[error("locked by deployments {0:?}")]
     Locked(Vec<String>),
@@ -104,7 +107,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::AppExists(_) | ApiError::Locked(_) => StatusCode::CONFLICT,
+            ApiError::AppExists(_) | ApiError::Conflict(_) | ApiError::Locked(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

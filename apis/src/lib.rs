@@ -19,6 +19,7 @@ mod deployments;
 mod desired;
 mod error;
 mod events;
+mod groups;
 mod info;
 mod json;
 mod labels;
@@ -261,6 +262,21 @@ pub fn router(state: ApiState) -> Router {
                 .patch(apps::patch)
                 .delete(apps::delete)
                 .post(apps::post),
+        )
+        .route(
+            "/v2/groups",
+            get(groups::get_root)
+                .post(groups::post_root)
+                .put(groups::put_root)
+                .delete(groups::delete_root),
+        )
+        .route(
+            "/v2/groups/{*path}",
+            get(groups::get)
+                .post(groups::post)
+                .put(groups::put)
+                .patch(groups::patch)
+                .delete(groups::delete),
         )
         .route("/v2/tasks", get(tasks::list))
         .route("/v2/tasks/delete", post(tasks::delete))

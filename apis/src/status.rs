@@ -248,6 +248,7 @@ mod tests {
             current_step: 0,
             original: [(old.id.clone(), Some(Arc::new(old.clone())))].into(),
             target: [(new.id.clone(), Some(Arc::new(new.clone())))].into(),
+            group: None,
         };
         let insts = [instance(&old, TaskState::TASK_RUNNING, 2_000)];
         let s = of(&new, &insts, &[Arc::new(d)], None, Timestamp::from_millis(5_000));

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use schemas::{AppDefinition, Deployment, Instance, PathId, Record, Timestamp};
+use schemas::{AppDefinition, Deployment, GroupDefinition, GroupRecord, Instance, PathId, Record, Timestamp};
 use store::{State, keys};
 
 pub(crate) fn app(state: &State, id: &PathId) -> Option<(Arc<AppDefinition>, u64)> {
@@ -39,9 +39,51 @@ pub(crate) fn apps_within(state: &State, group: &PathId) -> Vec<Arc<AppDefinitio
     out
 }
 
-/// True when some app lies strictly below `id`, i.e. `id` is a (possibly implicit) group.
+/// True when `id` is a group: one created explicitly (`/v2/groups`), or implied by an app
+/// strictly below it.
 pub(crate) fn is_group(state: &State, id: &PathId) -> bool {
-    id.is_root() || state.scan(&format!("{}/", keys::app(id))).next().is_some()
+    id.is_root()
+        || group_record(state, id).is_some()
+        || state.scan(&format!("{}/", keys::app(id))).next().is_some()
+        || state.scan(&format!("{}/", keys::group(id))).next().is_some()
+}
+
+/// The stored record of an explicitly created group.
+pub(crate) fn group_record(state: &State, id: &PathId) -> Option<(Arc<GroupRecord>, u64)> {
+    state.get(&keys::group(id)).and_then(|e| match &e.record {
+        Record::Group(g) => Some((g.clone(), e.mod_revision)),
+        _ => None,
+    })
+}
+
+/// The records of the groups strictly below `id`, with their revisions.
+pub(crate) fn group_records_below(state: &State, id: &PathId) -> Vec<(Arc<GroupRecord>, u64)> {
+    let prefix = if id.is_root() {
+        keys::GROUPS.to_string()
+    } else {
+        format!("{}/", keys::group(id))
+    };
+    state
+        .scan(&prefix)
+        .filter_map(|(_, e)| match &e.record {
+            Record::Group(g) if &g.id != id => Some((g.clone(), e.mod_revision)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The stored versions of a group's tree, oldest first, with their keys.
+pub(crate) fn group_versions(state: &State, id: &PathId) -> BTreeMap<Timestamp, (String, Arc<GroupDefinition>)> {
+    state
+        .scan(&keys::group_versions_of(id))
+        .filter_map(|(k, e)| match &e.record {
+            Record::GroupVersion(g) => Some((
+                g.version.unwrap_or(Timestamp::from_millis(0)),
+                (k.to_string(), g.clone()),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 pub(crate) fn instances_of(state: &State, id: &PathId) -> Vec<(Arc<Instance>, u64)> {

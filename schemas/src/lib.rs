@@ -4,6 +4,7 @@
 //! This crate does no I/O: it knows nothing about tokio, HTTP, storage or Mesos.
 
 mod app;
+pub mod group;
 mod health;
 pub mod metrics;
 pub mod normalize;
@@ -20,10 +21,11 @@ pub mod validate;
 pub mod violation;
 
 pub use app::*;
+pub use group::{GroupDefinition, GroupRecord, normalize_group};
 pub use health::*;
 pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};
-pub use plan::app_change_steps;
+pub use plan::{DependencyCycle, app_change_steps, dependency_levels, merge_steps};
 pub use records::*;
 pub use schema::app_json_schema;
 pub use timestamp::Timestamp;

@@ -1,6 +1,9 @@
-//! The deployment steps for one app's change, as Marathon's `DeploymentPlan` orders them.
+//! The deployment steps for one app's change, and how the steps of many changes combine into
+//! one plan ordered by dependencies, as Marathon's `DeploymentPlan` orders them.
 
-use crate::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, is_scale_only, same_spec};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, PathId, is_scale_only, same_spec};
 
 /// Marathon's deployment steps for changing one app from `original` to `target` (None = absent).
 ///
@@ -44,6 +47,79 @@ fn restart_requested(old: &AppDefinition, new: &AppDefinition) -> bool {
         (Some(o), Some(n)) => n.last_config_change_at > o.last_config_change_at,
         _ => false,
     }
+}
+
+/// The dependencies of a deployment close a cycle; Marathon rejects the change (422).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Dependency graph has cyclic dependencies.")]
+pub struct DependencyCycle {
+    /// The apps on the cycle, in dependency order.
+    pub path: Vec<PathId>,
+}
+
+/// The dependency level of every app reachable from `roots`: 0 for an app that depends on
+/// nothing, else one more than its deepest dependency (Marathon's longest-path layering, so
+/// dependencies deploy first). `deps_of` gives an app's direct dependencies as app ids
+/// (dependencies on groups already expanded to their apps).
+pub fn dependency_levels<'a>(
+    roots: impl IntoIterator<Item = &'a PathId>,
+    mut deps_of: impl FnMut(&PathId) -> Vec<PathId>,
+) -> Result<HashMap<PathId, usize>, DependencyCycle> {
+    let mut levels: HashMap<PathId, usize> = HashMap::new();
+    for root in roots {
+        if levels.contains_key(root) {
+            continue;
+        }
+        // Depth-first, iteratively: (node, its dependencies, how many are visited).
+        let mut stack: Vec<(PathId, Vec<PathId>, usize)> = vec![(root.clone(), deps_of(root), 0)];
+        while let Some((node, deps, i)) = stack.last_mut() {
+            if let Some(next) = deps.get(*i).cloned() {
+                *i += 1;
+                if let Some(at) = stack.iter().position(|(n, _, _)| *n == next) {
+                    let path = stack[at..].iter().map(|(n, _, _)| n.clone()).collect();
+                    return Err(DependencyCycle { path });
+                }
+                if !levels.contains_key(&next) {
+                    let deps = deps_of(&next);
+                    stack.push((next, deps, 0));
+                }
+            } else {
+                let level = deps
+                    .iter()
+                    .filter_map(|d| levels.get(d))
+                    .map(|l| l + 1)
+                    .max()
+                    .unwrap_or(0);
+                levels.insert(node.clone(), level);
+                stack.pop();
+            }
+        }
+    }
+    Ok(levels)
+}
+
+/// Merges the steps of several apps' changes into one plan the way Marathon orders it: all
+/// stops, then all starts (at zero instances), then scaling and restarts by dependency
+/// `level` (dependencies first). Empty steps are left out.
+pub fn merge_steps(per_app: Vec<Vec<DeploymentStep>>, level: impl Fn(&PathId) -> usize) -> Vec<DeploymentStep> {
+    let mut stops = Vec::new();
+    let mut starts = Vec::new();
+    let mut levels: BTreeMap<usize, Vec<DeploymentAction>> = BTreeMap::new();
+    for action in per_app.into_iter().flatten().flat_map(|s| s.actions) {
+        match action.action {
+            ActionKind::StopApplication => stops.push(action),
+            ActionKind::StartApplication => starts.push(action),
+            ActionKind::ScaleApplication | ActionKind::RestartApplication => {
+                levels.entry(level(&action.app)).or_default().push(action)
+            }
+        }
+    }
+    [stops, starts]
+        .into_iter()
+        .chain(levels.into_values())
+        .filter(|a| !a.is_empty())
+        .map(|actions| DeploymentStep { actions })
+        .collect()
 }
 
 #[cfg(test)]

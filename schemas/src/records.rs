@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AppDefinition, PathId, TaskHealth, Timestamp};
+use crate::{AppDefinition, GroupDefinition, GroupRecord, PathId, TaskHealth, Timestamp};
 
 /// One record in the store. The store treats records as opaque values under string keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,11 @@ pub enum Record {
     EventSubscription(String),
     /// The launch backoff of an app.
     LaunchDelay(LaunchDelay),
+    /// A group's own settings (dependencies, enforceRole); kept while the group exists, even
+    /// without apps.
+    Group(Arc<GroupRecord>),
+    /// A group's whole tree as one `/v2/groups` write left it, for `/versions` and rollback.
+    GroupVersion(Arc<GroupDefinition>),
 }
 
 /// Marathon's launch backoff for one app: launches of the app's `config_version` wait until
@@ -244,6 +249,9 @@ pub struct Deployment {
     /// The target definitions (`None`: the app is deleted).
     #[serde(default)]
     pub target: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    /// The group a `/v2/groups` change was made to (events name it); `None` for app changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<PathId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

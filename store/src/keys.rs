@@ -11,6 +11,8 @@ pub const INSTANCES: &str = "inst/";
 pub const DEPLOYMENTS: &str = "deploy/";
 pub const FRAMEWORK_ID: &str = "meta/framework-id";
 pub const LAUNCH_DELAYS: &str = "backoff/";
+pub const GROUPS: &str = "group/";
+pub const GROUP_VERSIONS: &str = "groupver/";
 
 pub fn app(id: &PathId) -> String {
     format!("{APPS}{id}")
@@ -39,6 +41,19 @@ pub fn launch_delay(app: &PathId) -> String {
 
 pub fn deployment(id: &str) -> String {
     format!("{DEPLOYMENTS}{id}")
+}
+
+/// A group's own record; the groups below it share this key plus `/` as prefix.
+pub fn group(id: &PathId) -> String {
+    format!("{GROUPS}{id}")
+}
+
+pub fn group_versions_of(id: &PathId) -> String {
+    format!("{GROUP_VERSIONS}{id}#")
+}
+
+pub fn group_version(id: &PathId, version: Timestamp) -> String {
+    format!("{GROUP_VERSIONS}{id}#{:015}", version.millis())
 }
 
 /// The app id a key of [`app`], [`instance`], [`app_version`] or [`launch_delay`] belongs to.

@@ -6,6 +6,7 @@
 //! preconditions on every app and instance key it read, so a concurrent writer elsewhere
 //! (another server, a controller) makes it retry instead of losing an update.
 
+mod deps;
 mod kill;
 mod plan;
 mod ports;
@@ -13,7 +14,7 @@ mod ports;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use schemas::{AppDefinition, Instance, PathId, Timestamp};
+use schemas::{AppDefinition, DeploymentStep, GroupDefinition, GroupRecord, Instance, PathId, Timestamp};
 use store::{State, WriteOutcome, WriteRequest};
 
 use crate::Ctx;
@@ -61,6 +62,25 @@ pub(crate) struct Mutation {
     pub instances: Vec<InstanceUpdate>,
     /// Deployments this write replaces (a rollback replaces the deployment it reverts).
     pub cancel: Vec<String>,
+    /// Group records to write or remove (`/v2/groups`); each write takes the change's version.
+    pub groups: Vec<GroupChange>,
+    /// The group a `/v2/groups` request changes (events name it), and the tree to keep as
+    /// its new version.
+    pub group: Option<GroupWrite>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum GroupChange {
+    Put(GroupRecord),
+    /// Removes the group's record and its versions.
+    Delete(PathId),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupWrite {
+    pub id: PathId,
+    /// Stored as a version of the group, stamped with the change's version.
+    pub snapshot: Option<GroupDefinition>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +96,7 @@ pub(crate) struct Outcome {
     pub version: Timestamp,
     /// The stored definition of each app of the change afterwards (`None`: deleted).
     pub targets: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    pub steps: Vec<DeploymentStep>,
 }
 
 /// Applies the mutation `build` computes from the current state, with a deployment.
@@ -89,13 +110,15 @@ pub(crate) async fn deploy(
     for _ in 0..MAX_ATTEMPTS {
         let now = Timestamp::now();
         let mut apps = Vec::new();
+        let mut group = None;
         let planned = ctx.store.read(|s| {
             build(s).and_then(|m| {
                 apps = m.changes.iter().map(|(id, _)| id.clone()).collect();
+                group = m.group.as_ref().map(|g| g.id.clone());
                 plan::plan(s, m, force, now, &ctx.config)
             })
         });
-        let planned = planned.inspect_err(|e| ctx.events.change_failed(e, &apps, now))?;
+        let planned = planned.inspect_err(|e| ctx.events.change_failed(e, group.as_ref(), &apps, now))?;
         let post = ctx.events.app_post(&planned.outcome.deployment_id);
         match ctx.store.write(planned.request).await? {
             WriteOutcome::Applied { .. } => {
@@ -110,6 +133,15 @@ pub(crate) async fn deploy(
         }
     }
     Err(contention())
+}
+
+/// The deployment steps the mutation `build` computes would take, without writing anything
+/// (`dryRun=true`). Locks are not checked: nothing would be deployed.
+pub(crate) fn dry_run(ctx: &Ctx, build: impl FnOnce(&State) -> Result<Mutation>) -> Result<Vec<DeploymentStep>> {
+    let now = Timestamp::now();
+    ctx.store
+        .read(|s| build(s).and_then(|m| plan::plan(s, m, true, now, &ctx.config)))
+        .map(|p| p.outcome.steps)
 }
 
 /// Rewrites instances without a deployment (kills that keep the instance count).

@@ -1,18 +1,19 @@
 //! Computes the atomic write for a [`Mutation`] against one snapshot of the state: versions
-//! and versionInfo, service ports, version history pruning, deployment locking, and the
-//! deployment record with its steps.
+//! and versionInfo, service ports, version history pruning, deployment locking, group records
+//! and group versions, and the deployment record with its steps in dependency order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use schemas::{
-    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, PathId, Record, Timestamp, VersionInfo,
-    app_change_steps, is_scale_only, same_spec,
+    ActionKind, AppDefinition, Deployment, DeploymentAction, DeploymentStep, GroupRecord, PathId, Record, Timestamp,
+    VersionInfo, app_change_steps, is_scale_only, merge_steps, same_spec,
 };
 use store::{Op, Precondition, State, WriteRequest, keys};
 
+use super::deps::After;
 use super::ports::PortPool;
-use super::{Change, InstanceUpdate, Mutation, Outcome};
+use super::{Change, GroupChange, GroupWrite, InstanceUpdate, Mutation, Outcome};
 use crate::ApiConfig;
 use crate::error::{ApiError, Detail, Result};
 use crate::view;
@@ -78,7 +79,12 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     for ((id, change), old) in m.changes.into_iter().zip(olds) {
         steps.push(classify(state, id, change, old, pool.as_mut(), &changing)?);
     }
-    check_cycles(state, &steps)?;
+    let levels = After {
+        state,
+        apps: steps.iter().map(|s| (&s.id, s.new.as_ref())).collect(),
+        groups: m.groups.iter().map(GroupChange::target).collect(),
+    }
+    .levels(&ids)?;
 
     let changed: Vec<PathId> = steps
         .iter()
@@ -100,10 +106,15 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         req.ops.push(Op::delete(keys::deployment(id)));
     }
 
+    let group_id = m.group.as_ref().map(|g| g.id.clone());
+    let prev_group = group_id
+        .iter()
+        .filter_map(|g| view::group_versions(state, g).into_keys().next_back());
     let prev = steps
         .iter()
         .filter_map(|s| s.old.as_ref())
         .map(|a| a.version_or_epoch())
+        .chain(prev_group)
         .max();
     let version = prev.unwrap_or(Timestamp::from_millis(0)).next_after(now);
 
@@ -131,21 +142,19 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     for u in m.instances {
         push_instance(&mut req, u);
     }
+    write_groups(state, &mut req, m.groups, m.group, version, cfg.max_versions);
 
-    let deploy_steps = if per_app_steps.iter().filter(|s| !s.is_empty()).count() <= 1 {
-        per_app_steps.into_iter().flatten().collect()
-    } else {
-        combine(per_app_steps, |id| depth(state, &target, id))
-    };
+    let deploy_steps = merge_steps(per_app_steps, |id| levels.get(id).copied().unwrap_or(0));
     let affected: Vec<PathId> = if changed.is_empty() { ids } else { changed };
     let deployment = Deployment {
         id: uuid::Uuid::new_v4().to_string(),
         version,
         affected_apps: affected,
-        steps: deploy_steps,
+        steps: deploy_steps.clone(),
         current_step: 0,
         original,
         target: target.clone(),
+        group: group_id,
     };
     let deployment_id = deployment.id.clone();
     req.ops.push(Op::put(
@@ -158,8 +167,71 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
             deployment_id,
             version,
             targets: target,
+            steps: deploy_steps,
         },
     })
+}
+
+impl GroupChange {
+    fn target(&self) -> (&PathId, Option<&GroupRecord>) {
+        match self {
+            GroupChange::Put(g) => (&g.id, Some(g)),
+            GroupChange::Delete(id) => (id, None),
+        }
+    }
+}
+
+/// Writes group records, removes deleted groups with their versions, and keeps the changed
+/// group's tree as a new version (pruning the oldest beyond `max_versions`). Each record
+/// written is guarded by what was read of it.
+fn write_groups(
+    state: &State,
+    req: &mut WriteRequest,
+    changes: Vec<GroupChange>,
+    group: Option<GroupWrite>,
+    version: Timestamp,
+    max_versions: usize,
+) {
+    for change in changes {
+        let id = change.target().0.clone();
+        let key = keys::group(&id);
+        req.preconditions.push(match view::group_record(state, &id) {
+            Some((_, rev)) => Precondition::ModRevision(key.clone(), rev),
+            None => Precondition::Absent(key.clone()),
+        });
+        match change {
+            GroupChange::Put(mut g) => {
+                g.version = version;
+                req.ops.push(Op::put(key, Record::Group(Arc::new(g))));
+            }
+            GroupChange::Delete(id) => {
+                if view::group_record(state, &id).is_some() {
+                    req.ops.push(Op::delete(key));
+                }
+                for (k, _) in view::group_versions(state, &id).into_values() {
+                    req.ops.push(Op::delete(k));
+                }
+            }
+        }
+    }
+    let Some(GroupWrite {
+        id,
+        snapshot: Some(mut snapshot),
+    }) = group
+    else {
+        return;
+    };
+    snapshot.version = Some(version);
+    snapshot.scale_by = None;
+    req.ops.push(Op::put(
+        keys::group_version(&id, version),
+        Record::GroupVersion(Arc::new(snapshot)),
+    ));
+    let existing = view::group_versions(state, &id);
+    let excess = (existing.len() + 1).saturating_sub(max_versions.max(1));
+    for (key, _) in existing.into_values().take(excess) {
+        req.ops.push(Op::delete(key));
+    }
 }
 
 fn classify(
@@ -284,105 +356,6 @@ fn write_app(
     }
 }
 
-/// The dependencies of `id` as they will be after the change.
-fn deps_after(state: &State, targets: &HashMap<&PathId, Option<&AppDefinition>>, id: &PathId) -> Vec<PathId> {
-    match targets.get(id) {
-        Some(t) => t.map(|a| a.dependencies.clone()).unwrap_or_default(),
-        None => view::app(state, id)
-            .map(|(a, _)| a.dependencies.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// Rejects a change that closes a dependency cycle. A new cycle must pass through a changed
-/// app with dependencies, so only those are searched from.
-fn check_cycles(state: &State, steps: &[Step]) -> Result<()> {
-    let targets: HashMap<&PathId, Option<&AppDefinition>> = steps.iter().map(|s| (&s.id, s.new.as_ref())).collect();
-    for start in steps
-        .iter()
-        .filter(|s| s.new.as_ref().is_some_and(|a| !a.dependencies.is_empty()))
-    {
-        let mut stack = vec![(start.id.clone(), 0usize)];
-        let mut on_path: HashSet<PathId> = HashSet::from([start.id.clone()]);
-        let mut done: HashSet<PathId> = HashSet::new();
-        let mut children: HashMap<PathId, Vec<PathId>> = HashMap::new();
-        while let Some((node, i)) = stack.pop() {
-            let kids = children
-                .entry(node.clone())
-                .or_insert_with(|| deps_after(state, &targets, &node))
-                .clone();
-            if let Some(next) = kids.get(i) {
-                stack.push((node, i + 1));
-                if on_path.contains(next) {
-                    return Err(ApiError::Invalid(vec![Detail::new(
-                        "/",
-                        "Dependency graph has cyclic dependencies.",
-                    )]));
-                }
-                if !done.contains(next) {
-                    on_path.insert(next.clone());
-                    stack.push((next.clone(), 0));
-                }
-            } else {
-                on_path.remove(&node);
-                done.insert(node);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// How many dependency levels lie below `id` after the change (0: depends on nothing).
-fn depth(state: &State, target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>, id: &PathId) -> usize {
-    fn go(
-        state: &State,
-        target: &std::collections::BTreeMap<PathId, Option<Arc<AppDefinition>>>,
-        id: &PathId,
-        seen: &mut HashSet<PathId>,
-    ) -> usize {
-        if !seen.insert(id.clone()) {
-            return 0;
-        }
-        let deps = match target.get(id) {
-            Some(t) => t.as_ref().map(|a| a.dependencies.clone()).unwrap_or_default(),
-            None => view::app(state, id)
-                .map(|(a, _)| a.dependencies.clone())
-                .unwrap_or_default(),
-        };
-        let d = deps
-            .iter()
-            .map(|dep| 1 + go(state, target, dep, seen))
-            .max()
-            .unwrap_or(0);
-        seen.remove(id);
-        d
-    }
-    go(state, target, id, &mut HashSet::new())
-}
-
-/// Merges per-app plans the way Marathon orders one plan: all stops, then all starts, then
-/// scaling and restarts by dependency level (dependencies first).
-fn combine(per_app: Vec<Vec<DeploymentStep>>, depth: impl Fn(&PathId) -> usize) -> Vec<DeploymentStep> {
-    let mut stops = Vec::new();
-    let mut starts = Vec::new();
-    let mut levels: std::collections::BTreeMap<usize, Vec<DeploymentAction>> = Default::default();
-    for action in per_app.into_iter().flatten().flat_map(|s| s.actions) {
-        match action.action {
-            ActionKind::StopApplication => stops.push(action),
-            ActionKind::StartApplication => starts.push(action),
-            ActionKind::ScaleApplication | ActionKind::RestartApplication => {
-                levels.entry(depth(&action.app)).or_default().push(action)
-            }
-        }
-    }
-    [stops, starts]
-        .into_iter()
-        .chain(levels.into_values())
-        .filter(|a| !a.is_empty())
-        .map(|actions| DeploymentStep { actions })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +429,7 @@ mod tests {
                 instance: killed,
             }],
             cancel: vec![],
+            ..Default::default()
         };
         let planned = plan(&state, m, true, Timestamp::now(), &cfg).unwrap();
         apply(
@@ -473,49 +447,6 @@ mod tests {
             view::app(&state, &stored.id).unwrap().0.instances,
             1,
             "nothing of the kill applied"
-        );
-    }
-
-    fn action(kind: ActionKind, app: &str) -> DeploymentAction {
-        DeploymentAction {
-            action: kind,
-            app: PathId::parse(app).unwrap(),
-        }
-    }
-
-    #[test]
-    fn combine_orders_stops_starts_then_levels() {
-        use ActionKind::*;
-        let plans = vec![
-            vec![
-                DeploymentStep {
-                    actions: vec![action(StartApplication, "/a")],
-                },
-                DeploymentStep {
-                    actions: vec![action(ScaleApplication, "/a")],
-                },
-            ],
-            vec![DeploymentStep {
-                actions: vec![action(StopApplication, "/b")],
-            }],
-            vec![DeploymentStep {
-                actions: vec![action(RestartApplication, "/c")],
-            }],
-        ];
-        // /a depends on /c.
-        let steps = combine(plans, |id| if id.as_str() == "/a" { 1 } else { 0 });
-        let flat: Vec<Vec<(ActionKind, &str)>> = steps
-            .iter()
-            .map(|s| s.actions.iter().map(|a| (a.action, a.app.as_str())).collect())
-            .collect();
-        assert_eq!(
-            flat,
-            vec![
-                vec![(StopApplication, "/b")],
-                vec![(StartApplication, "/a")],
-                vec![(RestartApplication, "/c")],
-                vec![(ScaleApplication, "/a")]
-            ]
         );
     }
 }

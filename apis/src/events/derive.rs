@@ -244,8 +244,8 @@ impl Deriver {
                     out.events.push(p::api_post(&origin.client_ip, &origin.uri, app));
                 }
             }
-            out.events
-                .push(p::group_change_success(&p::group_of(&d.affected_apps), d.version));
+            let group = d.group.clone().unwrap_or_else(|| p::group_of(&d.affected_apps));
+            out.events.push(p::group_change_success(&group, d.version));
         }
         out.events
             .extend(failed.iter().map(|(d, reason)| p::deployment_failed(d, reason)));

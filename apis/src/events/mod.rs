@@ -146,11 +146,12 @@ impl EventBus {
     }
 
     /// Publishes `group_change_failed` when `err` is a deployment lock conflict of a change
-    /// of `apps` at `version`.
-    pub(crate) fn change_failed(&self, err: &ApiError, apps: &[PathId], version: Timestamp) {
+    /// of `apps` (made to `group`, for `/v2/groups`) at `version`.
+    pub(crate) fn change_failed(&self, err: &ApiError, group: Option<&PathId>, apps: &[PathId], version: Timestamp) {
         if let ApiError::Locked(ids) = err {
             let reason = format!("App is locked by one or more deployments: {}", ids.join(", "));
-            self.publish(payload::group_change_failed(&payload::group_of(apps), version, &reason));
+            let group = group.cloned().unwrap_or_else(|| payload::group_of(apps));
+            self.publish(payload::group_change_failed(&group, version, &reason));
         }
     }
 }

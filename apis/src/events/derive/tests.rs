@@ -49,6 +49,7 @@ fn deployment(id: &str, apps: &[&str], steps: usize) -> Deployment {
         current_step: 0,
         original: BTreeMap::new(),
         target: BTreeMap::new(),
+        group: None,
     }
 }
 
