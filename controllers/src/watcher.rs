@@ -1,7 +1,7 @@
 //! Turns store changes into reconcile triggers: an app's key, instances or versions name the
 //! app; a deployment's key names the deployment, and so does any app it affects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use schemas::{PathId, Record};
 use store::{ChangeSet, State, Store, keys};
@@ -18,6 +18,16 @@ pub(crate) async fn run(
     loop {
         // Subscribe before listing so that nothing between the two is missed.
         let mut changes = store.subscribe();
+        // The apps of each deployment: when one moves on or ends, its apps waiting for their
+        // turn are reconciled again (a deleted deployment's record is gone, so it is kept here).
+        let mut affected: HashMap<String, Vec<PathId>> = store.read(|s| {
+            s.scan(keys::DEPLOYMENTS)
+                .filter_map(|(k, e)| match &e.record {
+                    Record::Deployment(d) => Some((k[keys::DEPLOYMENTS.len()..].to_string(), d.affected_apps.clone())),
+                    _ => None,
+                })
+                .collect()
+        });
         let (all_apps, all_deployments) = store.read(|s| (every_app(s), every_deployment(s)));
         for app in all_apps {
             let _ = apps.send(app);
@@ -32,7 +42,21 @@ pub(crate) async fn run(
             };
             match change {
                 Ok(change) => {
-                    let (touched_apps, touched_deployments) = store.read(|s| triggers(s, &change));
+                    let (mut touched_apps, touched_deployments) = store.read(|s| triggers(s, &change));
+                    for id in &touched_deployments {
+                        let now = store.read(|s| match s.get(&keys::deployment(id)).map(|e| &e.record) {
+                            Some(Record::Deployment(d)) => Some(d.affected_apps.clone()),
+                            _ => None,
+                        });
+                        let apps = match now {
+                            Some(apps) => {
+                                affected.insert(id.clone(), apps.clone());
+                                apps
+                            }
+                            None => affected.remove(id).unwrap_or_default(),
+                        };
+                        touched_apps.extend(apps);
+                    }
                     for app in touched_apps {
                         let _ = apps.send(app);
                     }

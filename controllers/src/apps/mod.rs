@@ -33,7 +33,7 @@ pub(crate) enum AppError {
 pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Action, AppError> {
     let now = Timestamp::now();
     let planned = write_planned(&ctx.store, |state| {
-        let app = state.app(&app_id).cloned();
+        let app = effective_app(state, &app_id);
         let observed: Vec<Observed> = state
             .scan(&keys::instances_of(&app_id))
             .filter_map(|(key, e)| match &e.record {
@@ -91,6 +91,26 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         next = next.min(Duration::from_millis((at.millis() - now.millis()).max(0) as u64));
     }
     Ok(Action::requeue(next))
+}
+
+/// The definition the app is reconciled towards now. An app whose turn in a deployment has
+/// not come yet (its first action is in a later step: its dependencies go first) keeps its
+/// original definition until then: a new app does not start, a changed one does not restart.
+fn effective_app(state: &store::State, id: &PathId) -> Option<Arc<AppDefinition>> {
+    for (_, e) in state.scan(keys::DEPLOYMENTS) {
+        let Record::Deployment(d) = &e.record else { continue };
+        // StartApplication only registers a new app (with no instances, as Marathon's does):
+        // its instances come with its scale or restart step.
+        let first = d.steps.iter().position(|s| {
+            s.actions
+                .iter()
+                .any(|a| &a.app == id && a.action != schemas::ActionKind::StartApplication)
+        });
+        if first.is_some_and(|step| step > d.current_step) {
+            return d.original.get(id).cloned().flatten();
+        }
+    }
+    state.app(id).cloned()
 }
 
 /// What the app version an instance runs expects of it: the current definition for instances
