@@ -1,5 +1,6 @@
 //! `pacer`: the server (`pacer server`) and the client commands (`pacer apply`, `get`, ...).
 
+mod agents_file;
 mod local_master;
 mod server;
 
