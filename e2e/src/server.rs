@@ -138,8 +138,28 @@ impl PacerServer {
         Self::spawn(bin, root, port, args)
     }
 
-    fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
+    /// Starts `pacer server --local-agents <file> <extra...>` where the file is what `agents`
+    /// writes given this server's own range of host ports (inclusive) to divide among them.
+    pub fn start_with_agents(agents: impl Fn((u64, u64)) -> String, extra: &[&str]) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("pacer-e2e-")
+            .tempdir()
+            .map_err(io("creating a temp dir"))?;
         let ports = PortSlot::acquire()?;
+        let file = root.path().join("agents.yaml");
+        std::fs::write(&file, agents(ports.range)).map_err(io("writing agents.yaml"))?;
+        let mut args = vec!["--local-agents".to_string(), file.display().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut server = Self::spawn_holding(&pacer_bin()?, root, free_port()?, ports, args)?;
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
+        Self::spawn_holding(bin, root, port, PortSlot::acquire()?, extra)
+    }
+
+    fn spawn_holding(bin: &Path, root: TempDir, port: u16, ports: PortSlot, extra: Vec<String>) -> Result<Self> {
         let child = Self::spawn_child(bin, root.path(), port, ports.range, &extra)?;
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))

@@ -19,12 +19,15 @@ pub(crate) struct LocalMasterArgs {
     /// The host ports the agent offers to tasks, as `begin-end` (inclusive).
     #[arg(long, default_value = "31000-32000", value_parser = parse_port_range)]
     agent_ports: (u64, u64),
+    /// The agents, from a YAML list (see `pacer server --local-agents`).
+    #[arg(long)]
+    local_agents: Option<PathBuf>,
 }
 
 pub(crate) async fn run(args: LocalMasterArgs) -> anyhow::Result<()> {
     init_tracing();
     std::fs::create_dir_all(&args.work_dir).with_context(|| format!("creating {}", args.work_dir.display()))?;
-    let master = start_local_master(&args.work_dir, args.agent_ports).await?;
+    let master = start_local_master(&args.work_dir, args.agent_ports, args.local_agents.as_deref()).await?;
     serve_mesos_api(&master, args.listen).await?;
     shutdown_signal().await;
     tracing::info!("shutting down; tasks keep running and are recovered on the next start");

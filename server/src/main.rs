@@ -1,5 +1,6 @@
 //! `pacer`: the server (`pacer server`) and the client commands (`pacer apply`, `get`, ...).
 
+mod agents_file;
 mod local_master;
 mod server;
 
@@ -23,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Top {
     /// Run a Pacer server (with an embedded local Mesos master and agent by default).
-    Server(server::ServerArgs),
+    Server(Box<server::ServerArgs>),
     /// Run only the embedded Mesos master and agent, serving Mesos's v1 scheduler HTTP API.
     LocalMaster(local_master::LocalMasterArgs),
     #[command(flatten)]
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match args.command {
-            Top::Server(server_args) => match server::run(server_args).await {
+            Top::Server(server_args) => match server::run(*server_args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("pacer server: {e:#}");

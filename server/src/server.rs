@@ -60,6 +60,10 @@ pub(crate) struct ServerArgs {
     /// The host ports the embedded agent offers to tasks, as `begin-end` (inclusive).
     #[arg(long, default_value = "31000-32000", env = "PACER_AGENT_PORTS", value_parser = parse_port_range)]
     agent_ports: (u64, u64),
+    /// The embedded master's agents, from a YAML list (hostname, attributes, resources, role);
+    /// by default one agent for this machine.
+    #[arg(long, env = "PACER_LOCAL_AGENTS")]
+    local_agents: Option<PathBuf>,
 }
 
 fn parse_peers(s: &str) -> Result<BTreeMap<u64, String>, String> {
@@ -136,7 +140,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let (master, transport): (Option<LocalMaster>, Arc<dyn Transport>) = match remote {
         Some(remote) => (None, remote),
         None => {
-            let master = start_local_master(&args.data_dir.join("mesos"), args.agent_ports).await?;
+            let master = start_local_master(
+                &args.data_dir.join("mesos"),
+                args.agent_ports,
+                args.local_agents.as_deref(),
+            )
+            .await?;
             if let Some(addr) = args.mesos_listen {
                 serve_mesos_api(&master, addr).await?;
             }
@@ -291,11 +300,19 @@ fn raft_routes(store: Store) -> axum::Router {
         .with_state(store)
 }
 
-/// The embedded master and one agent for this machine, offering `ports`.
-pub(crate) async fn start_local_master(work_dir: &Path, ports: (u64, u64)) -> anyhow::Result<LocalMaster> {
+/// The embedded master with the agents of `agents_file`, or one agent for this machine,
+/// offering `ports` unless the file says otherwise.
+pub(crate) async fn start_local_master(
+    work_dir: &Path,
+    ports: (u64, u64),
+    agents_file: Option<&Path>,
+) -> anyhow::Result<LocalMaster> {
     let mut config = LocalMasterConfig::new(work_dir);
     for agent in &mut config.agents {
         agent.resources.ports = vec![ports];
+    }
+    if let Some(path) = agents_file {
+        config.agents = crate::agents_file::load(path, &config.agents[0])?;
     }
     LocalMaster::start(config)
         .await

@@ -1,99 +1,125 @@
 //! Fits tasks into an offer: what is left of the offer's cpus, mem, disk, gpus and ports after
-//! each task it is given, which host ports each task gets, and, when a task does not fit, every
-//! reason why (Marathon's offer reject reasons, shown in `/v2/queue`).
+//! each task it is given, per role, which host ports each task gets, and, when a task does not
+//! fit, every reason why (Marathon's offer reject reasons, shown in `/v2/queue`).
+//!
+//! An app takes resources only of the roles it accepts (Marathon's `acceptedResourceRoles`,
+//! by default `*` and the app's own role), reserved ones before unreserved ones.
 
+use mesos::v1::resource::ReservationInfo;
+use mesos::v1::resource::reservation_info::Type as Reservation;
 use mesos::v1::{Offer, Resource, value};
 use schemas::AppDefinition;
 use schemas::offers::RejectReason;
 
-/// What remains of one offer.
+/// What remains of one offer, per role.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OfferResources {
+    pub pools: Vec<Pool>,
+}
+
+/// The resources of one role in an offer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pool {
+    pub role: String,
+    /// How the offer wrote the role (legacy `role` field or a static `reservations` stack),
+    /// echoed on the resources a task takes.
+    pub reservations: Vec<ReservationInfo>,
     pub cpus: f64,
     pub mem: f64,
     pub disk: f64,
     pub gpus: f64,
-    /// Free port ranges, inclusive.
+    /// Free port ranges, inclusive, sorted.
     pub ports: Vec<(u64, u64)>,
+}
+
+/// What one task took from an offer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Taken {
+    /// Host ports in the order the app asks for them (port definitions or port mappings).
+    pub ports: Vec<u32>,
+    /// The offer's resources the task uses, each with the role it was offered with.
+    pub resources: Vec<Resource>,
+}
+
+/// A host port one task asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PortRequest {
+    /// Any free port of the offer.
+    Dynamic,
+    /// Exactly this port (`requirePorts`, or a container port mapping's `hostPort`).
+    Fixed(u64),
 }
 
 /// Floating-point sums of many small cpu shares must not make an exact fit fail.
 const EPSILON: f64 = 1e-9;
+const SCALARS: [&str; 4] = ["cpus", "mem", "disk", "gpus"];
 
-impl OfferResources {
-    /// The unreserved resources of `offer` (reserved ones belong to resident apps, a later feature).
-    pub fn from_offer(offer: &Offer) -> Self {
-        let mut r = OfferResources::default();
-        for res in offer.resources.iter().filter(|r| is_unreserved(r)) {
-            let scalar = res.scalar.as_ref().map(|s| s.value).unwrap_or(0.0);
-            match res.name.as_str() {
-                "cpus" => r.cpus += scalar,
-                "mem" => r.mem += scalar,
-                "disk" => r.disk += scalar,
-                "gpus" => r.gpus += scalar,
-                "ports" => {
-                    if let Some(ranges) = &res.ranges {
-                        r.ports
-                            .extend(ranges.range.iter().map(|value::Range { begin, end }| (*begin, *end)));
-                    }
-                }
-                _ => {}
+/// The roles `app` takes resources of: its `acceptedResourceRoles`, or else `*` and its own
+/// role (Marathon's default `--accepted_resource_roles_default_behavior any`).
+pub(crate) fn accepted_roles(app: &AppDefinition) -> Vec<String> {
+    match &app.accepted_resource_roles {
+        Some(roles) if !roles.is_empty() => roles.clone(),
+        _ => {
+            let mut roles = vec!["*".to_owned()];
+            if let Some(role) = app.role.as_ref().filter(|r| *r != "*") {
+                roles.push(role.clone());
             }
+            roles
         }
-        r.ports.sort_unstable();
-        r
     }
+}
 
-    /// Every reason why one task of `app` does not fit, in funnel order; empty if it fits.
-    pub fn reject_reasons(&self, app: &AppDefinition) -> Vec<RejectReason> {
-        self.check(app).err().unwrap_or_default()
-    }
-
-    /// Takes what one task of `app` needs, returning its host ports, or the first reason why
-    /// it does not fit (in which case nothing is taken).
-    pub fn take(&mut self, app: &AppDefinition) -> Result<Vec<u32>, RejectReason> {
-        let ports = self.check(app).map_err(|reasons| reasons[0])?;
-        for p in &ports {
-            self.remove_port(*p);
-        }
-        self.cpus -= app.cpus;
-        self.mem -= app.mem;
-        self.disk -= app.disk;
-        self.gpus -= f64::from(app.gpus);
-        Ok(ports.into_iter().map(|p| p as u32).collect())
-    }
-
-    /// The host ports one task of `app` would get, or every reason why it does not fit.
-    fn check(&self, app: &AppDefinition) -> Result<Vec<u64>, Vec<RejectReason>> {
-        let mut reasons = Vec::new();
-        let short = |have: f64, want: f64| have + EPSILON < want;
-        if short(self.cpus, app.cpus) {
-            reasons.push(RejectReason::InsufficientCpus);
-        }
-        if short(self.mem, app.mem) {
-            reasons.push(RejectReason::InsufficientMemory);
-        }
-        if short(self.disk, app.disk) {
-            reasons.push(RejectReason::InsufficientDisk);
-        }
-        if short(self.gpus, f64::from(app.gpus)) {
-            reasons.push(RejectReason::InsufficientGpus);
-        }
+/// The host ports one task of `app` needs: one per port definition under host networking
+/// (fixed only with `requirePorts` and a non-zero port), else one per container port mapping
+/// that names a `hostPort` (fixed unless 0).
+pub(crate) fn host_port_requests(app: &AppDefinition) -> Vec<PortRequest> {
+    if app.uses_host_networking() {
         let defs = app.port_definitions.as_deref().unwrap_or_default();
-        let ports = if app.require_ports {
-            let wanted: Vec<u64> = defs.iter().map(|d| u64::from(d.port)).collect();
-            wanted.iter().all(|p| self.has_port(*p)).then_some(wanted)
-        } else {
-            let free: u64 = self.ports.iter().map(|(b, e)| e - b + 1).sum();
-            (free >= defs.len() as u64).then(|| self.ports.iter().flat_map(|(b, e)| *b..=*e).take(defs.len()).collect())
-        };
-        match ports {
-            Some(ports) if reasons.is_empty() => Ok(ports),
-            Some(_) => Err(reasons),
-            None => {
-                reasons.push(RejectReason::InsufficientPorts);
-                Err(reasons)
+        return defs
+            .iter()
+            .map(|d| match d.port {
+                p if app.require_ports && p != 0 => PortRequest::Fixed(u64::from(p)),
+                _ => PortRequest::Dynamic,
+            })
+            .collect();
+    }
+    let mappings = app.container.as_ref().and_then(|c| c.port_mappings.as_deref());
+    mappings
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m.host_port)
+        .map(|p| {
+            if p == 0 {
+                PortRequest::Dynamic
+            } else {
+                PortRequest::Fixed(u64::from(p))
             }
+        })
+        .collect()
+}
+
+/// Where one task's share comes from: scalars per pool, ports with their pool.
+struct Fit {
+    scalars: Vec<(usize, &'static str, f64)>,
+    ports: Vec<(u64, usize)>,
+}
+
+impl Pool {
+    fn scalar_mut(&mut self, name: &str) -> &mut f64 {
+        match name {
+            "cpus" => &mut self.cpus,
+            "mem" => &mut self.mem,
+            "disk" => &mut self.disk,
+            _ => &mut self.gpus,
+        }
+    }
+
+    fn scalar(&self, name: &str) -> f64 {
+        match name {
+            "cpus" => self.cpus,
+            "mem" => self.mem,
+            "disk" => self.disk,
+            _ => self.gpus,
         }
     }
 
@@ -115,88 +141,188 @@ impl OfferResources {
         }
         self.ports.splice(i..=i, replacement);
     }
+
+    fn resource(&self, name: &str, ty: value::Type) -> Resource {
+        Resource {
+            name: name.into(),
+            r#type: ty as i32,
+            role: self.reservations.is_empty().then(|| self.role.clone()),
+            reservations: self.reservations.clone(),
+            ..Default::default()
+        }
+    }
 }
 
-fn is_unreserved(r: &Resource) -> bool {
-    r.reservations.is_empty() && r.reservation.is_none() && r.role.as_deref().is_none_or(|role| role == "*")
+impl OfferResources {
+    /// The offer's resources by role. Dynamically reserved ones are left out: they belong to
+    /// resident apps, which Pacer does not run yet.
+    pub fn from_offer(offer: &Offer) -> Self {
+        let mut r = OfferResources::default();
+        for res in &offer.resources {
+            let Some((role, reservations)) = static_role(res) else {
+                continue;
+            };
+            let i = match r.pools.iter().position(|p| p.role == role) {
+                Some(i) => i,
+                None => {
+                    r.pools.push(Pool {
+                        role,
+                        reservations,
+                        ..Default::default()
+                    });
+                    r.pools.len() - 1
+                }
+            };
+            let pool = &mut r.pools[i];
+            let scalar = res.scalar.as_ref().map(|s| s.value).unwrap_or(0.0);
+            match res.name.as_str() {
+                name @ ("cpus" | "mem" | "disk" | "gpus") => *pool.scalar_mut(name) += scalar,
+                "ports" => {
+                    if let Some(ranges) = &res.ranges {
+                        pool.ports
+                            .extend(ranges.range.iter().map(|value::Range { begin, end }| (*begin, *end)));
+                        pool.ports.sort_unstable();
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Reserved resources first: nobody else can use them.
+        r.pools.sort_by_key(|p| p.role == "*");
+        r
+    }
+
+    /// Every reason why one task of `app` does not fit, in funnel order; empty if it fits.
+    pub fn reject_reasons(&self, app: &AppDefinition) -> Vec<RejectReason> {
+        self.check(app).err().unwrap_or_default()
+    }
+
+    /// Takes what one task of `app` needs, or returns the first reason why it does not fit
+    /// (in which case nothing is taken).
+    pub fn take(&mut self, app: &AppDefinition) -> Result<Taken, RejectReason> {
+        let fit = self.check(app).map_err(|reasons| reasons[0])?;
+        let mut resources = Vec::new();
+        for (i, name, amount) in &fit.scalars {
+            *self.pools[*i].scalar_mut(name) -= amount;
+            let mut r = self.pools[*i].resource(name, value::Type::Scalar);
+            r.scalar = Some(value::Scalar { value: *amount });
+            resources.push(r);
+        }
+        for i in 0..self.pools.len() {
+            let mine: Vec<u64> = fit
+                .ports
+                .iter()
+                .filter(|(_, p)| *p == i)
+                .map(|(port, _)| *port)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            for p in &mine {
+                self.pools[i].remove_port(*p);
+            }
+            let mut r = self.pools[i].resource("ports", value::Type::Ranges);
+            r.ranges = Some(value::Ranges {
+                range: mine.iter().map(|&p| value::Range { begin: p, end: p }).collect(),
+            });
+            resources.push(r);
+        }
+        Ok(Taken {
+            ports: fit.ports.iter().map(|(p, _)| *p as u32).collect(),
+            resources,
+        })
+    }
+
+    /// Where one task of `app` would take its resources from, or every reason why it does not fit.
+    fn check(&self, app: &AppDefinition) -> Result<Fit, Vec<RejectReason>> {
+        let accepted = accepted_roles(app);
+        let usable: Vec<usize> = (0..self.pools.len())
+            .filter(|&i| accepted.contains(&self.pools[i].role))
+            .collect();
+        let mut reasons = Vec::new();
+        if usable.is_empty() {
+            reasons.push(RejectReason::UnfulfilledRole);
+        }
+        let wants = [app.cpus, app.mem, app.disk, f64::from(app.gpus)];
+        let mut scalars = Vec::new();
+        for (name, want) in SCALARS.into_iter().zip(wants) {
+            let mut left = want;
+            for &i in &usable {
+                let take = left.min(self.pools[i].scalar(name));
+                if take > 0.0 {
+                    scalars.push((i, name, take));
+                    left -= take;
+                }
+            }
+            if left > EPSILON {
+                reasons.push(match name {
+                    "cpus" => RejectReason::InsufficientCpus,
+                    "mem" => RejectReason::InsufficientMemory,
+                    "disk" => RejectReason::InsufficientDisk,
+                    _ => RejectReason::InsufficientGpus,
+                });
+            }
+        }
+        match self.assign_ports(&host_port_requests(app), &usable) {
+            Some(ports) if reasons.is_empty() => Ok(Fit { scalars, ports }),
+            Some(_) => Err(reasons),
+            None => {
+                reasons.push(RejectReason::InsufficientPorts);
+                Err(reasons)
+            }
+        }
+    }
+
+    /// Fixed ports where they are free, then the lowest free ports for the dynamic ones.
+    fn assign_ports(&self, requests: &[PortRequest], usable: &[usize]) -> Option<Vec<(u64, usize)>> {
+        let fixed: Vec<u64> = requests
+            .iter()
+            .filter_map(|r| match r {
+                PortRequest::Fixed(p) => Some(*p),
+                PortRequest::Dynamic => None,
+            })
+            .collect();
+        let mut taken: Vec<u64> = Vec::new();
+        let mut free = usable.iter().flat_map(|&i| {
+            self.pools[i]
+                .ports
+                .iter()
+                .flat_map(move |(b, e)| (*b..=*e).map(move |p| (p, i)))
+        });
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let port = match r {
+                PortRequest::Fixed(p) => {
+                    let pool = usable.iter().copied().find(|&i| self.pools[i].has_port(*p))?;
+                    if taken.contains(p) {
+                        return None;
+                    }
+                    (*p, pool)
+                }
+                PortRequest::Dynamic => free.find(|(p, _)| !fixed.contains(p) && !taken.contains(p))?,
+            };
+            taken.push(port.0);
+            out.push(port);
+        }
+        Some(out)
+    }
+}
+
+/// The role `res` is offered with, with its static reservation as written; `None` for a
+/// dynamic reservation.
+fn static_role(res: &Resource) -> Option<(String, Vec<ReservationInfo>)> {
+    if res.reservation.is_some() {
+        return None;
+    }
+    match res.reservations.last() {
+        Some(last) if last.r#type() == Reservation::Dynamic => None,
+        Some(last) => Some((
+            last.role.clone().unwrap_or_else(|| "*".into()),
+            res.reservations.clone(),
+        )),
+        None => Some((res.role.clone().unwrap_or_else(|| "*".into()), Vec::new())),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn app(json: &str) -> AppDefinition {
-        serde_json::from_str(json).unwrap()
-    }
-
-    fn res(cpus: f64, mem: f64, ports: Vec<(u64, u64)>) -> OfferResources {
-        OfferResources {
-            cpus,
-            mem,
-            disk: 100.0,
-            gpus: 0.0,
-            ports,
-        }
-    }
-
-    #[test]
-    fn takes_scalars_and_lowest_ports() {
-        let mut r = res(1.0, 256.0, vec![(31000, 31002)]);
-        let a = app(r#"{"id":"/a","cmd":"x","cpus":0.5,"mem":128,"portDefinitions":[{"port":0},{"port":0}]}"#);
-        assert_eq!(r.take(&a), Ok(vec![31000, 31001]));
-        assert_eq!(r.ports, vec![(31002, 31002)]);
-        assert_eq!(r.take(&a), Err(RejectReason::InsufficientPorts));
-        assert!((r.cpus - 0.5).abs() < 1e-9, "a failed take leaves resources alone");
-    }
-
-    #[test]
-    fn reports_the_first_missing_resource() {
-        let a = app(r#"{"id":"/a","cmd":"x","cpus":2,"mem":64,"portDefinitions":[]}"#);
-        assert_eq!(res(1.0, 512.0, vec![]).take(&a), Err(RejectReason::InsufficientCpus));
-        let b = app(r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":1024,"portDefinitions":[]}"#);
-        assert_eq!(res(1.0, 512.0, vec![]).take(&b), Err(RejectReason::InsufficientMemory));
-    }
-
-    #[test]
-    fn classifies_every_missing_resource_in_funnel_order() {
-        use RejectReason::*;
-        let a = app(r#"{"id":"/a","cmd":"x","cpus":2,"mem":1024,"disk":500,"gpus":1,"portDefinitions":[{"port":0}]}"#);
-        assert_eq!(
-            res(1.0, 512.0, vec![]).reject_reasons(&a),
-            vec![
-                InsufficientCpus,
-                InsufficientMemory,
-                InsufficientDisk,
-                InsufficientGpus,
-                InsufficientPorts
-            ]
-        );
-        let fits = app(r#"{"id":"/a","cmd":"x","cpus":0.5,"mem":64,"portDefinitions":[{"port":0}]}"#);
-        assert!(res(1.0, 512.0, vec![(31000, 31000)]).reject_reasons(&fits).is_empty());
-        let mem_only = app(r#"{"id":"/a","cmd":"x","cpus":0.5,"mem":4096,"portDefinitions":[]}"#);
-        assert_eq!(
-            res(1.0, 512.0, vec![]).reject_reasons(&mem_only),
-            vec![InsufficientMemory]
-        );
-    }
-
-    #[test]
-    fn required_ports_must_be_free() {
-        let mut r = res(4.0, 4096.0, vec![(31000, 31010)]);
-        let a =
-            app(r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":1,"requirePorts":true,"portDefinitions":[{"port":31005}]}"#);
-        assert_eq!(r.take(&a), Ok(vec![31005]));
-        assert_eq!(r.ports, vec![(31000, 31004), (31006, 31010)]);
-        assert_eq!(r.take(&a), Err(RejectReason::InsufficientPorts));
-    }
-
-    #[test]
-    fn many_small_shares_fit_exactly() {
-        let mut r = res(1.0, 1000.0, vec![]);
-        let a = app(r#"{"id":"/a","cmd":"x","cpus":0.1,"mem":100,"portDefinitions":[]}"#);
-        for _ in 0..10 {
-            r.take(&a).unwrap();
-        }
-        assert!(r.take(&a).is_err());
-    }
-}
+mod tests;

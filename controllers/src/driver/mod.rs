@@ -58,6 +58,7 @@ pub async fn run(ctx: Arc<Context>, transport: Arc<dyn Transport>, cancel: Cance
                     ctx: ctx.clone(),
                     caller: conn.caller.clone(),
                     reconciling: None,
+                    agents: Default::default(),
                 };
                 session.run(conn, &cancel).await;
             }
@@ -104,6 +105,8 @@ struct Session {
     /// The explicit reconciliation in progress: when it was asked for, and the tasks whose
     /// answers have not come yet.
     reconciling: Option<(tokio::time::Instant, HashSet<String>)>,
+    /// Agents seen in offers, for the constraints of instances placed on them.
+    agents: offers::KnownAgents,
 }
 
 impl Session {

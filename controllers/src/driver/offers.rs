@@ -1,15 +1,17 @@
-//! Offers: match waiting instances to offered resources, record the launches durably, then
-//! accept; decline what is left with a filter that fits what still waits. What each waiting
-//! app made of each offer it tried goes to the launch queue's offer statistics.
+//! Offers: match waiting instances to offered resources and to their app's placement
+//! constraints, record the launches durably, then accept; decline what is left with a filter
+//! that fits what still waits. What each waiting app made of each offer it tried goes to the
+//! launch queue's offer statistics.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mesos::v1::scheduler::{Call, call};
-use mesos::v1::{Filters, Offer, OfferId, TaskInfo, offer, value};
+use mesos::v1::{Attribute, Filters, Offer, OfferId, TaskInfo, offer, value};
 use schemas::offers::{NumberRange, OfferAttribute, OfferResource, OfferView, RejectReason};
-use schemas::{Goal, Instance, PathId, Record, TaskRecord, TaskState, Timestamp};
+use schemas::placement::{AgentFacts, AttributeValue, parse_app_constraints, unmet_constraints};
+use schemas::{AppDefinition, Constraint, Goal, Instance, PathId, Record, TaskRecord, TaskState, Timestamp};
 use store::{Op, Precondition, WriteRequest, keys};
 use tokio::time::Instant;
 
@@ -23,6 +25,11 @@ use crate::optimistic::write_planned;
 const IDLE_REFUSE: Duration = Duration::from_secs(120);
 /// Something waits but did not fit: look again soon.
 const BUSY_REFUSE: Duration = Duration::from_secs(5);
+
+/// Every agent offers came from, by agent id: the attributes constraints read for the
+/// instances placed there (task records keep only the hostname). Offers bring them again
+/// after a restart of Pacer.
+pub(super) type KnownAgents = HashMap<String, AgentFacts>;
 
 struct Launch {
     offer: usize,
@@ -44,14 +51,20 @@ struct Plan {
 impl Session {
     pub(super) async fn offers(&mut self, offers: Vec<Offer>) -> Result<(), DriverError> {
         let now = Instant::now();
+        for o in &offers {
+            self.agents.insert(o.agent_id.value.clone(), agent_facts(o));
+        }
         let candidates = self.ctx.queue.launchable(now);
         let ctx = self.ctx.clone();
+        let agents = &self.agents;
         let Plan { launches, tried } = if candidates.is_empty() {
             Plan::default()
         } else {
-            write_planned(&ctx.store, |state| Some(plan_launches(state, &offers, &candidates)))
-                .await?
-                .unwrap_or_default()
+            write_planned(&ctx.store, |state| {
+                Some(plan_launches(state, &offers, &candidates, agents))
+            })
+            .await?
+            .unwrap_or_default()
         };
 
         let launched: Vec<(PathId, String)> = launches
@@ -150,8 +163,15 @@ impl Session {
 
 /// Matches `candidates` to `offers` against the current state; the write records every
 /// matched instance as launched (TASK_PROVISIONED) and is guarded by the revisions it read.
-fn plan_launches(state: &store::State, offers: &[Offer], candidates: &[(PathId, String)]) -> (WriteRequest, Plan) {
+fn plan_launches(
+    state: &store::State,
+    offers: &[Offer],
+    candidates: &[(PathId, String)],
+    agents: &KnownAgents,
+) -> (WriteRequest, Plan) {
     let mut resources: Vec<OfferResources> = offers.iter().map(OfferResources::from_offer).collect();
+    let offered: Vec<AgentFacts> = offers.iter().map(agent_facts).collect();
+    let mut placements: HashMap<PathId, Placements> = HashMap::new();
     let mut req = WriteRequest::default();
     let mut plan = Plan::default();
     let now = Timestamp::now();
@@ -169,28 +189,40 @@ fn plan_launches(state: &store::State, offers: &[Offer], candidates: &[(PathId, 
         if instance.goal != Goal::Running || instance.has_active_task() {
             continue;
         }
+        let placed = placements
+            .entry(app_id.clone())
+            .or_insert_with(|| Placements::of(state, app, agents));
         let tried = plan.tried.entry(app_id.clone()).or_default();
-        let mut placed = None;
+        let mut chosen = None;
         for (i, r) in resources.iter_mut().enumerate() {
-            match r.take(app) {
-                Ok(ports) => {
+            let meets = placed.allow(&offered[i]);
+            match meets.then(|| r.take(app).ok()).flatten() {
+                Some(taken) => {
                     tried.insert(i, None);
-                    placed = Some((i, ports));
+                    chosen = Some((i, taken));
                     break;
                 }
-                Err(_) => {
-                    tried.entry(i).or_insert_with(|| Some(r.reject_reasons(app)));
+                None => {
+                    tried.entry(i).or_insert_with(|| {
+                        let mut reasons = r.reject_reasons(app);
+                        if !meets {
+                            reasons.push(RejectReason::UnfulfilledConstraint);
+                        }
+                        Some(reasons)
+                    });
                 }
             }
         }
-        let Some((offer_idx, ports)) = placed else {
+        let Some((offer_idx, taken)) = chosen else {
             continue;
         };
+        placed.add(offered[offer_idx].clone());
         let offer = &offers[offer_idx];
         let placement = Placement {
             agent_id: offer.agent_id.value.clone(),
             hostname: offer.hostname.clone(),
-            ports,
+            ports: taken.ports,
+            resources: taken.resources,
             allocation_role: offer
                 .resources
                 .iter()
@@ -232,6 +264,82 @@ fn plan_launches(state: &store::State, offers: &[Offer], candidates: &[(PathId, 
         });
     }
     (req, plan)
+}
+
+/// One app's constraints and where its instances are, as Marathon counts them: the active
+/// instances of its current config (old ones are about to be replaced), oldest first, then
+/// those placed in this round of offers.
+struct Placements {
+    constraints: Vec<Constraint>,
+    placed: Vec<AgentFacts>,
+}
+
+impl Placements {
+    fn of(state: &store::State, app: &AppDefinition, agents: &KnownAgents) -> Self {
+        let constraints = parse_app_constraints(&app.constraints);
+        let mut placed: Vec<(Timestamp, String, AgentFacts)> = Vec::new();
+        if !constraints.is_empty() {
+            for (_, entry) in state.scan(&keys::instances_of(&app.id)) {
+                let Record::Instance(i) = &entry.record else {
+                    continue;
+                };
+                let Some(task) = i.task.as_ref().filter(|t| !t.state.is_terminal()) else {
+                    continue;
+                };
+                if i.goal != Goal::Running || !i.runs_config_of(app) {
+                    continue;
+                }
+                let mut facts = agents.get(&task.agent_id).cloned().unwrap_or_default();
+                facts.hostname = task.host.clone();
+                placed.push((task.staged_at, i.instance_id.clone(), facts));
+            }
+        }
+        placed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Placements {
+            constraints,
+            placed: placed.into_iter().map(|(_, _, f)| f).collect(),
+        }
+    }
+
+    fn allow(&self, offer: &AgentFacts) -> bool {
+        if self.constraints.is_empty() {
+            return true;
+        }
+        let placed: Vec<&AgentFacts> = self.placed.iter().collect();
+        unmet_constraints(&placed, offer, &self.constraints).is_empty()
+    }
+
+    fn add(&mut self, at: AgentFacts) {
+        if !self.constraints.is_empty() {
+            self.placed.push(at);
+        }
+    }
+}
+
+/// The agent of `offer` as constraints see it.
+pub(super) fn agent_facts(offer: &Offer) -> AgentFacts {
+    let domain = offer.domain.as_ref().and_then(|d| d.fault_domain.as_ref());
+    AgentFacts {
+        hostname: offer.hostname.clone(),
+        region: domain.map(|d| d.region.name.clone()),
+        zone: domain.map(|d| d.zone.name.clone()),
+        attributes: offer
+            .attributes
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), attribute_value(a)?.marathon_string())))
+            .collect(),
+    }
+}
+
+fn attribute_value(a: &Attribute) -> Option<AttributeValue> {
+    Some(match a.r#type() {
+        value::Type::Scalar => AttributeValue::Scalar(a.scalar.as_ref()?.value),
+        value::Type::Text => AttributeValue::Text(a.text.as_ref()?.value.clone()),
+        value::Type::Ranges => {
+            AttributeValue::Ranges(a.ranges.as_ref()?.range.iter().map(|r| (r.begin, r.end)).collect())
+        }
+        value::Type::Set => AttributeValue::Set(a.set.as_ref()?.item.clone()),
+    })
 }
 
 /// `offer` as `/v2/queue?embed=lastUnusedOffers` shows it.
@@ -341,7 +449,7 @@ mod tests {
             offer("o2", 4.0, 1024.0),
         ];
 
-        let (req, plan) = plan_launches(&state, &offers, &candidates);
+        let (req, plan) = plan_launches(&state, &offers, &candidates, &KnownAgents::new());
         assert_eq!(req.ops.len(), 2, "both small instances launch");
         assert!(plan.launches.iter().all(|l| l.offer == 1));
 
@@ -357,6 +465,90 @@ mod tests {
             big.values().cloned().collect::<Vec<_>>(),
             vec![both.clone(), both.clone(), both]
         );
+    }
+
+    fn on_host(id: &str, host: &str, rack: &str) -> Offer {
+        let mut o = offer(id, 4.0, 4096.0);
+        o.hostname = host.into();
+        o.attributes = vec![Attribute {
+            name: "rack".into(),
+            r#type: value::Type::Text as i32,
+            text: Some(value::Text { value: rack.into() }),
+            ..Default::default()
+        }];
+        o
+    }
+
+    fn hosts_of(plan: &Plan, offers: &[Offer]) -> Vec<String> {
+        plan.launches.iter().map(|l| offers[l.offer].hostname.clone()).collect()
+    }
+
+    #[test]
+    fn unique_hostnames_spread_and_the_rest_waits_for_a_constraint() {
+        let mut state = store::State::default();
+        let candidates = waiting(
+            &mut state,
+            r#"{"id":"/u","cmd":"x","cpus":0.1,"mem":16,"constraints":[["hostname","UNIQUE"]]}"#,
+            3,
+        );
+        let offers = [on_host("o0", "a", "r1"), on_host("o1", "b", "r1")];
+        let (req, plan) = plan_launches(&state, &offers, &candidates, &KnownAgents::new());
+        assert_eq!(req.ops.len(), 2);
+        assert_eq!(hosts_of(&plan, &offers), ["a", "b"]);
+        let tried = &plan.tried[&PathId::parse("/u").unwrap()];
+        assert_eq!(tried.get(&0), Some(&None), "the first offer was used");
+        assert_eq!(tried.get(&1), Some(&None));
+
+        // With both placed (in the store now), a third instance meets UNIQUE nowhere.
+        state.apply(req);
+        let (req, plan) = plan_launches(&state, &offers, &candidates[2..], &KnownAgents::new());
+        assert!(req.ops.is_empty());
+        let tried = &plan.tried[&PathId::parse("/u").unwrap()];
+        assert_eq!(
+            tried.values().cloned().collect::<Vec<_>>(),
+            vec![Some(vec![RejectReason::UnfulfilledConstraint]); 2]
+        );
+    }
+
+    #[test]
+    fn placed_instances_count_with_their_agents_attributes() {
+        let mut state = store::State::default();
+        let candidates = waiting(
+            &mut state,
+            r#"{"id":"/g","cmd":"x","cpus":0.1,"mem":16,"constraints":[["rack","MAX_PER","1"]]}"#,
+            3,
+        );
+        let offers = [
+            on_host("o0", "a", "r1"),
+            on_host("o1", "b", "r1"),
+            on_host("o2", "c", "r2"),
+        ];
+        let known: KnownAgents = offers
+            .iter()
+            .map(|o| (o.agent_id.value.clone(), agent_facts(o)))
+            .collect();
+        let (req, plan) = plan_launches(&state, &offers, &candidates, &known);
+        assert_eq!(hosts_of(&plan, &offers), ["a", "c"], "one per rack");
+        state.apply(req);
+        // Later rounds see the racks of placed instances through the known agents: agent b
+        // is on rack r1, which already has its one.
+        let (req, _) = plan_launches(&state, &offers[1..2], &candidates[2..], &known);
+        assert!(req.ops.is_empty());
+    }
+
+    #[test]
+    fn agent_facts_read_attributes_as_marathon_writes_them() {
+        let mut o = on_host("o0", "a", "r1");
+        o.attributes.push(Attribute {
+            name: "gen".into(),
+            r#type: value::Type::Scalar as i32,
+            scalar: Some(value::Scalar { value: 3.0 }),
+            ..Default::default()
+        });
+        let f = agent_facts(&o);
+        assert_eq!(f.field("hostname"), Some("a"));
+        assert_eq!(f.field("rack"), Some("r1"));
+        assert_eq!(f.field("gen"), Some("3"));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 
 use mesos::v1::{
     AgentId, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Label, Labels, Resource, TaskId,
-    TaskInfo, environment::Variable, health_check, resource, value,
+    TaskInfo, environment::Variable, health_check, resource,
 };
 use schemas::{AppDefinition, CheckRunner, EnvValue};
+
+#[cfg(test)]
+use mesos::v1::value;
 
 /// What an offer gave one task: where it runs and which host ports it got.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,6 +16,9 @@ pub struct Placement {
     pub agent_id: String,
     pub hostname: String,
     pub ports: Vec<u32>,
+    /// The offer's resources the task takes, each with the role it was offered with (the
+    /// matcher's [`super::matcher::Taken`]).
+    pub resources: Vec<Resource>,
     /// The role the offer was allocated to: a MULTI_ROLE framework names it on every resource
     /// it uses.
     pub allocation_role: Option<String>,
@@ -54,8 +60,10 @@ pub fn build_task_info(app: &AppDefinition, task_id: &str, placement: &Placement
         agent_id: AgentId {
             value: placement.agent_id.clone(),
         },
-        resources: task_resources(app, &placement.ports)
-            .into_iter()
+        resources: placement
+            .resources
+            .iter()
+            .cloned()
             .map(|mut r| {
                 r.allocation_info = placement
                     .allocation_role
@@ -160,7 +168,8 @@ fn plain_words(cmd: &str) -> Option<Vec<String>> {
     (!SHELL_ONLY.contains(&first.as_str()) && !first.contains('=')).then_some(words)
 }
 
-/// The resources a task of `app` takes, as Mesos resources of the default role.
+/// The resources a task of `app` takes, as unreserved Mesos resources.
+#[cfg(test)]
 pub(crate) fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource> {
     let mut res = vec![scalar("cpus", app.cpus), scalar("mem", app.mem)];
     if app.disk > 0.0 {
@@ -189,6 +198,7 @@ pub(crate) fn task_resources(app: &AppDefinition, ports: &[u32]) -> Vec<Resource
     res
 }
 
+#[cfg(test)]
 fn scalar(name: &str, v: f64) -> Resource {
     Resource {
         name: name.into(),
@@ -239,11 +249,24 @@ pub fn task_env(app: &AppDefinition, task_id: &str, placement: &Placement) -> Ve
         "PORTS".into(),
         ports.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
     );
-    let defs = app.port_definitions.as_deref().unwrap_or_default();
-    for (def, host_port) in defs.iter().zip(ports) {
-        let requested = if def.port == 0 { *host_port } else { def.port };
-        set(format!("PORT_{requested}"), host_port.to_string());
-        if let Some(name) = &def.name {
+    // Each requested port (a port definition, or a container port mapping with a host port)
+    // is also reachable by its number (`PORT_<n>`, the host port itself when 0) and its name.
+    let requested: Vec<(u32, Option<&str>)> = if app.uses_host_networking() {
+        let defs = app.port_definitions.as_deref().unwrap_or_default();
+        defs.iter().map(|d| (d.port, d.name.as_deref())).collect()
+    } else {
+        let mappings = app.container.as_ref().and_then(|c| c.port_mappings.as_deref());
+        mappings
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| m.host_port.is_some())
+            .map(|m| (m.container_port, m.name.as_deref()))
+            .collect()
+    };
+    for ((port, name), host_port) in requested.into_iter().zip(ports) {
+        let number = if port == 0 { *host_port } else { port };
+        set(format!("PORT_{number}"), host_port.to_string());
+        if let Some(name) = name {
             set(
                 format!("PORT_{}", name.to_uppercase().replace('-', "_")),
                 host_port.to_string(),
@@ -298,6 +321,7 @@ mod tests {
             agent_id: "agent-1".into(),
             hostname: "node-a".into(),
             ports,
+            resources: Vec::new(),
             allocation_role: None,
         }
     }
@@ -331,11 +355,30 @@ mod tests {
     }
 
     #[test]
+    fn port_mappings_are_named_by_container_port_and_name() {
+        let a = app(r#"{"id":"/a","cmd":"x","networks":[{"mode":"container/bridge"}],
+            "container":{"type":"MESOS","portMappings":[
+                {"containerPort":8080,"hostPort":0,"name":"web-api"},
+                {"containerPort":0,"hostPort":0},
+                {"containerPort":9000,"name":"internal"}]}}"#);
+        let env = task_env(&a, "t", &placement(vec![31000, 31001]));
+        assert_eq!(get(&env, "PORT_8080"), Some("31000"));
+        assert_eq!(get(&env, "PORT_WEB_API"), Some("31000"));
+        assert_eq!(get(&env, "PORT_31001"), Some("31001"));
+        assert_eq!(get(&env, "PORT_INTERNAL"), None, "no host port, no variable");
+        assert_eq!(get(&env, "PORTS"), Some("31000,31001"));
+    }
+
+    #[test]
     fn command_and_resources() {
         let a = app(
             r#"{"id":"/a","args":["/bin/sleep","600"],"cpus":0.1,"mem":32,"disk":10,"taskKillGracePeriodSeconds":7}"#,
         );
-        let t = build_task_info(&a, "a.instance-1._app.1", &placement(vec![31005]));
+        let placed = Placement {
+            resources: task_resources(&a, &[31005]),
+            ..placement(vec![31005])
+        };
+        let t = build_task_info(&a, "a.instance-1._app.1", &placed);
         let cmd = t.command.unwrap();
         assert_eq!(cmd.shell, Some(false));
         assert_eq!(cmd.value.as_deref(), Some("/bin/sleep"));

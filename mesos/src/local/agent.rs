@@ -17,6 +17,8 @@ pub(crate) struct Agent {
     pub hostname: String,
     pub ip: IpAddr,
     pub attributes: Vec<Attribute>,
+    /// The role all its resources are statically reserved for, if any.
+    pub role: Option<String>,
     pub total: Resources,
     /// Held by tasks that have not ended.
     pub used: Resources,
@@ -43,6 +45,7 @@ impl Agent {
             hostname: config.hostname.clone(),
             ip: config.ip,
             attributes: attribute_protos(&config.attributes),
+            role: config.role.clone(),
             total: Resources::from_agent(&config.resources),
             used: Resources::default(),
             dir,
@@ -50,6 +53,11 @@ impl Agent {
             logged_frameworks: HashMap::new(),
         };
         Ok((agent, records))
+    }
+
+    /// The role its resources are offered and taken with: its reserved role or `*`.
+    pub(crate) fn resource_role(&self) -> &str {
+        self.role.as_deref().unwrap_or("*")
     }
 
     pub(crate) fn sandbox(&self, task_id: &str) -> PathBuf {

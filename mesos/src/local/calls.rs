@@ -357,7 +357,8 @@ impl Master {
             ));
         }
         executor::check_supported(task)?;
-        let resources = Resources::from_protos(&task.resources).map_err(|e| e.to_string())?;
+        let resources =
+            Resources::from_protos(&task.resources, self.agents[agent].resource_role()).map_err(|e| e.to_string())?;
         if resources.is_empty() {
             return Err("Task uses no resources".into());
         }

@@ -40,6 +40,10 @@ pub struct AgentConfig {
     pub resources: AgentResources,
     /// The address reported in task statuses (`container_status.network_infos`).
     pub ip: IpAddr,
+    /// The role all of this agent's resources are statically reserved for (Mesos's agent
+    /// `--default_role`); `None` offers them unreserved (`*`). Reserved resources are offered
+    /// only to frameworks subscribed with that role.
+    pub role: Option<String>,
 }
 
 /// Unreserved (role `*`) resources of an agent. Memory and disk are in MB, as Mesos counts them.
@@ -79,7 +83,45 @@ impl AgentConfig {
                 ports: vec![(31000, 32000)],
             },
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            role: None,
         }
+    }
+}
+
+impl LocalMasterConfig {
+    /// Checks what `LocalMaster::start` needs: at least one agent, positive intervals, and
+    /// agents on this one machine never offering the same host port twice.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.agents.is_empty() {
+            return Err("at least one agent is needed".into());
+        }
+        if self.heartbeat_interval.is_zero() || self.status_update_retry_interval.is_zero() {
+            return Err("heartbeat and retry intervals must be positive".into());
+        }
+        for (i, a) in self.agents.iter().enumerate() {
+            if a.role.as_deref().is_some_and(|r| r.is_empty() || r == "*") {
+                return Err(format!(
+                    "agent {}: a reserved role must be a role name, not empty or '*'",
+                    a.hostname
+                ));
+            }
+            for b in &self.agents[i + 1..] {
+                let shared = a.resources.ports.iter().find_map(|&(ab, ae)| {
+                    b.resources
+                        .ports
+                        .iter()
+                        .find(|&&(bb, be)| ab <= be && bb <= ae)
+                        .map(|&(bb, be)| (ab.max(bb), ae.min(be)))
+                });
+                if let Some((from, to)) = shared {
+                    return Err(format!(
+                        "agents {} and {} both offer ports {from}-{to}: agents on one machine need disjoint port ranges",
+                        a.hostname, b.hostname
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -118,5 +160,24 @@ mod tests {
         assert!(agent.resources.mem > 100.0, "{:?}", agent.resources);
         assert!(agent.resources.disk > 0.0, "{:?}", agent.resources);
         assert_eq!(agent.resources.ports, vec![(31000, 32000)]);
+    }
+
+    #[test]
+    fn agents_must_not_share_ports() {
+        let mut config = LocalMasterConfig::new("/tmp/x");
+        assert_eq!(config.validate(), Ok(()));
+        let mut b = config.agents[0].clone();
+        b.hostname = "b".into();
+        b.resources.ports = vec![(30000, 30010), (31990, 32100)];
+        config.agents[0].hostname = "a".into();
+        config.agents.push(b);
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("agents a and b both offer ports 31990-32000"), "{err}");
+        config.agents[1].resources.ports = vec![(32001, 32100)];
+        assert_eq!(config.validate(), Ok(()));
+        config.agents[1].role = Some("*".into());
+        assert!(config.validate().is_err());
+        config.agents.clear();
+        assert!(config.validate().is_err());
     }
 }

@@ -57,6 +57,15 @@ impl Framework {
         Some(self.info.roles.first().cloned().unwrap_or_else(|| "*".to_owned()))
     }
 
+    /// The roles the framework subscribed with (`roles` for MULTI_ROLE frameworks, else the
+    /// deprecated single `role`, `*` by default).
+    pub(crate) fn roles(&self) -> Vec<String> {
+        if self.has(Capability::MultiRole) {
+            return self.info.roles.clone();
+        }
+        vec![self.info.role().to_owned()]
+    }
+
     pub(crate) fn failover_timeout(&self) -> Duration {
         failover_timeout(&self.info)
     }

@@ -488,7 +488,8 @@ impl Master {
                 }
                 continue;
             }
-            let resources = Resources::from_protos(&rt.info.resources).unwrap_or_default();
+            let resources =
+                Resources::from_protos(&rt.info.resources, self.agents[agent].resource_role()).unwrap_or_default();
             let latest = rt.latest().cloned().unwrap_or_else(|| TaskStatus {
                 task_id: rt.info.task_id.clone(),
                 state: TaskState::TaskStaging as i32,

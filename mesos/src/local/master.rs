@@ -109,14 +109,7 @@ pub(crate) struct Master {
 impl Master {
     /// Opens the agents' directories and recovers their checkpointed tasks.
     pub(crate) fn start(config: &LocalMasterConfig) -> Result<(Master, mpsc::Receiver<Command>), LocalError> {
-        if config.agents.is_empty() {
-            return Err(LocalError::Config("at least one agent is needed".into()));
-        }
-        if config.heartbeat_interval.is_zero() || config.status_update_retry_interval.is_zero() {
-            return Err(LocalError::Config(
-                "heartbeat and retry intervals must be positive".into(),
-            ));
-        }
+        config.validate().map_err(LocalError::Config)?;
         let id = Uuid::new_v4().to_string();
         let hostname = os_hostname();
         let info = MasterInfo {
@@ -316,6 +309,7 @@ impl Master {
             .map(|id| Candidate {
                 framework_id: id,
                 allocation_role: self.frameworks[id].allocation_role(),
+                roles: self.frameworks[id].roles(),
             })
             .collect();
         let made = self.allocator.allocate(&candidates, &self.agents, Instant::now());

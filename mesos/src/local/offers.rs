@@ -37,6 +37,8 @@ struct Filter {
 pub(crate) struct Candidate<'a> {
     pub framework_id: &'a str,
     pub allocation_role: Option<String>,
+    /// Every role the framework subscribed with: reserved resources go only to their role.
+    pub roles: Vec<String>,
 }
 
 pub(crate) struct Allocator {
@@ -90,6 +92,9 @@ impl Allocator {
         for agent in agents {
             for candidate in candidates {
                 let fid = candidate.framework_id;
+                if agent.role.as_ref().is_some_and(|r| !candidate.roles.contains(r)) {
+                    continue;
+                }
                 if self
                     .offers
                     .values()
@@ -113,7 +118,7 @@ impl Allocator {
                         value: agent.id.clone(),
                     },
                     hostname: agent.hostname.clone(),
-                    resources: free.to_protos(role),
+                    resources: free.to_protos(role, agent.resource_role()),
                     attributes: agent.attributes.clone(),
                     allocation_info: role.map(|r| resource::AllocationInfo {
                         role: Some(r.to_owned()),

@@ -11,9 +11,13 @@ use super::config::AgentResources;
 /// Why a list of `Resource`s cannot be used by the local agent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum ResourceError {
-    /// The resource is reserved for a role; the local agent only has unreserved (`*`) resources.
-    #[error("resource {name} is reserved for role {role:?}; the local agent only offers unreserved resources")]
-    Reserved { name: String, role: String },
+    /// The resource names a role other than the one the agent offers its resources with.
+    #[error("resource {name} is for role {role:?} but the agent offers its resources to role {offered:?}")]
+    Reserved {
+        name: String,
+        role: String,
+        offered: String,
+    },
     /// The value is missing, negative, not a number, or an empty/inverted range.
     #[error("resource {name} has an invalid value: {reason}")]
     Invalid { name: String, reason: String },
@@ -140,19 +144,27 @@ impl Resources {
         out
     }
 
-    /// Parses resources sent by a framework (in a TaskInfo); they must be unreserved.
-    pub(crate) fn from_protos(list: &[Resource]) -> Result<Self, ResourceError> {
+    /// Parses resources sent by a framework (in a TaskInfo); they must be of `agent_role`, the
+    /// role the agent offers everything with (`*`, or the role it is statically reserved for).
+    pub(crate) fn from_protos(list: &[Resource], agent_role: &str) -> Result<Self, ResourceError> {
+        use crate::v1::resource::reservation_info::Type as Reservation;
         let mut out = Resources::default();
         for r in list {
             let name = r.name.clone();
-            let role = r.role();
-            if role != "*" || r.reservation.is_some() || !r.reservations.is_empty() {
-                let role = r
-                    .reservations
-                    .last()
-                    .and_then(|x| x.role.clone())
-                    .unwrap_or(role.to_owned());
-                return Err(ResourceError::Reserved { name, role });
+            // Dynamic reservations are never offered by the local agent; a static one is the
+            // agent's role, written either way Mesos accepts.
+            let dynamic = r.reservation.is_some() || r.reservations.iter().any(|x| x.r#type() == Reservation::Dynamic);
+            let role = r
+                .reservations
+                .last()
+                .and_then(|x| x.role.clone())
+                .unwrap_or_else(|| r.role().to_owned());
+            if dynamic || role != agent_role {
+                return Err(ResourceError::Reserved {
+                    name,
+                    role,
+                    offered: agent_role.to_owned(),
+                });
             }
             let invalid = |reason: &str| ResourceError::Invalid {
                 name: name.clone(),
@@ -198,13 +210,13 @@ impl Resources {
         Ok(out)
     }
 
-    /// The resources as Mesos writes them in offers: role `*`, and `allocation_info` for
-    /// MULTI_ROLE frameworks.
-    pub(crate) fn to_protos(&self, allocation_role: Option<&str>) -> Vec<Resource> {
+    /// The resources as Mesos writes them in offers: with `role` (`*`, or the role they are
+    /// statically reserved for), and `allocation_info` for MULTI_ROLE frameworks.
+    pub(crate) fn to_protos(&self, allocation_role: Option<&str>, role: &str) -> Vec<Resource> {
         let base = |name: &str, ty: value::Type| Resource {
             name: name.to_owned(),
             r#type: ty as i32,
-            role: Some("*".to_owned()),
+            role: Some(role.to_owned()),
             allocation_info: allocation_role.map(|role| resource::AllocationInfo {
                 role: Some(role.to_owned()),
             }),
@@ -402,7 +414,7 @@ mod tests {
     #[test]
     fn fixed_point_scalars_add_up_exactly() {
         let mut total = agent();
-        let task = Resources::from_protos(&[scalar("cpus", 0.1), scalar("mem", 32.0)]).unwrap();
+        let task = Resources::from_protos(&[scalar("cpus", 0.1), scalar("mem", 32.0)], "*").unwrap();
         for _ in 0..20 {
             assert!(total.contains(&task));
             total.subtract(&task);
@@ -416,7 +428,7 @@ mod tests {
     #[test]
     fn port_ranges_split_and_merge() {
         let mut total = agent();
-        let task = Resources::from_protos(&[ports(&[(31005, 31005), (31500, 31600)])]).unwrap();
+        let task = Resources::from_protos(&[ports(&[(31005, 31005), (31500, 31600)])], "*").unwrap();
         total.subtract(&task);
         assert_eq!(
             total.ranges["ports"].intervals(),
@@ -429,12 +441,20 @@ mod tests {
 
     #[test]
     fn offers_look_like_mesos_offers() {
-        let protos = agent().to_protos(Some("*"));
+        let protos = agent().to_protos(Some("*"), "*");
         let names: Vec<&str> = protos.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["ports", "cpus", "mem", "disk"]);
         assert!(protos.iter().all(|r| r.role() == "*"));
         assert_eq!(protos[0].ranges.as_ref().unwrap().range[0].end, 32000);
-        assert_eq!(Resources::from_protos(&protos).unwrap(), agent());
+        assert_eq!(Resources::from_protos(&protos, "*").unwrap(), agent());
+        let reserved = agent().to_protos(None, "web");
+        assert!(reserved.iter().all(|r| r.role() == "web"));
+        assert_eq!(Resources::from_protos(&reserved, "web").unwrap(), agent());
+        assert!(matches!(
+            Resources::from_protos(&reserved, "*"),
+            Err(ResourceError::Reserved { .. })
+        ));
+        assert!(Resources::from_protos(&protos, "web").is_err());
     }
 
     #[test]
@@ -442,25 +462,25 @@ mod tests {
         let mut r = scalar("cpus", 1.0);
         r.role = Some("web".into());
         assert!(matches!(
-            Resources::from_protos(&[r]),
+            Resources::from_protos(&[r], "*"),
             Err(ResourceError::Reserved { .. })
         ));
         assert!(matches!(
-            Resources::from_protos(&[scalar("mem", -1.0)]),
+            Resources::from_protos(&[scalar("mem", -1.0)], "*"),
             Err(ResourceError::Invalid { .. })
         ));
         assert!(matches!(
-            Resources::from_protos(&[scalar("mem", f64::NAN)]),
+            Resources::from_protos(&[scalar("mem", f64::NAN)], "*"),
             Err(ResourceError::Invalid { .. })
         ));
         assert!(matches!(
-            Resources::from_protos(&[ports(&[(5, 1)])]),
+            Resources::from_protos(&[ports(&[(5, 1)])], "*"),
             Err(ResourceError::Invalid { .. })
         ));
         let mut mixed = ports(&[(1, 2)]);
         mixed.name = "cpus".into();
         assert!(matches!(
-            Resources::from_protos(&[scalar("cpus", 1.0), mixed]),
+            Resources::from_protos(&[scalar("cpus", 1.0), mixed], "*"),
             Err(ResourceError::MixedTypes { .. })
         ));
     }
@@ -469,7 +489,7 @@ mod tests {
     fn allocatable_needs_some_cpu_or_memory() {
         let mut r = agent();
         assert!(r.is_allocatable());
-        r.subtract(&Resources::from_protos(&[scalar("cpus", 2.0), scalar("mem", 2020.0)]).unwrap());
+        r.subtract(&Resources::from_protos(&[scalar("cpus", 2.0), scalar("mem", 2020.0)], "*").unwrap());
         assert!(!r.is_allocatable());
         assert!(!r.is_empty());
     }

@@ -107,6 +107,7 @@ pub fn agent_config(hostname: &str) -> AgentConfig {
             ports: vec![(31000, 31100)],
         },
         ip: "127.0.0.1".parse().unwrap(),
+        role: None,
     }
 }
 
