@@ -38,6 +38,16 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// The `pacer` client exited with another code than the test wanted.
+    #[error("pacer {command}: exit {code:?}, wanted {wanted}\nstdout: {stdout}\nstderr: {stderr}")]
+    UnexpectedExit {
+        command: String,
+        code: Option<i32>,
+        wanted: i32,
+        stdout: String,
+        stderr: String,
+    },
+
     /// [`crate::wait_until`] ran out of time.
     #[error("condition not met within {0:?}")]
     Timeout(Duration),

@@ -338,6 +338,21 @@ impl PacerServer {
         self.pacer_with_stdin(args, b"")
     }
 
+    /// Runs the `pacer` client with `args` and requires exit code `code`.
+    pub fn pacer_exit(&self, args: &[&str], code: i32) -> Result<Output> {
+        let out = self.pacer(args)?;
+        if out.status.code() != Some(code) {
+            return Err(Error::UnexpectedExit {
+                command: args.join(" "),
+                code: out.status.code(),
+                wanted: code,
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Like [`PacerServer::pacer`], writing `stdin` to the client's standard input.
     pub fn pacer_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Result<Output> {
         let bin = pacer_bin()?;

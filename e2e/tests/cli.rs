@@ -20,16 +20,7 @@ fn stderr(o: &Output) -> String {
 
 /// Runs the client and requires exit code `code`.
 fn pacer(server: &PacerServer, args: &[&str], code: i32) -> Result<Output> {
-    let out = server.pacer(args)?;
-    ensure!(
-        out.status.code() == Some(code),
-        "pacer {}: exit {:?}, wanted {code}\nstdout: {}\nstderr: {}",
-        args.join(" "),
-        out.status.code(),
-        stdout(&out),
-        stderr(&out)
-    );
-    Ok(out)
+    Ok(server.pacer_exit(args, code)?)
 }
 
 fn wait_idle(server: &PacerServer) -> Result<()> {
