@@ -102,3 +102,46 @@ fn zookeeper_masters_are_refused_with_a_clear_error() -> Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Marathon on Marathon: an inner Pacer runs as an app of an outer Pacer and schedules its
+/// own apps on the outer server's embedded master, reached over Mesos's HTTP API.
+#[test]
+fn a_pacer_runs_as_an_app_on_pacer_and_launches_on_the_same_master() -> Result<()> {
+    let mesos_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let outer = PacerServer::start_with(&["--mesos-listen", &format!("127.0.0.1:{mesos_port}")])?;
+    let bin = pacer_e2e::pacer_bin()?;
+    let inner_cmd = format!(
+        "exec {} server --listen 127.0.0.1:$PORT0 --data-dir inner --framework-name inner \
+         --master http://127.0.0.1:{mesos_port}",
+        bin.display()
+    );
+    let r = outer.post(
+        "/v2/apps",
+        &json!({"id": "/inner", "cmd": inner_cmd, "cpus": 0.1, "mem": 64, "portDefinitions": [{"port": 0}]}),
+    )?;
+    ensure!(r.status == 201, "create the inner pacer: {} {}", r.status, r.body);
+    let port = wait_until(LAUNCH, || {
+        let t = outer.get("/v2/apps/inner/tasks").ok()?.body["tasks"][0].clone();
+        let port = t["ports"][0].as_u64()?;
+        let ping = reqwest::blocking::get(format!("http://127.0.0.1:{port}/ping")).ok()?;
+        ping.status().is_success().then_some(port)
+    })
+    .with_context(|| format!("the inner pacer did not come up; outer log:\n{}", outer.log()))?;
+
+    let http = reqwest::blocking::Client::new();
+    let inner = format!("http://127.0.0.1:{port}");
+    let app = json!({"id": "/nested", "cmd": "sleep 1000", "cpus": 0.05, "mem": 16});
+    let r = http.post(format!("{inner}/v2/apps")).json(&app).send()?;
+    ensure!(r.status() == 201, "create on the inner pacer: {}", r.status());
+    wait_until(LAUNCH, || (outer.task_ids("/nested").len() == 1).then_some(()))
+        .context("the inner pacer's task did not run on the outer master")?;
+    let info: serde_json::Value = http.get(format!("{inner}/v2/info")).send()?.json()?;
+    let outer_info = outer.get("/v2/info")?.body;
+    ensure!(
+        info["frameworkId"].is_string() && info["frameworkId"] != outer_info["frameworkId"],
+        "two frameworks on one master: {} vs {}",
+        info["frameworkId"],
+        outer_info["frameworkId"]
+    );
+    Ok(())
+}
