@@ -22,6 +22,9 @@ pub(crate) struct Embed {
     pub readiness: bool,
     pub last_task_failure: bool,
     pub task_stats: bool,
+    /// Pacer's GitOps status (`generation`, `observedGeneration`, `conditions`): only when
+    /// asked for, since Marathon's clients refuse fields they do not know.
+    pub status: bool,
 }
 
 impl Embed {
@@ -42,6 +45,7 @@ impl Embed {
                 "readiness" => e.readiness = true,
                 "lastTaskFailure" => e.last_task_failure = true,
                 "taskStats" => e.task_stats = true,
+                "status" => e.status = true,
                 // Deprecated shorthand kept by Marathon for old clients.
                 "failures" => {
                     e.tasks = true;
@@ -263,7 +267,7 @@ pub(crate) fn app_info<'a>(parts: &AppParts<'a>, embed: Embed, env: Env<'_>) -> 
         task_stats: embed
             .task_stats
             .then(|| task_stats(parts.app, parts.instances, env.now)),
-        status: parts.status,
+        status: parts.status.filter(|_| embed.status),
     }
 }
 

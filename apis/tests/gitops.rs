@@ -28,7 +28,7 @@ async fn conditions_follow_deployments_and_tasks() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
-    let app = api.get("/v2/apps/web").await.json()["app"].clone();
+    let app = api.get("/v2/apps/web?embed=app.status").await.json()["app"].clone();
     assert_eq!(app["generation"], version_millis(&app));
     assert_eq!(app["observedGeneration"], 0, "the creation is still rolling out");
     assert_eq!(condition(&app, "Progressing")["status"], "True");
@@ -36,7 +36,7 @@ async fn conditions_follow_deployments_and_tasks() {
 
     api.finish_deployments().await;
     api.add_task("/web", TaskState::TASK_RUNNING, "localhost", vec![]).await;
-    let app = api.get("/v2/apps/web").await.json()["app"].clone();
+    let app = api.get("/v2/apps/web?embed=app.status").await.json()["app"].clone();
     assert_eq!(app["observedGeneration"], app["generation"]);
     assert_eq!(condition(&app, "Progressing")["status"], "False");
     let available = condition(&app, "Available");
@@ -50,7 +50,7 @@ async fn conditions_follow_deployments_and_tasks() {
     // A scale bumps the generation; the list shows the same status fields.
     let before = app["generation"].as_i64().unwrap();
     api.put("/v2/apps/web", json!({"instances": 2})).await;
-    let apps = api.get("/v2/apps").await.json();
+    let apps = api.get("/v2/apps?embed=apps.status").await.json();
     let app = &apps["apps"][0];
     assert!(app["generation"].as_i64().unwrap() > before);
     assert_eq!(app["observedGeneration"], before);
@@ -58,7 +58,7 @@ async fn conditions_follow_deployments_and_tasks() {
 
     api.finish_deployments().await;
     api.add_task("/web", TaskState::TASK_FAILED, "localhost", vec![]).await;
-    let app = api.get("/v2/apps/web").await.json()["app"].clone();
+    let app = api.get("/v2/apps/web?embed=app.status").await.json()["app"].clone();
     assert_eq!(condition(&app, "Degraded")["reason"], "TaskFailed");
     assert_eq!(condition(&app, "Available")["status"], "False");
 }

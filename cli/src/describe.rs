@@ -35,7 +35,7 @@ pub enum DescribeKind {
 
 pub(crate) async fn run(client: &Client, args: &DescribeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let id = crate::parse_app_id(&args.id)?;
-    let path = format!("{}?embed=app.taskStats", app_path(&id));
+    let path = format!("{}?embed=app.taskStats&embed=app.status", app_path(&id));
     let body = client.get(&path).await?;
     let app = field(&body, "app", "GET", &path)?;
     let deployments: Vec<Value> = client

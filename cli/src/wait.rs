@@ -132,7 +132,7 @@ pub(crate) async fn until(
     timeout: Duration,
     progress: &mut Progress,
 ) -> Result<String> {
-    let path = app_path(id);
+    let path = format!("{}?embed=app.status", app_path(id));
     loop {
         let app = match client.get(&path).await {
             Ok(body) => body.get("app").cloned(),

@@ -87,13 +87,13 @@ class PacerServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.root / "server.log"
+        # Away from 31000+, where other programs on a test machine may listen, and from the
+        # Rust e2e tests' slots (20000-27999), unless the caller chose.
+        ports = () if "--agent-ports" in extra_args else ("--agent-ports", "28000-28999")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [str(self.bin), "server", "--listen", f"127.0.0.1:{self.port}",
-                 "--data-dir", str(self.root / "data"),
-                 # Away from 31000+, where other programs on a test machine may listen, and
-                 # from the Rust e2e tests' slots (20000-27999).
-                 "--agent-ports", "28000-28999", *extra_args],
+                 "--data-dir", str(self.root / "data"), *ports, *extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 # Its own session and process group: stopping it never signals pytest.
                 start_new_session=True,

@@ -40,7 +40,8 @@ export const appPath = (id) => `/v2/apps${id.split("/").map(encodeURIComponent).
 export const get = (path) => api("GET", path);
 
 export const listApps = () => get("/v2/apps").then((r) => r.apps);
-export const getApp = (id) => get(`${appPath(id)}?embed=app.tasks&embed=app.readiness&embed=app.lastTaskFailure`).then((r) => r.app);
+export const getApp = (id) =>
+  get(`${appPath(id)}?embed=app.tasks&embed=app.readiness&embed=app.lastTaskFailure&embed=app.status`).then((r) => r.app);
 export const listDeployments = () => get("/v2/deployments");
 export const listQueue = () => get("/v2/queue").then((r) => r.queue);
 export const listVersions = (id) => get(`${appPath(id)}/versions`).then((r) => r.versions);
