@@ -162,14 +162,15 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
 async fn fetch(client: &Client, resource: Resource, id: Option<&str>, selector: Option<&str>) -> Result<Found> {
     match (resource, id) {
         (Resource::Apps, None) => {
+            // The status (conditions) is Pacer's own: asked for, as Marathon clients get none.
             let path = match selector {
-                Some(s) => format!("/v2/apps?label={}", encode(s)),
-                None => "/v2/apps".into(),
+                Some(s) => format!("/v2/apps?embed=apps.status&label={}", encode(s)),
+                None => "/v2/apps?embed=apps.status".into(),
             };
             list(client, &path, Some("apps")).await.map(Found::List)
         }
         (Resource::Apps, Some(id)) => {
-            let path = app_path(&crate::parse_app_id(id)?);
+            let path = format!("{}?embed=app.status", app_path(&crate::parse_app_id(id)?));
             let body = client.get(&path).await?;
             Ok(Found::One(field(&body, "app", "GET", &path)?.clone()))
         }
