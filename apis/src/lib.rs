@@ -200,15 +200,18 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// Whether this server leads the cluster (a server on its own always does).
+    /// Whether this server leads the cluster and a quorum confirmed it lately (a server on
+    /// its own always does): a leader cut off from its peers is not elected, whatever raft
+    /// still believes.
     pub(crate) fn is_elected(&self) -> bool {
-        self.store.leader().is_some_and(|(id, _)| id == self.store.node_id())
+        self.store.is_acting()
     }
 
-    /// The leader's `host:port`: the peer address raft knows, or this server's own.
+    /// The leader's `host:port`: the peer address raft knows, or this server's own while it
+    /// acts as leader (`None` while it leads only in raft's belief).
     pub(crate) fn leader_addr(&self) -> Option<String> {
         match self.store.leader() {
-            Some((id, _)) if id == self.store.node_id() => Some(self.config.leader.clone()),
+            Some((id, _)) if id == self.store.node_id() => self.is_elected().then(|| self.config.leader.clone()),
             Some((_, addr)) if !addr.is_empty() => Some(addr),
             _ => None,
         }

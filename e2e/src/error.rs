@@ -48,6 +48,10 @@ pub enum Error {
         stderr: String,
     },
 
+    /// A `docker` command failed.
+    #[error("docker {command}: {stderr}")]
+    Docker { command: String, stderr: String },
+
     /// [`crate::wait_until`] ran out of time.
     #[error("condition not met within {0:?}")]
     Timeout(Duration),

@@ -18,6 +18,7 @@
 //! for a test, so build it first: `cargo build -p pacer-server` (with `--release` for a
 //! release test run); `scripts/test` does so.
 
+pub mod docker;
 mod error;
 mod http;
 mod master;

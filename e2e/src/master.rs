@@ -17,6 +17,7 @@ use crate::server::{free_port, pacer_bin};
 
 pub struct MesosMaster {
     child: Child,
+    host: &'static str,
     port: u16,
     ports: PortSlot,
     /// Holds `mesos/` (the work dir) and `master.log`.
@@ -24,23 +25,38 @@ pub struct MesosMaster {
 }
 
 impl MesosMaster {
-    /// Starts a master on a free port and waits until it accepts connections.
+    /// Starts a master on a free port of 127.0.0.1 and waits until it accepts connections.
     pub fn start() -> Result<MesosMaster> {
+        Self::start_on("127.0.0.1")
+    }
+
+    /// Starts a master that listens on every address of this host, for servers in
+    /// containers ([`crate::docker`]).
+    pub fn start_on_all_addresses() -> Result<MesosMaster> {
+        Self::start_on("0.0.0.0")
+    }
+
+    fn start_on(host: &'static str) -> Result<MesosMaster> {
         let root = tempfile::Builder::new()
             .prefix("pacer-e2e-master-")
             .tempdir()
             .map_err(io("creating a temp dir"))?;
         let ports = PortSlot::acquire()?;
         let port = free_port()?;
-        let child = spawn(root.path(), port, ports.range)?;
+        let child = spawn(root.path(), host, port, ports.range)?;
         let mut master = MesosMaster {
             child,
+            host,
             port,
             ports,
             root,
         };
         master.wait_ready()?;
         Ok(master)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -61,7 +77,7 @@ impl MesosMaster {
     pub fn crash_and_restart(&mut self) -> Result<()> {
         let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
         let _ = self.child.wait();
-        self.child = spawn(self.root.path(), self.port, self.ports.range)?;
+        self.child = spawn(self.root.path(), self.host, self.port, self.ports.range)?;
         self.wait_ready()
     }
 
@@ -91,7 +107,7 @@ impl MesosMaster {
     }
 }
 
-fn spawn(root: &Path, port: u16, ports: (u64, u64)) -> Result<Child> {
+fn spawn(root: &Path, host: &str, port: u16, ports: (u64, u64)) -> Result<Child> {
     use std::os::unix::process::CommandExt;
     let log = File::options()
         .create(true)
@@ -103,7 +119,7 @@ fn spawn(root: &Path, port: u16, ports: (u64, u64)) -> Result<Child> {
     Command::new(&bin)
         .arg("local-master")
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
+        .arg(format!("{host}:{port}"))
         .arg("--work-dir")
         .arg(root.join("mesos"))
         .arg("--agent-ports")

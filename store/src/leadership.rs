@@ -1,44 +1,75 @@
-//! Whether this node may act as the leader: it is raft's leader and a quorum confirmed that
-//! within the last check. Raft alone lets a leader cut off from its peers believe it leads
-//! until it hears of a newer term; acting on that belief would be split brain.
+//! Whether this node may act as the leader: it is raft's leader and holds a lease a quorum
+//! granted it. Raft alone lets a leader cut off from its peers believe it leads until it
+//! hears of a newer term; acting on that belief would be split brain.
+//!
+//! The lease: when a quorum confirms this node's leadership in a round that started at `t`,
+//! every follower of that quorum heard from it at `t` or later, and openraft's followers
+//! refuse to vote for anyone else until their election timeout (at least
+//! `election_timeout_min`) has passed since. No other leader can exist before
+//! `t + election_timeout_min`, so this node acts until `t + LEASE` with `LEASE` below that,
+//! and stops at that instant even while a confirmation is still in flight.
 
 use std::time::Duration;
 
 use openraft::{Raft, ServerState};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::TypeConfig;
 
-/// How often leadership is confirmed with a quorum.
-const CHECK_EVERY: Duration = Duration::from_millis(500);
-/// How long a confirmation may take before leadership counts as lost. Below raft's election
-/// timeout (1-2 s): the old leader stops acting before the others can elect a new one.
-const CONFIRM_WITHIN: Duration = Duration::from_millis(900);
+/// How often leadership is confirmed with a quorum (raft's heartbeat interval).
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How long one confirmation lets this node act, from the moment the round started. Raft's
+/// `election_timeout_min` is 1 s: the margin covers scheduling delays and clock drift.
+const LEASE: Duration = Duration::from_millis(700);
 
-pub(crate) fn spawn(raft: Raft<TypeConfig>, node_id: u64) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// Starts confirming leadership; `confirmed` says a quorum has just confirmed it (a server on
+/// its own that [`crate::Store::open`] saw lead), so that it acts from the first moment.
+pub(crate) fn spawn(raft: Raft<TypeConfig>, node_id: u64, confirmed: bool) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(confirmed);
+    let set = move |acting: bool| {
+        tx.send_if_modified(|current| std::mem::replace(current, acting) != acting);
+        !tx.is_closed()
+    };
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
+        let mut lease_until = if confirmed { Instant::now() + LEASE } else { Instant::now() };
         loop {
             let leads = {
                 let m = metrics.borrow_and_update();
                 m.state == ServerState::Leader && m.current_leader == Some(node_id)
             };
-            let confirmed = leads
-                && matches!(
-                    tokio::time::timeout(CONFIRM_WITHIN, raft.ensure_linearizable()).await,
-                    Ok(Ok(_))
-                );
-            tx.send_if_modified(|acting| {
-                let changed = *acting != confirmed;
-                *acting = confirmed;
-                changed
-            });
-            if tx.is_closed() {
+            if !leads {
+                // A lease granted in an earlier term says nothing once another node leads.
+                lease_until = Instant::now();
+            }
+            if !set(leads && Instant::now() < lease_until) {
                 return;
             }
+            let round = Instant::now();
+            if leads {
+                let confirm = tokio::time::timeout(LEASE, raft.ensure_linearizable());
+                tokio::pin!(confirm);
+                let confirmed = loop {
+                    tokio::select! {
+                        result = &mut confirm => break matches!(result, Ok(Ok(_))),
+                        // The lease runs out before the quorum has answered.
+                        () = tokio::time::sleep_until(lease_until), if Instant::now() < lease_until => {
+                            if !set(false) { return }
+                        }
+                    }
+                };
+                if confirmed {
+                    lease_until = round + LEASE;
+                }
+                if !set(Instant::now() < lease_until) {
+                    return;
+                }
+            }
+            let next = round + CHECK_EVERY;
+            let wake = if lease_until > Instant::now() { next.min(lease_until) } else { next };
             tokio::select! {
-                () = tokio::time::sleep(CHECK_EVERY) => {}
+                () = tokio::time::sleep_until(wake) => {}
                 changed = metrics.changed() => if changed.is_err() { return },
             }
         }

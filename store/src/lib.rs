@@ -277,7 +277,7 @@ impl Store {
         }
 
         let writes = batch::spawn(raft.clone());
-        let leading = leadership::spawn(raft.clone(), config.node_id);
+        let leading = leadership::spawn(raft.clone(), config.node_id, !config.is_cluster());
         Ok(Store {
             inner: Arc::new(Inner {
                 raft,
@@ -355,6 +355,17 @@ impl Store {
     /// false within a few seconds, before the others can elect a new leader.
     pub fn leadership(&self) -> watch::Receiver<bool> {
         self.inner.leading.clone()
+    }
+
+    /// The last log index this node's latest snapshot covers (built here or installed from
+    /// the leader), if it has one.
+    pub fn snapshot_index(&self) -> Option<u64> {
+        self.inner.raft.metrics().borrow().snapshot.map(|id| id.index)
+    }
+
+    /// Whether this node may act as the leader now (see [`Store::leadership`]).
+    pub fn is_acting(&self) -> bool {
+        *self.inner.leading.borrow()
     }
 
     /// This server's raft id.
