@@ -49,6 +49,12 @@ fn validate_container(pod: &PodDefinition, c: &PodContainer, at: &str, report: &
         [("cpus", r.cpus, 0.001), ("mem", r.mem, 0.001), ("disk", r.disk, 0.0)],
         report,
     );
+    // The executor's shared cgroup cannot hold per-container limits.
+    report.check(
+        pod.legacy_shared_cgroups != Some(true) || c.resource_limits.is_none(),
+        format!("{at}/resourceLimits"),
+        "resourceLimits cannot be defined if legacySharedCgroups is enabled",
+    );
     for (j, e) in c.endpoints.iter().enumerate() {
         validate_endpoint(pod, e, &format!("{at}/endpoints({j})"), report);
     }

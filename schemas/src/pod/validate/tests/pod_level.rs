@@ -169,6 +169,17 @@ fn checks_images_artifacts_and_lifecycle() {
         "/containers(0)/lifecycle/killGracePeriodSeconds",
         "got 0.0, expected more than 0.0",
     );
+    let limited = |shared: bool| {
+        let mut p = with(json!({"resourceLimits": {"cpus": 2}}));
+        p["legacySharedCgroups"] = json!(shared);
+        p
+    };
+    rule(
+        limited(true),
+        limited(false),
+        "/containers(0)/resourceLimits",
+        "resourceLimits cannot be defined if legacySharedCgroups is enabled",
+    );
     rule(
         with(json!({"exec": {"command": {"argv": []}}})),
         with(json!({"exec": {"command": {"argv": ["sleep", "1"]}}})),
