@@ -242,6 +242,12 @@ fn image() -> Result<String> {
         });
     }
     docker(&["import", &tarball.to_string_lossy(), &tag])?;
+    // Images of earlier builds are never used again.
+    for old in docker(&["images", "pacer-e2e", "--format", "{{.Repository}}:{{.Tag}}"])?.lines() {
+        if old != tag {
+            let _ = docker(&["rmi", old]);
+        }
+    }
     Ok(tag)
 }
 
