@@ -239,6 +239,48 @@ async fn an_invalid_group_fails_every_task_and_starts_nothing() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_group_one_task_of_which_cannot_start_runs_not_at_all() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let reaper = Reaper::default();
+    let _sweep = Sweep(dir.path().to_owned());
+    let (master, mut sched, offer) = master_with_offer(dir.path(), framework("t", &[], 60.0), &reaper).await?;
+    let agent = offer.agent_id.value.clone();
+    let tasks = vec![
+        exec_task("fine", &agent, &["sleep", "600"]),
+        exec_task("broken", &agent, &["/no/such/binary"]),
+        exec_task("later", &agent, &["sleep", "600"]),
+    ];
+    sched.launch_group(&offer, default_executor("e"), tasks, 0.0).await?;
+    let mut ended = BTreeMap::new();
+    while ended.len() < 3 {
+        let status = sched.next_update().await?;
+        sched.ack(&status).await?;
+        assert_eq!(
+            status.state(),
+            TaskState::TaskFailed,
+            "nothing of the group runs: {status:?}"
+        );
+        assert_eq!(status.reason(), Reason::ContainerLaunchFailed);
+        ended.insert(status.task_id.value.clone(), status);
+    }
+    assert!(
+        ended["broken"].message().starts_with("Failed to launch the task: "),
+        "{ended:?}"
+    );
+    for other in ["fine", "later"] {
+        let message = ended[other].message();
+        assert!(message.contains("task 'broken' could not be started"), "{message}");
+    }
+    // The task started before the broken one was killed at once.
+    if let Some(pid) = ended["fine"].container_status.as_ref().and_then(|c| c.executor_pid) {
+        wait_until("the started task is gone", || !group_alive(pid)).await?;
+    }
+    await_offered_cpus(&mut sched, 8.0).await?;
+    master.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_failed_task_kills_the_rest_of_its_group_each_with_its_grace() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let reaper = Reaper::default();
