@@ -182,10 +182,13 @@ fn schema(kind: SchemaKind, out: &mut dyn Write) -> Result<ExitCode> {
             writeln!(out, "{text}").map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
-        SchemaKind::Pod | SchemaKind::Group => Err(Error::Usage(format!(
-            "{}s are not supported by Pacer yet: only `schema app` exists",
-            if kind == SchemaKind::Pod { "pod" } else { "group" }
-        ))),
+        SchemaKind::Pod => Err(Error::Usage(
+            "pods are not supported by Pacer yet: only `schema app` exists".into(),
+        )),
+        // Groups are applied, but their schema would only wrap the app's: not written yet.
+        SchemaKind::Group => Err(Error::Usage(
+            "there is no JSON Schema for groups yet: only `schema app` exists (a group's apps follow it)".into(),
+        )),
     }
 }
 
