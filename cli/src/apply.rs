@@ -5,11 +5,16 @@
 //! differs, so re-applying a folder changes nothing and starts no deployment. With `--prune`,
 //! apps carrying the selector's labels that no manifest names are deleted.
 //!
-//! `--dry-run` writes nothing. The server has no dry-run mode, so the manifests are validated
-//! here by the same `schemas` code the server runs (types, normalisation, validation rules);
-//! `server` also reads the live apps and reports what would be created, configured, left
-//! unchanged or pruned. A write the server would still refuse (an app locked by a
-//! deployment, a service port taken) is only found by the real apply.
+//! A group document is applied whole with one `PUT /v2/groups/{id}` (see `groups::apply`):
+//! it removes the apps its tree no longer holds whether or not `--prune` is given, and
+//! `--prune` leaves the apps inside group documents to them.
+//!
+//! `--dry-run` writes nothing. The server has no dry-run mode for apps, so the manifests are
+//! validated here by the same `schemas` code the server runs (types, normalisation, validation
+//! rules); `server` also reads the live apps and reports what would be created, configured,
+//! left unchanged or pruned, and has the server plan each group's PUT (`dryRun=true`). A write
+//! the server would still refuse (an app locked by a deployment, a service port taken) is only
+//! found by the real apply.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -22,7 +27,9 @@ use serde_json::Value;
 use crate::client::{Client, app_path, encode};
 use crate::compare::{unchanged, validated};
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, Sources};
+use crate::groups::apply::Mode;
+use crate::groups::manifest::GroupManifest;
+use crate::manifest::{Document, Manifest, Sources};
 use crate::wait::{Progress, Wanted, parse_duration};
 
 /// Create or replace apps declaratively.
@@ -57,9 +64,9 @@ pub enum DryRun {
     Server,
 }
 
-/// What happened (or would happen) to one app.
+/// What happened (or would happen) to one app or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Created,
     Configured,
     Unchanged,
@@ -68,7 +75,7 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
@@ -82,31 +89,27 @@ impl Outcome {
 pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) -> Result<ExitCode> {
     // Every file is read and parsed before anything is sent: a typo in the third file must not
     // leave the first two applied.
-    let apps = args.sources.load()?;
+    let docs = args.sources.load()?;
     let selector = args.selector.as_deref().map(marathon_selector).transpose()?;
     let suffix = if args.dry_run.is_some() { " (dry run)" } else { "" };
     let print = |out: &mut dyn Write, name: &str, o: Outcome| {
         writeln!(out, "{name} {}{suffix}", o.as_str()).map_err(Error::Output)
     };
-    if args.dry_run.is_some() {
-        let mut invalid = false;
-        for app in &apps {
-            if let Err(errors) = validated(&app.id, &app.body) {
-                eprintln!(
-                    "error: {} ({}): invalid:\n  {}",
-                    name(&app.id),
-                    app.origin,
-                    errors.join("\n  ")
-                );
-                invalid = true;
-            }
-        }
-        if invalid {
+    if let Some(dry_run) = args.dry_run {
+        if !all_valid(&docs) {
             return Ok(ExitCode::from(1));
         }
-        if args.dry_run == Some(DryRun::Client) {
-            for app in &apps {
-                print(out, &name(&app.id), Outcome::Valid)?;
+        if dry_run == DryRun::Client {
+            for doc in &docs {
+                match doc {
+                    Document::App(app) => print(out, &name(&app.id), Outcome::Valid)?,
+                    Document::Group(g) => {
+                        for app in &g.apps {
+                            print(out, &name(app), Outcome::Valid)?;
+                        }
+                        print(out, &crate::groups::name(&g.id), Outcome::Valid)?;
+                    }
+                }
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -114,26 +117,58 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
 
     let mut failed = false;
     let mut changed = Vec::new();
-    for app in &apps {
-        match apply_one(client, app, args.force, args.dry_run.is_some()).await {
-            Ok(outcome) => {
-                if outcome != Outcome::Unchanged {
-                    changed.push((app.id.clone(), Wanted::Deployed));
-                }
-                print(out, &name(&app.id), outcome)?;
+    for doc in &docs {
+        let (what, origin) = match doc {
+            Document::App(app) => (name(&app.id), &app.origin),
+            Document::Group(g) => (crate::groups::name(&g.id), &g.origin),
+        };
+        let applied = match doc {
+            Document::App(app) => apply_one(client, app, args.force, args.dry_run.is_some())
+                .await
+                .and_then(|outcome| {
+                    print(out, &what, outcome)?;
+                    Ok(if outcome == Outcome::Unchanged {
+                        Vec::new()
+                    } else {
+                        vec![(app.id.clone(), Wanted::Deployed)]
+                    })
+                }),
+            Document::Group(g) => {
+                let mode = match args.dry_run {
+                    Some(_) => Mode::DryRun,
+                    None => Mode::Apply { force: args.force },
+                };
+                crate::groups::apply::apply(client, g, mode, out).await
             }
-            // The server refused this app; the others may still be fine.
+        };
+        match applied {
+            Ok(waits) => changed.extend(waits),
+            // The server refused this document; the others may still be fine.
             Err(e @ (Error::Server { .. } | Error::Response { .. })) => {
-                eprintln!("error: {} ({}): {e}", name(&app.id), app.origin);
+                eprintln!("error: {what} ({origin}): {e}");
                 failed = true;
             }
             Err(e) => return Err(e),
         }
     }
     if let Some(selector) = selector.filter(|_| args.prune) {
-        let keep: BTreeSet<&PathId> = apps.iter().map(|a| &a.id).collect();
+        let groups: Vec<&GroupManifest> = docs
+            .iter()
+            .filter_map(|d| match d {
+                Document::Group(g) => Some(g),
+                Document::App(_) => None,
+            })
+            .collect();
+        let keep: BTreeSet<&PathId> = docs
+            .iter()
+            .filter_map(|d| match d {
+                Document::App(a) => Some(&a.id),
+                Document::Group(_) => None,
+            })
+            .collect();
         for id in labelled(client, &selector).await? {
-            if keep.contains(&id) {
+            // A group document decides about every app below it (its PUT removed the others).
+            if keep.contains(&id) || groups.iter().any(|g| id.is_within(&g.id)) {
                 continue;
             }
             if args.dry_run.is_none() {
@@ -164,6 +199,26 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
         );
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Validates every document as the server would (`--dry-run`), printing what is wrong.
+fn all_valid(docs: &[Document]) -> bool {
+    let mut valid = true;
+    for doc in docs {
+        let (what, origin, checked) = match doc {
+            Document::App(app) => (name(&app.id), &app.origin, validated(&app.id, &app.body).map(drop)),
+            Document::Group(g) => (
+                crate::groups::name(&g.id),
+                &g.origin,
+                crate::groups::plan::desired(g).map(drop),
+            ),
+        };
+        if let Err(errors) = checked {
+            eprintln!("error: {what} ({origin}): invalid:\n  {}", errors.join("\n  "));
+            valid = false;
+        }
+    }
+    valid
 }
 
 fn name(id: &PathId) -> String {

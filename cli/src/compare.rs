@@ -55,7 +55,7 @@ pub(crate) fn validated(id: &PathId, desired: &Map<String, Value>) -> Result<App
     }
 }
 
-fn lines(violations: Vec<schemas::Violation>) -> Vec<String> {
+pub(crate) fn lines(violations: Vec<schemas::Violation>) -> Vec<String> {
     violations
         .into_iter()
         .flat_map(|v| v.errors.into_iter().map(move |e| format!("{}: {e}", v.path)))
@@ -74,15 +74,21 @@ pub(crate) fn comparable_yaml(
     if let Some(have) = &have {
         adopt_service_ports(&mut want, have);
     }
-    let text = |app: Option<AppDefinition>| {
-        app.map(|mut a| {
-            a.version = None;
-            a.version_info = None;
-            serde_yaml::to_string(&a).unwrap_or_default()
-        })
+    Ok((have.map(yaml).unwrap_or_default(), yaml(want)))
+}
+
+/// YAML of a live app alone in the same form, for the diff of an app that goes away.
+pub(crate) fn live_yaml(id: &PathId, live: &Value) -> String {
+    live.as_object()
+        .and_then(|l| normal(id, l.clone()))
+        .map(yaml)
         .unwrap_or_default()
-    };
-    Ok((text(have), text(Some(want))))
+}
+
+fn yaml(mut app: AppDefinition) -> String {
+    app.version = None;
+    app.version_info = None;
+    serde_yaml::to_string(&app).unwrap_or_default()
 }
 
 fn normal(id: &PathId, mut app: Map<String, Value>) -> Option<AppDefinition> {
@@ -222,6 +228,17 @@ mod tests {
         assert!(!live.contains("version") && !live.contains("tasksRunning"), "{live}");
         let (none, _) = comparable_yaml(&id(), &desired, None).unwrap();
         assert_eq!(none, "");
+        let gone = live_yaml(&id(), &live_hello());
+        assert!(
+            gone.contains("cmd: sleep 100\n") && !gone.contains("tasksRunning"),
+            "{gone}"
+        );
+        assert_eq!(
+            gone,
+            comparable_yaml(&id(), &obj(live_hello()), Some(&live_hello()))
+                .unwrap()
+                .0
+        );
         let invalid = obj(json!({"id": "hello", "cmd": "x", "cpus": -1}));
         let errors = comparable_yaml(&id(), &invalid, None).unwrap_err();
         assert!(errors.iter().any(|e| e.starts_with("/cpus")), "{errors:?}");

@@ -1,13 +1,16 @@
-//! `pacer delete app ID` and `pacer delete -f FILE|DIR|-`: remove apps and stop their tasks.
+//! `pacer delete app|group ID` and `pacer delete -f FILE|DIR|-`: remove apps, or groups with
+//! everything below them, and stop their tasks.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use crate::client::{Client, app_path, field};
 use crate::error::{Error, Result};
-use crate::manifest::Sources;
+use crate::groups::{group_path, parse_group_id};
+use crate::manifest::{Document, Sources};
 
-/// Delete an app by id, or every app of some manifests; prints the deployment ids.
+/// Delete an app or group by id, or every app and group of some manifests; prints the
+/// deployment ids.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeleteArgs {
     /// What to delete (with an id).
@@ -21,6 +24,10 @@ pub struct DeleteArgs {
     /// Read the manifests in subdirectories too.
     #[arg(short = 'R', long, requires = "files")]
     pub recursive: bool,
+    /// Delete even while a deployment holds the group (`?force=true`); app deletes are
+    /// always forced.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The kinds of resource `delete` knows.
@@ -28,6 +35,8 @@ pub struct DeleteArgs {
 pub enum DeleteKind {
     #[value(alias = "apps")]
     App,
+    #[value(alias = "groups")]
+    Group,
 }
 
 pub(crate) async fn run(client: &Client, args: &DeleteArgs, out: &mut dyn Write) -> Result<ExitCode> {
@@ -36,22 +45,27 @@ pub(crate) async fn run(client: &Client, args: &DeleteArgs, out: &mut dyn Write)
             files: args.files.clone(),
             recursive: args.recursive,
         };
+        let docs = sources.load()?;
+        for doc in &docs {
+            if let Document::Group(g) = doc {
+                not_root(&g.id)?;
+            }
+        }
         let mut failed = false;
-        for app in sources.load()? {
-            let path = app_path(&app.id);
+        for doc in docs {
+            let (name, origin, path) = match &doc {
+                Document::App(app) => (format!("app{}", app.id), app.origin.clone(), app_path(&app.id)),
+                Document::Group(g) => (crate::groups::name(&g.id), g.origin.clone(), group_path(&g.id)),
+            };
+            let path = format!("{path}{}", force(args.force));
             match client.delete(&path).await {
                 Ok(reply) => {
                     let deployment = field(&reply.body, "deploymentId", "DELETE", &path)?;
-                    writeln!(
-                        out,
-                        "app{} deleted ({})",
-                        app.id,
-                        deployment.as_str().unwrap_or_default()
-                    )
-                    .map_err(Error::Output)?;
+                    writeln!(out, "{name} deleted ({})", deployment.as_str().unwrap_or_default())
+                        .map_err(Error::Output)?;
                 }
                 Err(e @ Error::Server { .. }) => {
-                    eprintln!("error: app{} ({}): {e}", app.id, app.origin);
+                    eprintln!("error: {name} ({origin}): {e}");
                     failed = true;
                 }
                 Err(e) => return Err(e),
@@ -59,16 +73,33 @@ pub(crate) async fn run(client: &Client, args: &DeleteArgs, out: &mut dyn Write)
         }
         return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
     }
-    let (Some(DeleteKind::App), Some(id)) = (args.kind, &args.id) else {
-        return Err(Error::Usage(
-            "say what to delete: `delete app ID` or `delete -f FILE`".into(),
-        ));
+    // Marathon's DELETE /v2/apps/{id} is forced by default; a group's DELETE is not.
+    let path = match (args.kind, &args.id) {
+        (Some(DeleteKind::App), Some(id)) => app_path(&crate::parse_app_id(id)?),
+        (Some(DeleteKind::Group), Some(id)) => group_path(&not_root(&parse_group_id(id)?)?),
+        _ => {
+            return Err(Error::Usage(
+                "say what to delete: `delete app|group ID` or `delete -f FILE`".into(),
+            ));
+        }
     };
-    let id = crate::parse_app_id(id)?;
-    // Marathon's DELETE /v2/apps/{id} is forced by default: no flag needed.
-    let path = app_path(&id);
+    let path = format!("{path}{}", force(args.force));
     let reply = client.delete(&path).await?;
     let deployment = field(&reply.body, "deploymentId", "DELETE", &path)?;
     writeln!(out, "{}", deployment.as_str().unwrap_or_default()).map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn force(on: bool) -> &'static str {
+    if on { "?force=true" } else { "" }
+}
+
+/// The root group holds every app: deleting it is never what a `delete group` means.
+fn not_root(id: &schemas::PathId) -> Result<schemas::PathId> {
+    if id.is_root() {
+        return Err(Error::Usage(
+            "refusing to delete the root group: it holds every app".into(),
+        ));
+    }
+    Ok(id.clone())
 }

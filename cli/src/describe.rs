@@ -1,5 +1,6 @@
 //! `pacer describe app ID`: an app's spec summary, status conditions, instances, current
 //! deployments, last task failure and the recent events about it that the server retains.
+//! `pacer describe group ID` is `groups::show`'s.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -31,9 +32,14 @@ pub struct DescribeArgs {
 pub enum DescribeKind {
     #[value(alias = "apps")]
     App,
+    #[value(alias = "groups")]
+    Group,
 }
 
 pub(crate) async fn run(client: &Client, args: &DescribeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if args.kind == DescribeKind::Group {
+        return crate::groups::show::describe_group(client, &args.id, out).await;
+    }
     let id = crate::parse_app_id(&args.id)?;
     let path = format!("{}?embed=app.taskStats&embed=app.status", app_path(&id));
     let body = client.get(&path).await?;

@@ -1,6 +1,8 @@
 //! `pacer diff -f FILE|DIR|- [-R]`: what `apply` would change, as a unified diff per app
 //! between the live definition and the manifest, both in Marathon's normal form (defaults
-//! filled, deprecated fields folded, read-only and status fields dropped), as YAML.
+//! filled, deprecated fields folded, read-only and status fields dropped), as YAML. A group
+//! document shows its apps the same way, the apps its PUT would remove as removed whole, and
+//! groups whose own settings (dependencies, `enforceRole`) change (see `groups::diff`).
 //!
 //! Exit codes follow `diff(1)` and `kubectl diff`: 0 no difference, 1 differences, 2 a local
 //! error (files, invalid manifests, usage), 3 a server error.
@@ -14,7 +16,7 @@ use similar::TextDiff;
 use crate::client::{Client, app_path};
 use crate::compare::{comparable_yaml, unchanged};
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, Sources};
+use crate::manifest::{Document, Manifest, Sources};
 
 /// Show how the manifests differ from the live apps.
 #[derive(clap::Args, Debug, Clone)]
@@ -36,15 +38,24 @@ pub(crate) async fn run(client: &Client, args: &DiffArgs, out: &mut dyn Write) -
 }
 
 async fn differs(client: &Client, args: &DiffArgs, out: &mut dyn Write) -> Result<bool> {
-    let apps = args.sources.load()?;
+    let docs = args.sources.load()?;
     let mut any = false;
-    for app in &apps {
-        let live = match client.get(&app_path(&app.id)).await {
-            Ok(body) => Some(body.get("app").cloned().unwrap_or(Value::Null)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
+    for doc in &docs {
+        let text = match doc {
+            Document::App(app) => {
+                let live = match client.get(&app_path(&app.id)).await {
+                    Ok(body) => Some(body.get("app").cloned().unwrap_or(Value::Null)),
+                    Err(e) if e.is_not_found() => None,
+                    Err(e) => return Err(e),
+                };
+                app_diff(app, live.as_ref())?
+            }
+            Document::Group(g) => {
+                let live = crate::groups::apply::live(client, &g.id).await?;
+                crate::groups::diff::group_diff(g, live.as_ref())?
+            }
         };
-        if let Some(text) = app_diff(app, live.as_ref())? {
+        if let Some(text) = text {
             out.write_all(text.as_bytes()).map_err(Error::Output)?;
             any = true;
         }
@@ -53,7 +64,7 @@ async fn differs(client: &Client, args: &DiffArgs, out: &mut dyn Write) -> Resul
 }
 
 /// The unified diff of one app, or `None` when applying it would change nothing.
-fn app_diff(app: &Manifest, live: Option<&Value>) -> Result<Option<String>> {
+pub(crate) fn app_diff(app: &Manifest, live: Option<&Value>) -> Result<Option<String>> {
     if live.is_some_and(|l| unchanged(&app.id, &app.body, l)) {
         return Ok(None);
     }
@@ -67,17 +78,22 @@ fn app_diff(app: &Manifest, live: Option<&Value>) -> Result<Option<String>> {
     } else {
         "/dev/null".into()
     };
-    let text = TextDiff::from_lines(&have, &want)
+    Ok(Some(unified(&have, &want, &old, &format!("manifest/{name}"))))
+}
+
+/// The unified diff of two texts under the names given.
+pub(crate) fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    let text = TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
-        .header(&old, &format!("manifest/{name}"))
+        .header(old_name, new_name)
         .to_string();
     // Equal texts yet a changed spec (numbers written differently, say): still say so.
-    Ok(Some(if text.is_empty() {
-        format!("--- {old}\n+++ manifest/{name}\n(the definitions differ in form only)\n")
+    if text.is_empty() {
+        format!("--- {old_name}\n+++ {new_name}\n(the definitions differ in form only)\n")
     } else {
         text
-    }))
+    }
 }
 
 #[cfg(test)]

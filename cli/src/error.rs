@@ -35,12 +35,12 @@ pub enum Error {
         source: serde_yaml::Error,
     },
 
-    /// A manifest parsed but does not describe apps: not an object, no `id`, ... (exit 2).
+    /// A manifest parsed but does not describe apps or groups: not an object, no `id`, ... (exit 2).
     #[error("{origin}: {message}")]
     Manifest { origin: String, message: String },
 
-    /// A manifest describes something Pacer does not run yet: a pod or a group (exit 2).
-    #[error("{origin}: {kind}s are not supported by Pacer yet; write each app as its own document")]
+    /// A manifest describes something Pacer does not run yet: a pod (exit 2).
+    #[error("{origin}: {kind}s are not supported by Pacer yet (there is no {kind}s API); run the containers as apps")]
     Unsupported { origin: String, kind: &'static str },
 
     /// What was waited for did not happen in time (exit 1).

@@ -1,5 +1,9 @@
-//! `pacer get apps|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name] [-l SELECTOR]
-//! [-w]`.
+//! `pacer get apps|groups|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name]
+//! [-l SELECTOR] [-w]`.
+//!
+//! Groups are one tree: `-o json|yaml` prints the GroupInfo of the group asked for (the root
+//! group, so the whole tree, without an id); tables and names list the group asked for, or
+//! every group below the root.
 //!
 //! `-w` prints the result again whenever the event stream reports a change that alters it
 //! (events arriving together are handled as one).
@@ -12,20 +16,21 @@ use serde_json::Value;
 
 use crate::client::{Client, app_path, encode, field};
 use crate::error::{Error, Result};
+use crate::groups::show as groups;
 use crate::sse::Events;
 use crate::table;
 
 /// How long `-w` gathers events before fetching again.
 const SETTLE: Duration = Duration::from_millis(200);
 
-/// Show apps, tasks, deployments or the launch queue.
+/// Show apps, groups, tasks, deployments or the launch queue.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GetArgs {
     /// What to list.
     #[arg(value_enum)]
     pub resource: Resource,
-    /// apps: one app by id; tasks: the tasks of this app; deployments: one deployment by id;
-    /// queue: the entry of this app.
+    /// apps: one app by id; groups: one group by id; tasks: the tasks of this app;
+    /// deployments: one deployment by id; queue: the entry of this app.
     pub id: Option<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
@@ -42,6 +47,8 @@ pub struct GetArgs {
 pub enum Resource {
     #[value(alias = "app")]
     Apps,
+    #[value(alias = "group")]
+    Groups,
     #[value(alias = "task")]
     Tasks,
     #[value(alias = "deployment")]
@@ -114,6 +121,13 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
         Found::One(v) => vec![v],
         Found::List(vs) => vs,
     };
+    // The tree is printed whole as JSON or YAML; rows are its groups.
+    let found = match (args.resource, found, args.output) {
+        (Resource::Groups, Found::One(tree), Format::Table | Format::Wide | Format::Name) => {
+            Found::List(groups::listed(&tree, args.id.is_some()).into_iter().cloned().collect())
+        }
+        (_, found, _) => found,
+    };
     Ok(match args.output {
         Format::Json => {
             let value = match found {
@@ -134,6 +148,7 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
         Format::Name => {
             let (kind, key) = match args.resource {
                 Resource::Apps => ("app", "/id"),
+                Resource::Groups => ("group", "/id"),
                 Resource::Tasks => ("task/", "/id"),
                 Resource::Deployments => ("deployment/", "/id"),
                 Resource::Queue => ("app", "/app/id"),
@@ -149,6 +164,8 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
             match args.resource {
                 Resource::Apps if wide => table::apps_wide(&rows),
                 Resource::Apps => table::apps(&rows),
+                Resource::Groups if wide => groups::groups_wide(&rows),
+                Resource::Groups => groups::groups(&rows),
                 Resource::Tasks if wide => table::tasks_wide(&rows),
                 Resource::Tasks => table::tasks(&rows),
                 Resource::Deployments => table::deployments(&rows),
@@ -174,6 +191,7 @@ async fn fetch(client: &Client, resource: Resource, id: Option<&str>, selector: 
             let body = client.get(&path).await?;
             Ok(Found::One(field(&body, "app", "GET", &path)?.clone()))
         }
+        (Resource::Groups, id) => groups::tree(client, id, groups::TREE).await.map(Found::One),
         (Resource::Tasks, None) => list(client, "/v2/tasks", Some("tasks")).await.map(Found::List),
         (Resource::Tasks, Some(app)) => {
             let path = format!("{}/tasks", app_path(&crate::parse_app_id(app)?));

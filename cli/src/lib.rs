@@ -1,5 +1,5 @@
-//! The pacer command line client: declarative apply and diff, reading, watching and
-//! following apps, rollouts, waiting and logs.
+//! The pacer command line client: declarative apply and diff of apps and groups, reading,
+//! watching and following them, rollouts, waiting and logs.
 //!
 //! The `pacer` binary mounts [`Command`] next to its `server` command and [`GlobalArgs`] as
 //! global flags, then calls [`run`]:
@@ -7,11 +7,11 @@
 //! ```text
 //! pacer apply -f FILE|DIR|- [-R] [--dry-run[=client|server]] [--prune -l K=V] [--wait] [--timeout D]
 //! pacer diff -f FILE|DIR|- [-R]                 unified diff of live and manifest specs
-//! pacer get apps|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name] [-l K=V] [-w]
-//! pacer describe app ID
+//! pacer get apps|groups|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name] [-l K=V] [-w]
+//! pacer describe app|group ID
 //! pacer watch [--app ID] [--type T] [-o text|json]
-//! pacer rollout status|history|undo APP [--to-version V]
-//! pacer restart APP | scale APP N | delete app ID | delete -f FILE
+//! pacer rollout status|history|undo APP|group/ID [--to-version V]
+//! pacer restart APP | scale APP N | delete app|group ID [--force] | delete -f FILE
 //! pacer wait --for=deployed|healthy|deleted APP [--timeout D]
 //! pacer logs APP [--task ID] [-f] [--stderr]
 //! pacer schema app | completions bash|zsh|fish|...
@@ -22,11 +22,12 @@
 //! # Exit codes
 //! - `0`: everything asked for was done (for `diff`: no differences).
 //! - `1`: the server refused (an error status, e.g. 404 not found, 409 locked, 422 invalid),
-//!   could not be reached, answered something unexpected, or a wait timed out. `apply` and
-//!   `delete -f` go on with the other apps after a refusal and exit 1 at the end. For `diff`:
-//!   there are differences.
-//! - `2`: a usage error or a file error (unreadable, not JSON/YAML, not an app, a pod or group):
-//!   nothing was sent. clap's own usage errors also exit 2.
+//!   could not be reached, answered something unexpected, or a wait timed out. A 409 lists the
+//!   deployments that hold the app or group. `apply` and `delete -f` go on with the other
+//!   documents after a refusal and exit 1 at the end. For `diff`: there are differences.
+//! - `2`: a usage error or a file error (unreadable, not JSON/YAML, not an app or group, a pod,
+//!   documents that overlap such as an app inside a group document): nothing was sent. clap's
+//!   own usage errors also exit 2.
 //! - `3`: `diff` only: the server refused or could not be reached.
 
 mod apply;
@@ -38,6 +39,7 @@ mod describe;
 mod diff;
 mod error;
 mod get;
+mod groups;
 mod logs;
 mod manifest;
 mod rollout;
@@ -87,17 +89,18 @@ pub struct GlobalArgs {
 /// The client commands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Create or update apps from JSON or YAML manifests; prune the ones no longer there.
+    /// Create or update apps and groups from JSON or YAML manifests; prune the ones no longer there.
     Apply(ApplyArgs),
     /// Show how the manifests differ from the live apps (exit 1 when they do).
     Diff(DiffArgs),
-    /// Show apps, tasks, deployments or the launch queue.
+    /// Show apps, groups, tasks, deployments or the launch queue.
     Get(GetArgs),
-    /// Show everything about an app: status, instances, deployments, failures, events.
+    /// Show everything about an app (status, instances, deployments, failures, events) or a
+    /// group (dependencies, apps, subgroups, deployments).
     Describe(DescribeArgs),
     /// Follow the server's event stream.
     Watch(WatchArgs),
-    /// Follow, list or undo an app's rollouts.
+    /// Follow, list or undo an app's or a group's rollouts.
     Rollout(RolloutArgs),
     /// Restart every instance of an app.
     Restart(RestartArgs),
@@ -105,7 +108,7 @@ pub enum Command {
     Scale(ScaleArgs),
     /// Wait until an app is deployed, healthy or deleted.
     Wait(WaitArgs),
-    /// Delete an app, or the apps of some manifests.
+    /// Delete an app or a group, or the apps and groups of some manifests.
     Delete(DeleteArgs),
     /// Print what a task of an app wrote.
     Logs(LogsArgs),
@@ -179,10 +182,13 @@ fn schema(kind: SchemaKind, out: &mut dyn Write) -> Result<ExitCode> {
             writeln!(out, "{text}").map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
-        SchemaKind::Pod | SchemaKind::Group => Err(Error::Usage(format!(
-            "{}s are not supported by Pacer yet: only `schema app` exists",
-            if kind == SchemaKind::Pod { "pod" } else { "group" }
-        ))),
+        SchemaKind::Pod => Err(Error::Usage(
+            "pods are not supported by Pacer yet: only `schema app` exists".into(),
+        )),
+        // Groups are applied, but their schema would only wrap the app's: not written yet.
+        SchemaKind::Group => Err(Error::Usage(
+            "there is no JSON Schema for groups yet: only `schema app` exists (a group's apps follow it)".into(),
+        )),
     }
 }
 
@@ -279,6 +285,22 @@ mod tests {
         };
         assert_eq!((args.kind, args.files.len(), args.recursive), (None, 1, true));
         assert!(parse(&["delete", "app"]).is_err(), "an id is needed");
+    }
+
+    #[test]
+    fn group_commands() {
+        let Command::Get(args) = parse(&["get", "group", "/shop", "-o", "wide"]).unwrap().cmd else {
+            panic!("not get")
+        };
+        assert_eq!((args.resource, args.output), (Resource::Groups, Format::Wide));
+        let Command::Describe(args) = parse(&["describe", "group", "shop"]).unwrap().cmd else {
+            panic!("not describe")
+        };
+        assert_eq!(args.kind, DescribeKind::Group);
+        let Command::Delete(args) = parse(&["delete", "group", "/shop", "--force"]).unwrap().cmd else {
+            panic!("not delete")
+        };
+        assert_eq!((args.kind, args.force), (Some(DeleteKind::Group), true));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Reading app manifests: JSON or YAML files, directories of them, and stdin.
+//! Reading manifests: JSON or YAML files, directories of them, and stdin.
 //!
 //! A JSON file holds one document or an array of them; a YAML file holds one or more
 //! documents separated by `---`, each a document or a list of them. A directory stands for its
@@ -8,8 +8,9 @@
 //!
 //! A document is a Marathon app, pod or group, told apart by its content: `containers` makes
 //! a pod, `apps`, `groups` or `pods` a group, anything else with an `id` an app. An optional
-//! `kind: app|pod|group` says it outright and is not sent to the server. Pacer runs apps only,
-//! so pods and groups are refused before anything is sent.
+//! `kind: app|pod|group` says it outright and is not sent to the server. Apps and groups
+//! (see `groups::manifest`) are read; pods are refused before anything is sent, as the server
+//! has no pods API yet.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::groups::manifest::{GroupManifest, check_overlaps, group};
+
+/// One document of the manifests: an app or a group.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Document {
+    App(Manifest),
+    Group(GroupManifest),
+}
 
 /// One app to apply, as written by the user.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,19 +52,12 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Reads every source (stdin for `-`); duplicate app ids are an error.
-    pub(crate) fn load(&self) -> Result<Vec<Manifest>> {
-        let apps = load(&self.files, self.recursive, &mut std::io::stdin().lock())?;
-        let mut seen = std::collections::BTreeMap::new();
-        for app in &apps {
-            if let Some(first) = seen.insert(app.id.clone(), app.origin.clone()) {
-                return Err(Error::Manifest {
-                    origin: app.origin.clone(),
-                    message: format!("app {} is also defined in {first}", app.id),
-                });
-            }
-        }
-        Ok(apps)
+    /// Reads every source (stdin for `-`); documents that overlap (one app twice, an app
+    /// inside a group document, a group inside another) are an error.
+    pub(crate) fn load(&self) -> Result<Vec<Document>> {
+        let docs = load(&self.files, self.recursive, &mut std::io::stdin().lock())?;
+        check_overlaps(&docs)?;
+        Ok(docs)
     }
 }
 
@@ -67,11 +69,11 @@ enum Format {
     Sniff,
 }
 
-/// Reads every source in order (`-` reads `stdin`) and returns the apps they hold.
+/// Reads every source in order (`-` reads `stdin`) and returns the documents they hold.
 ///
-/// Errors when a source cannot be read or parsed, holds a pod or group, or when the sources
-/// hold no app at all.
-pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -> Result<Vec<Manifest>> {
+/// Errors when a source cannot be read or parsed, holds a pod, or when the sources hold
+/// nothing at all.
+pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -> Result<Vec<Document>> {
     let mut apps = Vec::new();
     for source in sources {
         if source.as_os_str() == "-" {
@@ -93,7 +95,7 @@ pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -
     }
     if apps.is_empty() {
         return Err(Error::Usage(
-            "no apps found in the given files (use -f FILE|DIR|-)".into(),
+            "no apps or groups found in the given files (use -f FILE|DIR|-)".into(),
         ));
     }
     Ok(apps)
@@ -133,7 +135,7 @@ fn dir_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
+fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Document>> {
     let format = match format {
         Format::Sniff if matches!(text.trim_start().chars().next(), Some('{' | '[')) => Format::Json,
         Format::Sniff => Format::Yaml,
@@ -167,26 +169,26 @@ fn parse(origin: &str, format: Format, text: &str) -> Result<Vec<Manifest>> {
     Ok(apps)
 }
 
-fn collect(origin: String, value: Value, apps: &mut Vec<Manifest>) -> Result<()> {
+fn collect(origin: String, value: Value, docs: &mut Vec<Document>) -> Result<()> {
     match value {
         Value::Array(items) => {
             for (i, item) in items.into_iter().enumerate() {
-                apps.push(app(format!("{origin} [{i}]"), item)?);
+                docs.push(document(format!("{origin} [{i}]"), item)?);
             }
             Ok(())
         }
         other => {
-            apps.push(app(origin, other)?);
+            docs.push(document(origin, other)?);
             Ok(())
         }
     }
 }
 
-fn app(origin: String, value: Value) -> Result<Manifest> {
+fn document(origin: String, value: Value) -> Result<Document> {
     let Value::Object(mut body) = value else {
         return Err(Error::Manifest {
             origin,
-            message: "expected an app definition (an object)".into(),
+            message: "expected an app or group definition (an object)".into(),
         });
     };
     let kind = match body.remove("kind") {
@@ -209,9 +211,14 @@ fn app(origin: String, value: Value) -> Result<Manifest> {
             });
         }
     };
-    if kind != "app" {
-        return Err(Error::Unsupported { origin, kind });
+    match kind {
+        "pod" => Err(Error::Unsupported { origin, kind }),
+        "group" => group(origin, body).map(Document::Group),
+        _ => app(origin, body).map(Document::App),
     }
+}
+
+fn app(origin: String, body: Map<String, Value>) -> Result<Manifest> {
     let Some(Value::String(raw_id)) = body.get("id") else {
         return Err(Error::Manifest {
             origin,
@@ -250,7 +257,23 @@ mod tests {
         apps.iter().map(|a| a.id.as_str()).collect()
     }
 
+    /// The apps of the documents; a group among them fails the test.
+    fn load_apps(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -> Result<Vec<Manifest>> {
+        let docs = load(sources, recursive, stdin)?;
+        Ok(docs
+            .into_iter()
+            .map(|d| match d {
+                Document::App(a) => a,
+                Document::Group(g) => panic!("group {}", g.id),
+            })
+            .collect())
+    }
+
     fn load_str(text: &str) -> Result<Vec<Manifest>> {
+        load_apps(&[PathBuf::from("-")], false, &mut text.as_bytes())
+    }
+
+    fn load_docs(text: &str) -> Result<Vec<Document>> {
         load(&[PathBuf::from("-")], false, &mut text.as_bytes())
     }
 
@@ -261,7 +284,7 @@ mod tests {
         std::fs::write(&one, r#"{"id":"web","cmd":"sleep 100","instances":2}"#).unwrap();
         let many = dir.path().join("many.json");
         std::fs::write(&many, r#"[{"id":"/a/x","cmd":"x"},{"id":"/a/y","cmd":"y"}]"#).unwrap();
-        let apps = load(&[one, many.clone()], false, &mut std::io::empty()).unwrap();
+        let apps = load_apps(&[one, many.clone()], false, &mut std::io::empty()).unwrap();
         assert_eq!(ids(&apps), ["/web", "/a/x", "/a/y"]);
         assert_eq!(apps[0].body["instances"], 2);
         assert_eq!(apps[2].origin, format!("{} [1]", many.display()));
@@ -291,7 +314,7 @@ mod tests {
         std::fs::write(dir.path().join("c.yaml"), "id: /c\ncmd: c\n").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a manifest").unwrap();
         std::fs::create_dir(dir.path().join("sub.json")).unwrap();
-        let apps = load(&[dir.path().to_path_buf()], false, &mut std::io::empty()).unwrap();
+        let apps = load_apps(&[dir.path().to_path_buf()], false, &mut std::io::empty()).unwrap();
         assert_eq!(ids(&apps), ["/a", "/b", "/c"]);
     }
 
@@ -303,9 +326,9 @@ mod tests {
         std::fs::write(dir.path().join("team/b.json"), r#"{"id":"/b"}"#).unwrap();
         std::fs::write(dir.path().join("team/deep/c.yml"), "id: /c\n").unwrap();
         let root = [dir.path().to_path_buf()];
-        assert_eq!(ids(&load(&root, false, &mut std::io::empty()).unwrap()), ["/a"]);
+        assert_eq!(ids(&load_apps(&root, false, &mut std::io::empty()).unwrap()), ["/a"]);
         assert_eq!(
-            ids(&load(&root, true, &mut std::io::empty()).unwrap()),
+            ids(&load_apps(&root, true, &mut std::io::empty()).unwrap()),
             ["/a", "/b", "/c"]
         );
     }
@@ -318,12 +341,17 @@ mod tests {
         let pod = load_str("id: /p\ncontainers: [{name: c}]\n").unwrap_err();
         assert!(matches!(pod, Error::Unsupported { kind: "pod", .. }), "{pod:?}");
         assert_eq!(pod.exit_code(), 2);
-        let group = load_str(r#"{"id": "/g", "apps": [{"id": "a"}]}"#).unwrap_err();
-        assert!(matches!(group, Error::Unsupported { kind: "group", .. }), "{group:?}");
-        assert!(matches!(
-            load_str("kind: group\nid: /g\n").unwrap_err(),
-            Error::Unsupported { kind: "group", .. }
-        ));
+        assert!(pod.to_string().contains("pods are not supported by Pacer yet"), "{pod}");
+        let docs = load_docs("{\"id\": \"/g\", \"apps\": [{\"id\": \"a\"}]}\n").unwrap();
+        assert!(
+            matches!(&docs[..], [Document::Group(g)] if g.apps[0].as_str() == "/g/a"),
+            "{docs:?}"
+        );
+        let docs = load_docs("kind: group\nid: /g\n---\nid: /x\ncmd: c\n").unwrap();
+        assert!(
+            matches!(&docs[..], [Document::Group(g), Document::App(a)] if g.id.as_str() == "/g" && !g.body.contains_key("kind") && a.id.as_str() == "/x"),
+            "{docs:?}"
+        );
         assert!(matches!(
             load_str("kind: deployment\nid: /x\n").unwrap_err(),
             Error::Manifest { .. }
@@ -339,11 +367,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "{\"id\": ").unwrap();
-        let err = load(&[bad], false, &mut std::io::empty()).unwrap_err();
+        let err = load_apps(&[bad], false, &mut std::io::empty()).unwrap_err();
         assert!(matches!(err, Error::Json { .. }), "{err:?}");
         assert_eq!(err.exit_code(), 2);
 
-        let err = load(&[dir.path().join("missing.yaml")], false, &mut std::io::empty()).unwrap_err();
+        let err = load_apps(&[dir.path().join("missing.yaml")], false, &mut std::io::empty()).unwrap_err();
         assert!(matches!(err, Error::Read { .. }), "{err:?}");
 
         assert!(matches!(load_str("id: [unclosed\n").unwrap_err(), Error::Yaml { .. }));
@@ -360,7 +388,7 @@ mod tests {
         assert!(matches!(load_str("# nothing\n").unwrap_err(), Error::Usage(_)));
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(
-            load(&[empty.path().to_path_buf()], false, &mut std::io::empty()),
+            load_apps(&[empty.path().to_path_buf()], false, &mut std::io::empty()),
             Err(Error::Usage(_))
         ));
     }

@@ -2,7 +2,8 @@
 //!
 //! History is the app's stored versions (`/v2/apps/{id}/versions`), numbered from the oldest
 //! kept as revision 1; undo is Marathon's rollback, `PUT /v2/apps/{id}` with `{"version": v}`,
-//! by default to the version before the current one.
+//! by default to the version before the current one. `group/ID` names a group instead (see
+//! `groups::rollout`); `app/ID` and a bare id name an app.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,14 +28,19 @@ pub struct RolloutArgs {
 pub enum RolloutAction {
     /// Wait until the app's deployment finishes, showing its progress.
     Status {
+        /// APP, app/APP or group/GROUP.
         app: String,
         #[arg(long, default_value = "5m", value_parser = parse_duration)]
         timeout: Duration,
     },
-    /// List the app's stored versions, oldest first.
-    History { app: String },
-    /// Roll the app back to its previous version, or to `--to-version`.
+    /// List the app's (or group's) stored versions, oldest first.
+    History {
+        /// APP, app/APP or group/GROUP.
+        app: String,
+    },
+    /// Roll the app (or group) back to its previous version, or to `--to-version`.
     Undo {
+        /// APP, app/APP or group/GROUP.
         app: String,
         /// A version timestamp or a revision number from `rollout history`.
         #[arg(long)]
@@ -55,16 +61,32 @@ pub struct RestartArgs {
 }
 
 pub(crate) async fn run(client: &Client, args: &RolloutArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let (RolloutAction::Status { app: target, .. }
+    | RolloutAction::History { app: target }
+    | RolloutAction::Undo { app: target, .. }) = &args.action;
+    if let Some(raw) = crate::groups::rollout::as_group(target) {
+        use crate::groups::rollout as group;
+        let id = crate::groups::parse_group_id(raw)?;
+        match &args.action {
+            RolloutAction::Status { timeout, .. } => group::status(client, &id, *timeout, out).await?,
+            RolloutAction::History { .. } => group::history(client, &id, out).await?,
+            RolloutAction::Undo { to_version, force, .. } => {
+                group::undo(client, &id, to_version.as_deref(), *force, out).await?
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let app = |raw: &str| crate::parse_app_id(raw.strip_prefix("app/").unwrap_or(raw));
     match &args.action {
-        RolloutAction::Status { app, timeout } => {
-            let id = crate::parse_app_id(app)?;
+        RolloutAction::Status { app: app_id, timeout } => {
+            let id = app(app_id)?;
             let deadline = Instant::now() + *timeout;
             let mut progress = Progress::on_terminal();
             let status = crate::wait::until(client, &id, Wanted::Deployed, deadline, *timeout, &mut progress).await?;
             writeln!(out, "app{id} rolled out: {status}").map_err(Error::Output)?;
         }
-        RolloutAction::History { app } => {
-            let id = crate::parse_app_id(app)?;
+        RolloutAction::History { app: app_id } => {
+            let id = app(app_id)?;
             let versions = history(client, &id).await?;
             let current = client.get(&app_path(&id)).await?;
             let current = current["app"]["version"].as_str().unwrap_or_default().to_string();
@@ -89,8 +111,12 @@ pub(crate) async fn run(client: &Client, args: &RolloutArgs, out: &mut dyn Write
             };
             write!(out, "{table}").map_err(Error::Output)?;
         }
-        RolloutAction::Undo { app, to_version, force } => {
-            let id = crate::parse_app_id(app)?;
+        RolloutAction::Undo {
+            app: app_id,
+            to_version,
+            force,
+        } => {
+            let id = app(app_id)?;
             let versions = history(client, &id).await?;
             let current = client.get(&app_path(&id)).await?;
             let current = current["app"]["version"].as_str().unwrap_or_default();
@@ -137,7 +163,7 @@ async fn history(client: &Client, id: &PathId) -> Result<Vec<String>> {
 
 /// The version to roll back to: `wanted` (a version or a 1-based revision), or the newest
 /// version older than `current`.
-fn pick<'a>(versions: &'a [String], current: &str, wanted: Option<&str>) -> Result<&'a str> {
+pub(crate) fn pick<'a>(versions: &'a [String], current: &str, wanted: Option<&str>) -> Result<&'a str> {
     match wanted {
         Some(w) => {
             if let Ok(n) = w.parse::<usize>() {

@@ -324,7 +324,7 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
     );
     assert!(lost.message().contains("is no longer valid"), "{:?}", lost.message);
 
-    // LAUNCH_GROUP is not there yet, and says so.
+    // A LAUNCH_GROUP is validated as a whole (tests/local_task_groups.rs has the rest).
     let offer = sched.next_offers().await?.remove(0);
     let group = mesos::v1::offer::Operation {
         r#type: Some(mesos::v1::offer::operation::Type::LaunchGroup as i32),
@@ -352,7 +352,8 @@ async fn invalid_launches_are_refused_with_reasons() -> Result<()> {
         .await?;
     let status = sched.next_update().await?;
     assert_eq!(status.state(), TaskState::TaskError);
-    assert_eq!(status.message(), "LAUNCH_GROUP is not supported yet");
+    assert_eq!(status.reason(), Reason::TaskGroupInvalid);
+    assert_eq!(status.message(), "'ExecutorInfo.type' must be set");
 
     // A call with its payload missing is refused synchronously.
     let err = sched.simple(call::Type::Kill).await.unwrap_err();

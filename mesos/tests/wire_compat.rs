@@ -180,7 +180,8 @@ fn subscribe_golden_vector_is_what_cxx_encodes() {
     crosses_the_oracle("golden SUBSCRIBE", &ours);
 }
 
-/// Events as the local master really builds them: SUBSCRIBED, OFFERS, and a task's updates.
+/// Events as the local master really builds them: SUBSCRIBED, OFFERS, and the updates of a
+/// task and of a task group's task.
 #[tokio::test]
 async fn the_local_masters_events_cross_the_oracle() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,6 +218,28 @@ async fn the_local_masters_events_cross_the_oracle() {
         }
         crosses_the_oracle("local UPDATE", &event);
         let status = event.update.unwrap().status;
+        if let Some(pid) = status.container_status.as_ref().and_then(|c| c.executor_pid) {
+            reaper.watch(pid);
+        }
+        sched.ack(&status).await.unwrap();
+        if status.state() == TaskState::TaskRunning {
+            break;
+        }
+    }
+    // A task group's updates name its executor and nest the task's container in its own.
+    let offer = sched.next_offers().await.unwrap().remove(0);
+    let task = common::shell_task("wire.2", &offer.agent_id.value, "sleep 30");
+    let executor = common::group::default_executor("wire.exec");
+    sched.launch_group(&offer, executor, vec![task], 1.0).await.unwrap();
+    loop {
+        let event = sched.next().await.unwrap();
+        if event.r#type() != event::Type::Update {
+            continue;
+        }
+        crosses_the_oracle("local UPDATE of a task group", &event);
+        let status = event.update.unwrap().status;
+        let container = status.container_status.as_ref().and_then(|c| c.container_id.as_ref());
+        assert!(container.is_some_and(|c| c.parent.is_some()), "{status:?}");
         if let Some(pid) = status.container_status.as_ref().and_then(|c| c.executor_pid) {
             reaper.watch(pid);
         }

@@ -64,6 +64,11 @@ impl Agent {
         sandbox_of(&self.dir, task_id)
     }
 
+    /// The sandbox of a task group's executor: the group's shared volumes live there.
+    pub(crate) fn executor_sandbox(&self, executor_id: &str) -> PathBuf {
+        self.dir.join("executors").join(executor_id)
+    }
+
     /// Appends a record to the log (synced at the end of the master's batch if `durable`).
     pub(crate) fn checkpoint(&mut self, record: record::Record, durable: bool) -> Result<(), CheckpointError> {
         self.log.append(&Record { record: Some(record) }, durable)

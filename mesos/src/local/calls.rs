@@ -8,13 +8,13 @@ use crate::v1::framework_info::capability::Type as Capability;
 use crate::v1::scheduler::{Call, Event, call, event};
 use crate::v1::{FrameworkId, OperationState, OperationStatus, TaskState, offer};
 
-use super::agent::valid_task_id;
 use super::executor;
 use super::framework::{Framework, Subscription};
 use super::master::{Master, Timer};
 use super::offers::refuse_duration;
 use super::resources::Resources;
 use super::status::{self, Reason, error_event, master_update, reconciliation_update, rescind_event};
+use super::task_group::validate::check_identity;
 use super::tasks::TaskKey;
 use super::transport::LocalCaller;
 
@@ -292,14 +292,8 @@ impl Master {
                     }
                 }
                 offer::operation::Type::LaunchGroup => {
-                    let tasks = operation.launch_group.map(|g| g.task_group.tasks).unwrap_or_default();
-                    for task in tasks {
-                        self.task_error(
-                            framework_id,
-                            &task,
-                            Reason::TaskGroupInvalid,
-                            "LAUNCH_GROUP is not supported yet".into(),
-                        );
+                    if let Some(group) = operation.launch_group {
+                        self.accept_group(framework_id, agent, group, &mut remaining, &launches);
                     }
                 }
                 other => {
@@ -338,24 +332,8 @@ impl Master {
         remaining: &Resources,
         batch: &[(crate::v1::TaskInfo, Resources)],
     ) -> Result<Resources, String> {
-        let id = &task.task_id.value;
-        valid_task_id(id)?;
-        let key = TaskKey::new(framework_id, id);
-        let duplicate = self.tasks.contains_key(&key) || batch.iter().any(|(t, _)| &t.task_id.value == id);
-        // Sandboxes are per agent and task id, so the id must also be free on the agent.
-        let sandbox_busy = self
-            .tasks
-            .values()
-            .any(|t| t.agent == agent && t.key.task_id == *id && !t.ended);
-        if duplicate || sandbox_busy {
-            return Err(format!("Task has duplicate ID: {id}"));
-        }
-        if task.agent_id.value != self.agents[agent].id {
-            return Err(format!(
-                "Task uses agent {} but the offers are for agent {}",
-                task.agent_id.value, self.agents[agent].id
-            ));
-        }
+        let taken = self.task_id_taken(framework_id, agent, &task.task_id.value, batch);
+        check_identity(task, &self.agents[agent], taken)?;
         executor::check_supported(task)?;
         let resources =
             Resources::from_protos(&task.resources, self.agents[agent].resource_role()).map_err(|e| e.to_string())?;
@@ -372,7 +350,30 @@ impl Master {
         Ok(resources)
     }
 
-    fn task_error(&mut self, framework_id: &str, task: &crate::v1::TaskInfo, reason: Reason, message: String) {
+    /// Whether task id `id` is in use by the framework, earlier in the same ACCEPT (`batch`),
+    /// or by a live task's sandbox on the agent (sandboxes are per agent and task id).
+    pub(super) fn task_id_taken(
+        &self,
+        framework_id: &str,
+        agent: usize,
+        id: &str,
+        batch: &[(crate::v1::TaskInfo, Resources)],
+    ) -> bool {
+        self.tasks.contains_key(&TaskKey::new(framework_id, id))
+            || batch.iter().any(|(t, _)| t.task_id.value == id)
+            || self
+                .tasks
+                .values()
+                .any(|t| t.agent == agent && t.key.task_id == id && !t.ended)
+    }
+
+    pub(super) fn task_error(
+        &mut self,
+        framework_id: &str,
+        task: &crate::v1::TaskInfo,
+        reason: Reason,
+        message: String,
+    ) {
         tracing::info!(framework_id, task_id = %task.task_id.value, %message, "task refused");
         let update = master_update(
             &task.task_id.value,
@@ -428,7 +429,9 @@ impl Master {
         }
         let grace = kill.kill_policy.and_then(|p| p.grace_period).map(|d| d.nanoseconds);
         let killing_state = self.frameworks[framework_id].has(Capability::TaskKillingState);
-        self.kill_task(&key, grace, killing_state);
+        for key in self.kill_targets(&key) {
+            self.kill_task(&key, grace, killing_state);
+        }
     }
 
     /// TEARDOWN, or a failover timeout: kill the framework's tasks and forget it.

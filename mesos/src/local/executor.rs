@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::v1::{CommandInfo, TaskInfo, container_info, environment};
 
+use super::task_group::volumes::{self, Mount};
 use super::tasks::TaskKey;
 
 /// Why a task's process could not be started.
@@ -42,6 +43,16 @@ pub(crate) enum LaunchError {
     /// The TaskInfo has no command to run.
     #[error("the task has no command")]
     NoCommand,
+    /// A task group's executor sandbox or volumes could not be made.
+    #[error("cannot prepare the volumes of {}: {source}", path.display())]
+    Volumes {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Not attempted: an earlier task of its group could not be started.
+    #[error("not started, since task '{0}' of its group failed to launch")]
+    GroupAborted(String),
 }
 
 /// Variables inherited from the server's environment; everything else stays private to it.
@@ -65,6 +76,16 @@ pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
     if task.executor.is_some() {
         return Err("custom executors are not supported by the local agent; use a CommandInfo".into());
     }
+    check_runnable(task)?;
+    if task.container.as_ref().is_some_and(|c| !c.volumes.is_empty()) {
+        return Err("container volumes are not supported by the local agent yet".into());
+    }
+    Ok(())
+}
+
+/// What every task the agent runs itself needs, alone or in a task group (whose volumes and
+/// executor are checked with the group): a command it can run as a process on this host.
+pub(crate) fn check_runnable(task: &TaskInfo) -> Result<(), String> {
     let Some(command) = &task.command else {
         return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
     };
@@ -89,9 +110,6 @@ pub(crate) fn check_supported(task: &TaskInfo) -> Result<(), String> {
         if container.mesos.as_ref().is_some_and(|m| m.image.is_some()) {
             return Err("container images are not supported by the local agent".into());
         }
-        if !container.volumes.is_empty() {
-            return Err("container volumes are not supported by the local agent yet".into());
-        }
     }
     Ok(())
 }
@@ -104,6 +122,30 @@ pub(crate) struct LaunchJob {
     pub checkpoint: bool,
     pub sandbox: PathBuf,
     pub base_env: Arc<Vec<(String, String)>>,
+    /// Set for a task of a task group.
+    pub group: Option<GroupJob>,
+}
+
+/// What a task of a task group gets besides what a command task gets.
+pub(crate) struct GroupJob {
+    pub executor_id: String,
+    pub executor_sandbox: PathBuf,
+    /// `MESOS_CONTAINER_IP`, which Mesos's default executor sets: the agent's, as the tasks
+    /// share the host's network.
+    pub container_ip: String,
+    pub mounts: Vec<Mount>,
+}
+
+/// What the launcher threads start: a command task, or a whole task group.
+pub(crate) enum Launch {
+    Task(Box<LaunchJob>),
+    /// The executor's sandbox and volumes, then its tasks in order; a task that fails to start
+    /// stops the rest, since the group runs whole or not at all.
+    Group {
+        sandbox: PathBuf,
+        mounts: Vec<Mount>,
+        tasks: Vec<LaunchJob>,
+    },
 }
 
 /// A started task process (the leader of its own process group).
@@ -119,11 +161,18 @@ pub(crate) struct LaunchOutcome {
     pub result: Result<Launched, LaunchError>,
 }
 
+/// The result of one [`Launch`].
+pub(crate) enum Outcome {
+    Task(Box<LaunchOutcome>),
+    /// One per task, in the group's order.
+    Group(Vec<LaunchOutcome>),
+}
+
 /// Launches `jobs` on a few blocking threads (creating sandboxes and forking cost kernel
 /// time, which a second core halves), streaming each outcome to `outcomes` as it happens.
 /// If the master is gone the remaining jobs are not started; they were checkpointed, so the
 /// next start reports them.
-pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<LaunchOutcome>) {
+pub(crate) fn launch_all(jobs: Vec<Launch>, outcomes: mpsc::UnboundedSender<Outcome>) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = jobs.len().div_ceil(16).clamp(1, cores.min(4));
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
@@ -137,14 +186,53 @@ pub(crate) fn launch_all(jobs: Vec<LaunchJob>, outcomes: mpsc::UnboundedSender<L
                     Ok(mut queue) => queue.pop_front(),
                     Err(_) => None,
                 };
-                let Some(job) = job else { break };
-                let result = launch(&job, &mut programs);
-                if outcomes.send(LaunchOutcome { key: job.key, result }).is_err() {
+                let outcome = match job {
+                    None => break,
+                    Some(Launch::Task(job)) => {
+                        let result = launch(&job, &mut programs);
+                        Outcome::Task(Box::new(LaunchOutcome { key: job.key, result }))
+                    }
+                    Some(Launch::Group { sandbox, mounts, tasks }) => {
+                        Outcome::Group(launch_group(&sandbox, &mounts, tasks, &mut programs))
+                    }
+                };
+                if outcomes.send(outcome).is_err() {
                     break;
                 }
             }
         });
     }
+}
+
+fn launch_group(
+    sandbox: &Path,
+    mounts: &[Mount],
+    tasks: Vec<LaunchJob>,
+    programs: &mut HashMap<String, PathBuf>,
+) -> Vec<LaunchOutcome> {
+    let executor_failed = fs::create_dir_all(sandbox)
+        .and_then(|()| volumes::prepare(sandbox, sandbox, mounts))
+        .err();
+    // The first task that failed: nothing after it is started.
+    let mut failed: Option<String> = None;
+    let mut out = Vec::with_capacity(tasks.len());
+    for job in tasks {
+        let result = if let Some(e) = &executor_failed {
+            Err(LaunchError::Volumes {
+                path: sandbox.to_owned(),
+                source: io::Error::new(e.kind(), e.to_string()),
+            })
+        } else if let Some(task) = &failed {
+            Err(LaunchError::GroupAborted(task.clone()))
+        } else {
+            launch(&job, programs)
+        };
+        if result.is_err() && failed.is_none() {
+            failed = Some(job.key.task_id.clone());
+        }
+        out.push(LaunchOutcome { key: job.key, result });
+    }
+    out
 }
 
 /// Creates the sandbox (`stdout`, `stderr` inside) and starts the task's command in it.
@@ -157,6 +245,14 @@ fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<La
     fs::create_dir_all(&job.sandbox).map_err(sandbox_err)?;
     let stdout = File::create(job.sandbox.join("stdout")).map_err(sandbox_err)?;
     let stderr = File::create(job.sandbox.join("stderr")).map_err(sandbox_err)?;
+    if let Some(group) = &job.group {
+        volumes::prepare(&job.sandbox, &group.executor_sandbox, &group.mounts)
+            .and_then(|()| volumes::link_task(&group.executor_sandbox, &job.key.task_id, &job.sandbox))
+            .map_err(|source| LaunchError::Volumes {
+                path: job.sandbox.clone(),
+                source,
+            })?;
+    }
 
     let env = task_env(job, command);
     let mut cmd = build_command(command, env.get("PATH").map(String::as_str), programs);
@@ -232,10 +328,17 @@ pub(crate) fn task_env(job: &LaunchJob, command: &CommandInfo) -> BTreeMap<Strin
     }
     let sandbox = job.sandbox.to_string_lossy().into_owned();
     let task_id = job.task.task_id.value.clone();
+    let executor_id = job
+        .group
+        .as_ref()
+        .map_or_else(|| task_id.clone(), |g| g.executor_id.clone());
+    if let Some(group) = &job.group {
+        env.insert("MESOS_CONTAINER_IP".to_owned(), group.container_ip.clone());
+    }
     // Set last: recovery finds a half-launched task's process by its MESOS_SANDBOX.
     for (k, v) in [
-        ("MESOS_TASK_ID", task_id.clone()),
-        ("MESOS_EXECUTOR_ID", task_id),
+        ("MESOS_TASK_ID", task_id),
+        ("MESOS_EXECUTOR_ID", executor_id),
         ("MESOS_FRAMEWORK_ID", job.key.framework_id.clone()),
         ("MESOS_AGENT_ID", job.agent_id.clone()),
         ("MESOS_SLAVE_ID", job.agent_id.clone()),

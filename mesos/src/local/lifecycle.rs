@@ -1,20 +1,19 @@
 //! The agent's side of a task's life: launch, status updates until acknowledged, kill with a
 //! grace period, exit, and re-adoption of processes found alive after a restart.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::protos::pacer::checkpoint::{TaskLaunching, TaskStarted, record};
-use crate::v1::{FrameworkId, TaskInfo, TaskState, TaskStatus};
+use crate::protos::pacer::checkpoint::{Record, TaskLaunching, TaskStarted, record};
+use crate::v1::{ExecutorId, FrameworkId, TaskInfo, TaskState, TaskStatus};
 
-use super::executor::{self, LaunchJob, LaunchOutcome};
+use super::executor::{self, Launch, LaunchOutcome, Launched, Outcome};
 use super::master::{Exit, Master, Timer};
 use super::recovery::{Fate, Replayed, probe};
 use super::resources::Resources;
 use super::status::{self, Reason, Source, is_terminal, master_update};
-use super::tasks::{Process, Task, TaskKey};
+use super::tasks::{GroupMember, Process, Task, TaskKey};
 
 /// Mesos's default kill grace period.
 const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -27,10 +26,33 @@ impl Master {
     /// Launches validated tasks on an agent: checkpoint all launches (one sync), then hand them
     /// to the launcher threads; each outcome comes back through [`Master::on_launched`].
     pub(super) fn launch_tasks(&mut self, framework_id: &str, agent: usize, launches: Vec<(TaskInfo, Resources)>) {
-        if launches.is_empty() {
+        let keys = self.admit(framework_id, agent, launches, None);
+        if keys.is_empty() {
             return;
         }
+        let jobs = keys
+            .iter()
+            .filter_map(|k| self.launch_job(k))
+            .map(|job| Launch::Task(Box::new(job)))
+            .collect();
+        executor::launch_all(jobs, self.launched_tx.clone());
+    }
+
+    /// Checkpoints the launches of tasks (after `group`'s executor record, for a task group)
+    /// and records them STAGING, holding their resources. Returns their keys; none if the
+    /// checkpoint failed, in which case every task is reported failed.
+    pub(super) fn admit(
+        &mut self,
+        framework_id: &str,
+        agent: usize,
+        launches: Vec<(TaskInfo, Resources)>,
+        group: Option<(GroupMember, Record)>,
+    ) -> Vec<TaskKey> {
+        if launches.is_empty() {
+            return Vec::new();
+        }
         let framework = self.frameworks[framework_id].info.clone();
+        let (member, executor_record) = group.unzip();
         let launches: Vec<(TaskInfo, Resources, String)> = launches
             .into_iter()
             .map(|(t, r)| (t, r, uuid::Uuid::new_v4().to_string()))
@@ -40,6 +62,9 @@ impl Master {
         let durable = (|| {
             let a = &mut self.agents[agent];
             a.checkpoint_framework(&framework)?;
+            if let Some(record) = executor_record.and_then(|r| r.record) {
+                a.checkpoint(record, true)?;
+            }
             for (task, _, container_id) in &launches {
                 a.checkpoint(
                     record::Record::Launching(TaskLaunching {
@@ -48,6 +73,9 @@ impl Master {
                         },
                         task: task.clone(),
                         container_id: container_id.clone(),
+                        executor_id: member.as_ref().map(|m| ExecutorId {
+                            value: m.executor_id.clone(),
+                        }),
                     }),
                     true,
                 )?;
@@ -66,22 +94,12 @@ impl Master {
                 );
                 self.emit(framework_id, status::update_event(update));
             }
-            return;
+            return Vec::new();
         }
-        let checkpoint = framework.checkpoint();
-        let mut jobs = Vec::with_capacity(launches.len());
+        let mut keys = Vec::with_capacity(launches.len());
         for (info, resources, container_id) in launches {
             let key = TaskKey::new(framework_id, &info.task_id.value);
-            let a = &mut self.agents[agent];
-            a.used.add(&resources);
-            jobs.push(LaunchJob {
-                key: key.clone(),
-                task: info.clone(),
-                agent_id: a.id.clone(),
-                checkpoint,
-                sandbox: a.sandbox(&key.task_id),
-                base_env: Arc::clone(&self.base_env),
-            });
+            self.agents[agent].used.add(&resources);
             let staging = TaskStatus {
                 task_id: info.task_id.clone(),
                 state: TaskState::TaskStaging as i32,
@@ -91,6 +109,7 @@ impl Master {
             };
             let task = Task {
                 key: key.clone(),
+                group: member.clone(),
                 info,
                 agent,
                 container_id,
@@ -104,9 +123,17 @@ impl Master {
                 kill_requested: false,
                 ended: false,
             };
-            self.tasks.insert(key, task);
+            self.tasks.insert(key.clone(), task);
+            keys.push(key);
         }
-        executor::launch_all(jobs, self.launched_tx.clone());
+        keys
+    }
+
+    pub(super) fn on_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Task(outcome) => self.on_launched(*outcome),
+            Outcome::Group(outcomes) => self.on_group_launched(outcomes),
+        }
     }
 
     /// A launch job finished: the task runs (STARTING, RUNNING) or failed to start.
@@ -122,13 +149,7 @@ impl Master {
         let kill_requested = task.kill_requested;
         match outcome.result {
             Ok(launched) => {
-                let pid = launched.pid;
-                let process = Process {
-                    pid,
-                    start_ticks: launched.start_ticks,
-                    adopted: false,
-                };
-                self.set_started(&key, process);
+                let pid = self.watch_started(&key, launched);
                 // Killed (or its framework removed) while being launched: it never ran as far
                 // as the framework knows, so no STARTING/RUNNING, and no grace period.
                 if kill_requested {
@@ -138,15 +159,6 @@ impl Master {
                     self.push_executor_update(&key, TaskState::TaskRunning, None);
                     self.start_health_checks(&key);
                 }
-                let mut child = launched.child;
-                let exit_key = key.clone();
-                self.exits.spawn(async move {
-                    Exit {
-                        key: exit_key,
-                        pid,
-                        status: child.wait().await,
-                    }
-                });
             }
             Err(e) => {
                 tracing::warn!(task_id = %key.task_id, error = %e, "task launch failed");
@@ -159,6 +171,27 @@ impl Master {
                 );
             }
         }
+    }
+
+    /// Records a freshly spawned process of the task (checkpointed) and waits for its exit.
+    pub(super) fn watch_started(&mut self, key: &TaskKey, launched: Launched) -> u32 {
+        let pid = launched.pid;
+        let process = Process {
+            pid,
+            start_ticks: launched.start_ticks,
+            adopted: false,
+        };
+        self.set_started(key, process);
+        let mut child = launched.child;
+        let exit_key = key.clone();
+        self.exits.spawn(async move {
+            Exit {
+                key: exit_key,
+                pid,
+                status: child.wait().await,
+            }
+        });
+        pid
     }
 
     fn set_started(&mut self, key: &TaskKey, process: Process) {
@@ -176,7 +209,7 @@ impl Master {
         }
     }
 
-    fn push_executor_update(&mut self, key: &TaskKey, state: TaskState, message: Option<String>) {
+    pub(super) fn push_executor_update(&mut self, key: &TaskKey, state: TaskState, message: Option<String>) {
         let Some(task) = self.tasks.get(key) else {
             return;
         };
@@ -284,6 +317,9 @@ impl Master {
         self.adopted.remove(key);
         if let Err(e) = self.agents[task.agent].checkpoint(record::Record::Removed(key.record()), false) {
             tracing::error!(error = %e, "cannot checkpoint a task's removal");
+        }
+        if let Some(group) = &task.group {
+            self.group_task_forgotten(key, group);
         }
     }
 
@@ -421,7 +457,14 @@ impl Master {
     }
 
     /// The task reached a terminal state: release its resources and report it.
-    fn task_ended(&mut self, key: &TaskKey, state: TaskState, source: Source, reason: Option<Reason>, message: String) {
+    pub(super) fn task_ended(
+        &mut self,
+        key: &TaskKey,
+        state: TaskState,
+        source: Source,
+        reason: Option<Reason>,
+        message: String,
+    ) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
@@ -429,6 +472,7 @@ impl Master {
             return;
         }
         task.ended = true;
+        let group = task.group.clone();
         let agent = task.agent;
         let mut update = task
             .origin(&self.agents[agent])
@@ -448,11 +492,15 @@ impl Master {
         } else {
             self.forget(key);
         }
+        if let Some(group) = group {
+            self.group_task_ended(key, &group, state);
+        }
     }
 
     /// Takes over the tasks checkpointed by an earlier run of agent `agent`.
     pub(super) fn recover(&mut self, agent: usize, replayed: Replayed) {
         self.removed_frameworks.extend(replayed.removed_frameworks);
+        self.recover_executors(agent, replayed.executors);
         for (framework_id, info) in replayed.frameworks {
             if self.frameworks.contains_key(&framework_id) || self.removed_frameworks.contains(&framework_id) {
                 continue;
@@ -498,6 +546,7 @@ impl Master {
             });
             let task = Task {
                 key: key.clone(),
+                group: self.join_group(&key, rt.executor_id.as_deref()),
                 info: rt.info.clone(),
                 agent,
                 container_id: rt.container_id.clone(),
@@ -572,6 +621,7 @@ impl Master {
                 }
             }
         }
+        self.settle_groups(agent);
         self.schedule_poll(false);
     }
 }

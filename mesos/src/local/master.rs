@@ -27,11 +27,12 @@ use crate::v1::{Address, FrameworkInfo, MasterInfo};
 use super::LocalError;
 use super::agent::{self, Agent};
 use super::config::{LocalMasterConfig, os_hostname};
-use super::executor::{self, LaunchOutcome};
+use super::executor::{self, Outcome};
 use super::framework::Framework;
 use super::health::Checks;
 use super::offers::{Allocator, Candidate};
 use super::recovery;
+use super::task_group::{Executor, ExecutorKey};
 use super::tasks::{Task, TaskKey};
 
 /// Calls handled per batch before the checkpoint sync and event release.
@@ -89,6 +90,8 @@ pub(crate) struct Master {
     pub(super) next_framework: u64,
     pub(super) agents: Vec<Agent>,
     pub(super) tasks: HashMap<TaskKey, Task>,
+    /// The executors of task groups, while any of their tasks is known.
+    pub(super) executors: HashMap<ExecutorKey, Executor>,
     /// Running tasks whose process we did not spawn (recovered), polled for exit.
     pub(super) adopted: HashSet<TaskKey>,
     pub(super) allocator: Allocator,
@@ -98,8 +101,8 @@ pub(crate) struct Master {
     pub(super) outbox: Vec<(String, Event)>,
     pub(super) base_env: Arc<Vec<(String, String)>>,
     /// Launch outcomes from the launcher threads.
-    pub(super) launched_tx: mpsc::UnboundedSender<LaunchOutcome>,
-    pub(super) launched_rx: mpsc::UnboundedReceiver<LaunchOutcome>,
+    pub(super) launched_tx: mpsc::UnboundedSender<Outcome>,
+    pub(super) launched_rx: mpsc::UnboundedReceiver<Outcome>,
     pub(super) allocation_needed: bool,
     pub(super) poll_scheduled: bool,
     /// The health checkers of running tasks, reporting through `health.rx`.
@@ -140,6 +143,7 @@ impl Master {
             next_framework: 0,
             agents: Vec::new(),
             tasks: HashMap::new(),
+            executors: HashMap::new(),
             adopted: HashSet::new(),
             timers: DelayQueue::new(),
             exits: JoinSet::new(),
@@ -178,7 +182,7 @@ impl Master {
                     Some(command) => self.handle(command),
                     None => return,
                 },
-                Some(outcome) = self.launched_rx.recv() => self.on_launched(outcome),
+                Some(outcome) = self.launched_rx.recv() => self.on_outcome(outcome),
                 Some(report) = self.health.rx.recv() => self.on_health(report),
                 Some(exit) = self.exits.join_next() => {
                     if let Ok(exit) = exit {
@@ -200,7 +204,7 @@ impl Master {
                     Err(_) => {}
                 }
                 if let Ok(outcome) = self.launched_rx.try_recv() {
-                    self.on_launched(outcome);
+                    self.on_outcome(outcome);
                     progressed = true;
                 }
                 if let Ok(report) = self.health.rx.try_recv() {
@@ -331,7 +335,7 @@ impl Master {
             .map(|(k, _)| k)
             .collect();
         keys.sort();
-        let mut records = Vec::new();
+        let mut records = self.executor_records(index);
         let mut written = HashSet::new();
         for key in keys {
             if written.insert(key.framework_id.clone())

@@ -4,7 +4,9 @@
 //! master is reached by, and runs tasks as real processes on this machine: each in its own
 //! process group and sandbox (`<work_dir>/<agent>/sandboxes/<task_id>/` with `stdout` and
 //! `stderr`), checkpointed in `<work_dir>/<agent>/meta/` so that a new `LocalMaster` on the
-//! same work directory re-adopts them after a shutdown or a crash. Tasks with a
+//! same work directory re-adopts them after a shutdown or a crash. Task groups (LAUNCH_GROUP,
+//! Marathon's pods) run as under Mesos's default executor: started together, sharing their
+//! executor's sandbox volumes, and killed together when one fails (see `task_group`). Tasks with a
 //! `health_check` are health checked (command, HTTP(S) or TCP) as Mesos's command executor
 //! does, and killed after too many consecutive failures. [`LocalMaster::http_api`] serves the
 //! same master to frameworks elsewhere over Mesos's HTTP API.
@@ -38,6 +40,7 @@ mod offers;
 mod recovery;
 mod resources;
 mod status;
+mod task_group;
 mod tasks;
 mod transport;
 
@@ -116,6 +119,16 @@ impl LocalMaster {
         self.agent_dirs
             .iter()
             .map(|dir| agent::sandbox_of(dir, task_id))
+            .find(|p| p.is_dir())
+    }
+
+    /// The sandbox of a task group's executor (its shared volumes, and a `tasks/<task_id>` link
+    /// to each task's sandbox), if one exists on any agent.
+    pub fn executor_sandbox_dir(&self, executor_id: &str) -> Option<PathBuf> {
+        agent::valid_task_id(executor_id).ok()?;
+        self.agent_dirs
+            .iter()
+            .map(|dir| dir.join("executors").join(executor_id))
             .find(|p| p.is_dir())
     }
 

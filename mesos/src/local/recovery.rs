@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::protos::pacer::checkpoint::{Record, record};
+use crate::protos::pacer::checkpoint::{ExecutorLaunching, Record, record};
 use crate::v1::{FrameworkInfo, TaskInfo, TaskStatus};
 
 use super::executor;
@@ -18,6 +18,9 @@ use super::tasks::TaskKey;
 pub(crate) struct Replayed {
     pub frameworks: HashMap<String, FrameworkInfo>,
     pub removed_frameworks: HashSet<String>,
+    /// Task groups' executors, the latest record per framework and executor id (those whose
+    /// tasks are all gone included: recovery drops them).
+    pub executors: Vec<ExecutorLaunching>,
     /// In launch order.
     pub tasks: Vec<RecoveredTask>,
 }
@@ -27,6 +30,8 @@ pub(crate) struct RecoveredTask {
     pub key: TaskKey,
     pub info: TaskInfo,
     pub container_id: String,
+    /// The executor of a task of a task group.
+    pub executor_id: Option<String>,
     /// (pid, start ticks) once the process was recorded.
     pub started: Option<(u32, u64)>,
     pub kill_requested: bool,
@@ -58,6 +63,7 @@ pub(crate) fn replay(records: Vec<Record>) -> Replayed {
     let mut out = Replayed::default();
     let mut tasks: HashMap<TaskKey, RecoveredTask> = HashMap::new();
     let mut order: Vec<TaskKey> = Vec::new();
+    let mut executors: HashMap<(String, String), ExecutorLaunching> = HashMap::new();
     for r in records {
         let Some(r) = r.record else { continue };
         match r {
@@ -81,6 +87,7 @@ pub(crate) fn replay(records: Vec<Record>) -> Replayed {
                         key,
                         info: l.task,
                         container_id: l.container_id,
+                        executor_id: l.executor_id.map(|e| e.value),
                         started: None,
                         kill_requested: false,
                         statuses: Vec::new(),
@@ -113,9 +120,16 @@ pub(crate) fn replay(records: Vec<Record>) -> Replayed {
                 tasks.remove(&key);
                 order.retain(|o| o != &key);
             }
+            record::Record::ExecutorLaunching(e) => {
+                let key = (e.framework_id.value.clone(), e.executor.executor_id.value.clone());
+                executors.insert(key, e);
+            }
         }
     }
     out.tasks = order.into_iter().filter_map(|k| tasks.remove(&k)).collect();
+    let mut executors: Vec<((String, String), ExecutorLaunching)> = executors.into_iter().collect();
+    executors.sort_by(|a, b| a.0.cmp(&b.0));
+    out.executors = executors.into_iter().map(|(_, e)| e).collect();
     out
 }
 
@@ -180,6 +194,7 @@ mod tests {
                 ..Default::default()
             },
             container_id: format!("c-{task}"),
+            executor_id: None,
         }))
     }
 
@@ -235,6 +250,32 @@ mod tests {
         assert_eq!(a.last_acked().unwrap().state(), TaskState::TaskStarting);
         assert_eq!(a.pending().len(), 1);
         assert_eq!(a.pending()[0].uuid(), &[2]);
+    }
+
+    #[test]
+    fn replay_keeps_task_groups_executors_and_membership() {
+        use crate::protos::pacer::checkpoint::ExecutorLaunching;
+        use crate::v1::{ExecutorId, ExecutorInfo};
+        let executor = |container: &str| {
+            rec(record::Record::ExecutorLaunching(ExecutorLaunching {
+                framework_id: FrameworkId { value: "fw".into() },
+                executor: ExecutorInfo {
+                    executor_id: ExecutorId { value: "e".into() },
+                    ..Default::default()
+                },
+                container_id: container.into(),
+            }))
+        };
+        let mut member = launching("in-group");
+        if let Some(record::Record::Launching(l)) = &mut member.record {
+            l.executor_id = Some(ExecutorId { value: "e".into() });
+        }
+        // A later record of the same executor (a compacted log rewritten) replaces the first.
+        let replayed = replay(vec![executor("c1"), member, launching("alone"), executor("c2")]);
+        assert_eq!(replayed.executors.len(), 1);
+        assert_eq!(replayed.executors[0].container_id, "c2");
+        assert_eq!(replayed.tasks[0].executor_id.as_deref(), Some("e"));
+        assert_eq!(replayed.tasks[1].executor_id, None);
     }
 
     #[test]
@@ -303,6 +344,7 @@ mod crash_states {
                     ..Default::default()
                 },
                 container_id: format!("c-{task}"),
+                executor_id: None,
             })),
         }
     }

@@ -265,7 +265,6 @@ impl Resources {
         self.scalars.is_empty() && self.ranges.is_empty() && self.sets.is_empty()
     }
 
-    #[cfg(test)]
     pub(crate) fn scalar(&self, name: &str) -> f64 {
         from_millis(self.scalars.get(name).copied().unwrap_or(0))
     }

@@ -39,7 +39,11 @@ pub(crate) fn is_terminal(state: TaskState) -> bool {
 pub(crate) struct TaskOrigin {
     pub task_id: String,
     pub agent_id: String,
+    /// The task group's executor; a command task's executor id is its task id.
+    pub executor_id: Option<String>,
     pub container_id: String,
+    /// The executor's container, for a task of a task group (nested in it, in Mesos's terms).
+    pub parent_container: Option<String>,
     pub pid: Option<u32>,
     pub ip: IpAddr,
 }
@@ -57,7 +61,12 @@ impl TaskOrigin {
             executor_pid: self.pid,
             container_id: Some(ContainerId {
                 value: self.container_id.clone(),
-                parent: None,
+                parent: self.parent_container.as_ref().map(|parent| {
+                    Box::new(ContainerId {
+                        value: parent.clone(),
+                        parent: None,
+                    })
+                }),
             }),
         }
     }
@@ -82,7 +91,7 @@ impl TaskOrigin {
             }),
             timestamp: Some(now_seconds()),
             executor_id: Some(ExecutorId {
-                value: self.task_id.clone(),
+                value: self.executor_id.clone().unwrap_or_else(|| self.task_id.clone()),
             }),
             source: Some(source as i32),
             reason: reason.map(|r| r as i32),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::protos::pacer::checkpoint::{
     Record, TaskAck, TaskKey as KeyRecord, TaskLaunching, TaskStarted, TaskUpdate, record,
 };
-use crate::v1::{FrameworkId, TaskId, TaskInfo, TaskStatus};
+use crate::v1::{ExecutorId, FrameworkId, TaskId, TaskInfo, TaskStatus};
 
 use super::agent::Agent;
 use super::resources::Resources;
@@ -53,8 +53,18 @@ pub(crate) struct Process {
     pub adopted: bool,
 }
 
+/// A task of a task group: the default executor it runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupMember {
+    pub executor_id: String,
+    /// The executor's container, the parent of the task's own.
+    pub executor_container: String,
+}
+
 pub(crate) struct Task {
     pub key: TaskKey,
+    /// Set for a task launched by LAUNCH_GROUP.
+    pub group: Option<GroupMember>,
     pub info: TaskInfo,
     pub agent: usize,
     pub container_id: String,
@@ -79,7 +89,9 @@ impl Task {
         TaskOrigin {
             task_id: self.key.task_id.clone(),
             agent_id: agent.id.clone(),
+            executor_id: self.group.as_ref().map(|g| g.executor_id.clone()),
             container_id: self.container_id.clone(),
+            parent_container: self.group.as_ref().map(|g| g.executor_container.clone()),
             pid: self.process.map(|p| p.pid),
             ip: agent.ip,
         }
@@ -94,6 +106,9 @@ impl Task {
             },
             task: self.info.clone(),
             container_id: self.container_id.clone(),
+            executor_id: self.group.as_ref().map(|g| ExecutorId {
+                value: g.executor_id.clone(),
+            }),
         }))];
         if let Some(p) = self.process {
             out.push(wrap(record::Record::Started(TaskStarted {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod group;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::v1::framework_info::capability::Type as Capability;
 use crate::v1::{TaskState, TaskStatus};
 
-use super::executor::{self, LaunchJob};
+use super::executor;
 use super::master::Master;
 use super::status::{Reason, Source, now_seconds};
 use super::tasks::TaskKey;
@@ -168,20 +168,9 @@ impl Master {
                 return;
             }
         };
-        let agent = &self.agents[task.agent];
         let probe = match spec.target {
             Target::Command(command) => {
-                let job = LaunchJob {
-                    key: key.clone(),
-                    task: task.info.clone(),
-                    agent_id: agent.id.clone(),
-                    checkpoint: self
-                        .frameworks
-                        .get(&key.framework_id)
-                        .is_some_and(|f| f.info.checkpoint()),
-                    sandbox: agent.sandbox(&key.task_id),
-                    base_env: Arc::clone(&self.base_env),
-                };
+                let Some(job) = self.launch_job(key) else { return };
                 let mut env: BTreeMap<String, String> =
                     executor::task_env(&job, task.info.command.as_ref().unwrap_or(&Default::default()));
                 for var in command.environment.iter().flat_map(|e| &e.variables) {
