@@ -146,6 +146,9 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
             // The server refused this document; the others may still be fine.
             Err(e @ (Error::Server { .. } | Error::Response { .. })) => {
                 eprintln!("error: {what} ({origin}): {e}");
+                if matches!(e, Error::Server { status: 409, .. }) && !args.force {
+                    eprintln!("  (--force replaces the deployments that hold it)");
+                }
                 failed = true;
             }
             Err(e) => return Err(e),

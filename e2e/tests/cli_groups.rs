@@ -277,7 +277,7 @@ fn a_locked_group_names_its_deployment_and_force_overrides() -> Result<()> {
     let out = pacer(&server, &["apply", "-f", &file], 1)?;
     ensure!(
         stderr(&out).contains("error: group/stuck (")
-            && stderr(&out).contains(&format!("locked by deployment {blocking}")),
+            && stderr(&out).contains(&format!("locked by deployment {blocking}\n  (--force replaces")),
         "{}",
         stderr(&out)
     );

@@ -262,12 +262,14 @@ mod tests {
     fn the_same_tree_is_unchanged() {
         let d = doc(
             json!({"id": "/shop", "apps": [{"id": "web", "cmd": "web"}, {"id": "/shop/old", "cmd": "old"}],
-            "groups": [{"id": "back", "dependencies": ["/db"], "apps": [{"id": "api", "cmd": "api"}]}]}),
+            "groups": [{"id": "back", "dependencies": ["/db"], "apps": [{"id": "api", "cmd": "api", "dependencies": ["../web"]}]}]}),
         );
-        let planned = plan(&d, Some(&live()));
+        let mut live = live();
+        live.groups[0].apps[0].1["dependencies"] = json!(["/shop/web"]);
+        let planned = plan(&d, Some(&live));
         assert!(
             planned.apps.iter().all(|(_, o)| *o == Outcome::Unchanged),
-            "{planned:?}"
+            "relative app dependencies compare resolved: {planned:?}"
         );
         assert_eq!(
             (planned.group, planned.pruned.len(), planned.groups.len()),
