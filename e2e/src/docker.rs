@@ -128,7 +128,10 @@ impl DockerCluster {
             let control_ip = docker(&[
                 "inspect",
                 "-f",
-                &format!("{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}", cluster.control),
+                &format!(
+                    "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+                    cluster.control
+                ),
                 &name,
             ])?;
             cluster.nodes[i].url = format!("http://{control_ip}:{PORT}");
@@ -167,11 +170,21 @@ impl DockerCluster {
     }
 
     pub fn post(&self, i: usize, path: &str, body: &Value) -> Result<Response> {
-        send(&self.http, Method::POST, format!("{}{path}", self.nodes[i].url), Some(body))
+        send(
+            &self.http,
+            Method::POST,
+            format!("{}{path}", self.nodes[i].url),
+            Some(body),
+        )
     }
 
     pub fn put(&self, i: usize, path: &str, body: &Value) -> Result<Response> {
-        send(&self.http, Method::PUT, format!("{}{path}", self.nodes[i].url), Some(body))
+        send(
+            &self.http,
+            Method::PUT,
+            format!("{}{path}", self.nodes[i].url),
+            Some(body),
+        )
     }
 
     /// Server `i`'s output so far.
@@ -179,7 +192,13 @@ impl DockerCluster {
         Command::new("docker")
             .args(["logs", &self.nodes[i].name])
             .output()
-            .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+            .map(|o| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
             .unwrap_or_default()
     }
 }

@@ -80,6 +80,34 @@ pub fn process_group_of(pid: Pid) -> Option<Pid> {
     nix::unistd::getpgid(Some(pid)).ok()
 }
 
+/// Kills every task process under `root` (each task's whole process group) and waits up to
+/// five seconds for them to be gone.
+pub(crate) fn kill_tasks_under(root: &Path) {
+    use nix::sys::signal::{Signal, kill, killpg};
+    let own_group = nix::unistd::getpgrp();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = task_processes_under(root);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            for p in &left {
+                eprintln!("pacer-e2e: task process {} of {} would not die", p.pid, p.app_id);
+            }
+            return;
+        }
+        for p in left {
+            match process_group_of(p.pid) {
+                Some(group) if group != own_group => {
+                    let _ = killpg(group, Signal::SIGKILL);
+                }
+                _ => {
+                    let _ = kill(p.pid, Signal::SIGKILL);
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::process::CommandExt;
@@ -127,33 +155,5 @@ mod tests {
         child.wait().unwrap();
         assert!(!process_alive(pid));
         assert_eq!(process_group_of(pid), None);
-    }
-}
-
-/// Kills every task process under `root` (each task's whole process group) and waits up to
-/// five seconds for them to be gone.
-pub(crate) fn kill_tasks_under(root: &Path) {
-    use nix::sys::signal::{Signal, kill, killpg};
-    let own_group = nix::unistd::getpgrp();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let left = task_processes_under(root);
-        if left.is_empty() || std::time::Instant::now() >= deadline {
-            for p in &left {
-                eprintln!("pacer-e2e: task process {} of {} would not die", p.pid, p.app_id);
-            }
-            return;
-        }
-        for p in left {
-            match process_group_of(p.pid) {
-                Some(group) if group != own_group => {
-                    let _ = killpg(group, Signal::SIGKILL);
-                }
-                _ => {
-                    let _ = kill(p.pid, Signal::SIGKILL);
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

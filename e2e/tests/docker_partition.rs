@@ -17,7 +17,11 @@ const LAUNCH: Duration = Duration::from_secs(60);
 
 /// The leader every server of `live` names, as an index into the cluster's nodes.
 fn agreed_leader(cluster: &DockerCluster, live: &[usize]) -> Result<usize> {
-    let leader_of = |i: &usize| cluster.get(*i, "/v2/leader").ok()?.body["leader"].as_str().map(String::from);
+    let leader_of = |i: &usize| {
+        cluster.get(*i, "/v2/leader").ok()?.body["leader"]
+            .as_str()
+            .map(String::from)
+    };
     wait_until(ELECTION, || {
         let answers: BTreeSet<String> = live.iter().map(leader_of).collect::<Option<_>>()?;
         let [leader] = <[String; 1]>::try_from(answers.into_iter().collect::<Vec<_>>()).ok()?;
@@ -75,15 +79,26 @@ fn partition_and_heal(cluster: &DockerCluster, master: &MesosMaster) -> Result<(
 
     // The cut-off server takes no write; the majority does, and acts on it.
     let refused = cluster.put(old, "/v2/apps/part", &json!({"instances": 5}))?;
-    ensure!(refused.status == 503, "the cut-off server answered a write: {} {}", refused.status, refused.body);
+    ensure!(
+        refused.status == 503,
+        "the cut-off server answered a write: {} {}",
+        refused.status,
+        refused.body
+    );
     let r = cluster.put(new, "/v2/apps/part", &json!({"instances": 3}))?;
     ensure!(r.status == 200, "scale on the new leader: {} {}", r.status, r.body);
     wait_until(LAUNCH, || (master.task_ids("/part").len() == 3).then_some(()))
         .with_context(|| format!("three tasks: {:?}", master.task_ids("/part")))?;
-    ensure!(master.task_ids("/part").is_superset(&before), "tasks were replaced across the failover");
+    ensure!(
+        master.task_ids("/part").is_superset(&before),
+        "tasks were replaced across the failover"
+    );
 
     cluster.reconnect(old)?;
-    ensure!(agreed_leader(cluster, &[0, 1, 2])? == new, "the old leader took over again");
+    ensure!(
+        agreed_leader(cluster, &[0, 1, 2])? == new,
+        "the old leader took over again"
+    );
     wait_until(LAUNCH, || {
         let specs: Vec<serde_json::Value> = (0..3).map(|i| app(cluster, i, "/part")).collect::<Option<_>>()?;
         (specs[0]["instances"] == 3 && specs.windows(2).all(|w| w[0]["version"] == w[1]["version"])).then_some(())
@@ -92,6 +107,9 @@ fn partition_and_heal(cluster: &DockerCluster, master: &MesosMaster) -> Result<(
     ensure!(elected(cluster, old) == Some(false), "the old leader acts again");
     std::thread::sleep(Duration::from_secs(2));
     let tasks = master.task_ids("/part");
-    ensure!(tasks.len() == 3 && tasks.is_superset(&before), "no task was added or killed: {tasks:?}");
+    ensure!(
+        tasks.len() == 3 && tasks.is_superset(&before),
+        "no task was added or killed: {tasks:?}"
+    );
     Ok(())
 }

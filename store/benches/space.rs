@@ -60,7 +60,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for w in writers {
             w.await??;
         }
-        let (raft, snapshots) = (dir_size(&dir.path().join("raft")), dir_size(&dir.path().join("snapshots")));
+        let (raft, snapshots) = (
+            dir_size(&dir.path().join("raft")),
+            dir_size(&dir.path().join("snapshots")),
+        );
         println!(
             "{round:>5}  {:>9}  {:>9.1}  {:>14.1}  {:>9.1}  {:>4.1}",
             round * WRITES_PER_ROUND,

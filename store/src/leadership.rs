@@ -33,7 +33,11 @@ pub(crate) fn spawn(raft: Raft<TypeConfig>, node_id: u64, confirmed: bool) -> wa
     };
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
-        let mut lease_until = if confirmed { Instant::now() + LEASE } else { Instant::now() };
+        let mut lease_until = if confirmed {
+            Instant::now() + LEASE
+        } else {
+            Instant::now()
+        };
         loop {
             let leads = {
                 let m = metrics.borrow_and_update();
@@ -67,7 +71,11 @@ pub(crate) fn spawn(raft: Raft<TypeConfig>, node_id: u64, confirmed: bool) -> wa
                 }
             }
             let next = round + CHECK_EVERY;
-            let wake = if lease_until > Instant::now() { next.min(lease_until) } else { next };
+            let wake = if lease_until > Instant::now() {
+                next.min(lease_until)
+            } else {
+                next
+            };
             tokio::select! {
                 () = tokio::time::sleep_until(wake) => {}
                 changed = metrics.changed() => if changed.is_err() { return },

@@ -80,11 +80,18 @@ impl Cluster {
             let slot = Slot::default();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             peers.insert(id, listener.local_addr()?.to_string());
-            let app = Router::new()
-                .route("/internal/raft/{rpc}", post(raft_rpc))
-                .with_state((id, slot.clone(), net.clone()));
+            let app =
+                Router::new()
+                    .route("/internal/raft/{rpc}", post(raft_rpc))
+                    .with_state((id, slot.clone(), net.clone()));
             tokio::spawn(async move { axum::serve(listener, app).await });
-            nodes.insert(id, Node { dir: TempDir::new()?, slot });
+            nodes.insert(
+                id,
+                Node {
+                    dir: TempDir::new()?,
+                    slot,
+                },
+            );
         }
         let cluster = Cluster { nodes, peers, net };
         for id in 1..=size {
@@ -118,7 +125,11 @@ impl Cluster {
 
     fn running(&self) -> Vec<u64> {
         let running = |n: &&Node| n.slot.lock().is_some();
-        self.nodes.iter().filter(|(_, n)| running(n)).map(|(id, _)| *id).collect()
+        self.nodes
+            .iter()
+            .filter(|(_, n)| running(n))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The one node of `among` that acts as leader and that the others of `among` follow.
@@ -131,7 +142,9 @@ impl Cluster {
                 .filter(|id| *self.store(*id).leadership().borrow())
                 .collect();
             if let [leader] = acting[..]
-                && among.iter().all(|id| self.store(*id).leader().map(|(l, _)| l) == Some(leader))
+                && among
+                    .iter()
+                    .all(|id| self.store(*id).leader().map(|(l, _)| l) == Some(leader))
             {
                 return Ok(leader);
             }
@@ -146,7 +159,11 @@ impl Cluster {
     async fn converged(&self) -> Result<State> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let states: Vec<State> = self.running().iter().map(|id| self.store(*id).read(State::clone)).collect();
+            let states: Vec<State> = self
+                .running()
+                .iter()
+                .map(|id| self.store(*id).read(State::clone))
+                .collect();
             if states.windows(2).all(|w| w[0] == w[1]) {
                 return Ok(states.into_iter().next().unwrap_or_default());
             }
@@ -183,7 +200,10 @@ async fn writes_replicate_survive_the_leader_and_reach_it_when_it_returns() -> R
 
     let follower = if leader == 1 { 2 } else { 1 };
     let refused = cluster.store(follower).write_ops(put("via-follower")).await;
-    ensure!(matches!(refused, Err(Error::NotLeader)), "a follower took a write: {refused:?}");
+    ensure!(
+        matches!(refused, Err(Error::NotLeader)),
+        "a follower took a write: {refused:?}"
+    );
 
     cluster.stop(leader).await;
     let rest: Vec<u64> = cluster.running();
@@ -251,11 +271,22 @@ async fn a_leader_cut_off_stops_acting_before_another_is_elected_and_rejoins_wit
     cluster.net.isolated.lock().clear();
     let state = cluster.converged().await?;
     ensure!(count(&state, "before/") == 10 && count(&state, "during/") == 10);
-    ensure!(state.get("lost").is_none(), "an unacknowledged write survived on the old leader");
-    let answer = tokio::time::timeout(WAIT, lost).await.context("the cut-off write never returned")??;
+    ensure!(
+        state.get("lost").is_none(),
+        "an unacknowledged write survived on the old leader"
+    );
+    let answer = tokio::time::timeout(WAIT, lost)
+        .await
+        .context("the cut-off write never returned")??;
     ensure!(answer.is_err(), "the cut-off write was acknowledged: {answer:?}");
-    ensure!(cluster.leader(&[1, 2, 3]).await? == new, "the old leader took over again");
-    ensure!(cluster.net.unknown_senders.load(Ordering::Relaxed) == 0, "RPCs without a sender");
+    ensure!(
+        cluster.leader(&[1, 2, 3]).await? == new,
+        "the old leader took over again"
+    );
+    ensure!(
+        cluster.net.unknown_senders.load(Ordering::Relaxed) == 0,
+        "RPCs without a sender"
+    );
     Ok(())
 }
 
@@ -270,7 +301,10 @@ async fn a_node_that_missed_the_purged_log_catches_up_by_snapshot() -> Result<()
 
     write_keys(&cluster.store(leader), "missed", 200).await?;
     cluster.store(leader).compact().await?;
-    let covered = cluster.store(leader).snapshot_index().context("the leader has no snapshot")?;
+    let covered = cluster
+        .store(leader)
+        .snapshot_index()
+        .context("the leader has no snapshot")?;
     let before = cluster.nodes[&behind].dir.path().to_path_buf();
     ensure!(before.exists());
 
