@@ -26,6 +26,7 @@ mod labels;
 mod leader;
 mod metrics;
 mod paths;
+mod pods;
 mod preconditions;
 mod proxy;
 mod queue;
@@ -281,6 +282,8 @@ pub fn router(state: ApiState) -> Router {
                 .patch(groups::patch)
                 .delete(groups::delete),
         )
+        .route("/v2/pods", get(pods::list).post(pods::post).head(pods::head))
+        .route("/v2/pods/{*path}", get(pods::get).put(pods::put).delete(pods::delete))
         .route("/v2/tasks", get(tasks::list))
         .route("/v2/tasks/delete", post(tasks::delete))
         .route("/v2/tasks/{task}/files/{name}", get(sandbox::read))

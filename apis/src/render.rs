@@ -347,7 +347,11 @@ pub(crate) fn deployment(d: &Deployment, readiness: impl Fn(&PathId) -> Vec<Valu
         .map(|s| {
             s.actions
                 .iter()
-                .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": readiness(&a.app)}))
+                .map(|a| {
+                    let mut v = json!(a);
+                    v["readinessCheckResults"] = json!(readiness(&a.app));
+                    v
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -355,7 +359,7 @@ pub(crate) fn deployment(d: &Deployment, readiness: impl Fn(&PathId) -> Vec<Valu
         "id": d.id,
         "version": d.version,
         "affectedApps": d.affected_apps,
-        "affectedPods": [],
+        "affectedPods": d.affected_pods,
         "steps": d.steps,
         "currentActions": current_actions,
         "currentStep": if total == 0 { 0 } else { (d.current_step + 1).min(total) },

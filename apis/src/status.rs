@@ -212,6 +212,7 @@ mod tests {
             updated_at: Timestamp::from_millis(at_ms + 10),
             message: Some("exit 1".into()),
             health: Default::default(),
+            containers: vec![],
         });
         Arc::new(i)
     }
@@ -249,6 +250,9 @@ mod tests {
             original: [(old.id.clone(), Some(Arc::new(old.clone())))].into(),
             target: [(new.id.clone(), Some(Arc::new(new.clone())))].into(),
             group: None,
+            affected_pods: vec![],
+            original_pods: Default::default(),
+            target_pods: Default::default(),
         };
         let insts = [instance(&old, TaskState::TASK_RUNNING, 2_000)];
         let s = of(&new, &insts, &[Arc::new(d)], None, Timestamp::from_millis(5_000));

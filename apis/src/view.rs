@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use schemas::{AppDefinition, Deployment, GroupDefinition, GroupRecord, Instance, PathId, Record, Timestamp};
+use schemas::{
+    AppDefinition, Deployment, GroupDefinition, GroupRecord, Instance, PathId, PodDefinition, Record, Timestamp,
+};
 use store::{State, keys};
 
 pub(crate) fn app(state: &State, id: &PathId) -> Option<(Arc<AppDefinition>, u64)> {
@@ -134,6 +136,33 @@ pub(crate) fn deployments_by_app(deployments: &[Arc<Deployment>]) -> HashMap<Pat
         }
     }
     out
+}
+
+/// Every pod, in id order.
+pub(crate) fn pods(state: &State) -> Vec<Arc<PodDefinition>> {
+    state
+        .scan(keys::PODS)
+        .filter_map(|(_, e)| match &e.record {
+            Record::Pod(def) => Some(def.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The pods at or below `group`, in id order.
+pub(crate) fn pods_within(state: &State, group: &PathId) -> Vec<Arc<PodDefinition>> {
+    pods(state).into_iter().filter(|p| p.id.is_within(group)).collect()
+}
+
+/// The stored versions of a pod, oldest first, with their keys.
+pub(crate) fn pod_versions(state: &State, id: &PathId) -> BTreeMap<Timestamp, (String, Arc<PodDefinition>)> {
+    state
+        .scan(&keys::pod_versions_of(id))
+        .filter_map(|(k, e)| match &e.record {
+            Record::PodVersion(def) => Some((def.version_or_epoch(), (k.to_string(), def.clone()))),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The stored versions of an app, oldest first, with their keys.

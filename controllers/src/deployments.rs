@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use schemas::{ActionKind, AppDefinition, Deployment, DeploymentAction, Goal, HealthSpec, Record};
+use schemas::{ActionKind, Deployment, DeploymentAction, Goal, Record, RunSpec};
 use store::{Op, Precondition, State, WriteRequest, keys};
 
 use crate::context::Context;
@@ -60,22 +60,22 @@ fn advance(state: &State, id: &str) -> Option<WriteRequest> {
 }
 
 fn action_done(state: &State, action: &DeploymentAction) -> bool {
-    let app = state.app(&action.app);
-    match (action.action, app) {
-        (ActionKind::StartApplication, app) => app.is_some(),
+    let spec = state.run_spec(&action.app);
+    match (action.action.as_app_action(), spec) {
+        (ActionKind::StartApplication, spec) => spec.is_some(),
         (ActionKind::StopApplication, None) => state.scan(&keys::instances_of(&action.app)).next().is_none(),
         (ActionKind::StopApplication, Some(_)) => false,
-        (ActionKind::ScaleApplication | ActionKind::RestartApplication, Some(app)) => converged(state, app),
-        (ActionKind::ScaleApplication | ActionKind::RestartApplication, None) => false,
+        (_, Some(spec)) => converged(state, &spec),
+        (_, None) => false,
     }
 }
 
-/// True when `app` runs exactly its instance count, all of its current config, healthy and ready,
-/// and no decommissioned instance still has a live task.
-pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
-    let spec = HealthSpec::of(app);
+/// True when `spec` runs exactly its instance count, all of its current config, healthy and
+/// ready, and no decommissioned instance still has a live task.
+pub(crate) fn converged(state: &State, spec: &RunSpec) -> bool {
+    let health = spec.health_spec();
     let mut running = 0u32;
-    for (_, e) in state.scan(&keys::instances_of(&app.id)) {
+    for (_, e) in state.scan(&keys::instances_of(spec.id())) {
         let Record::Instance(i) = &e.record else {
             continue;
         };
@@ -83,12 +83,12 @@ pub(crate) fn converged(state: &State, app: &AppDefinition) -> bool {
             Goal::Decommissioned if i.has_active_task() => return false,
             Goal::Decommissioned => {}
             Goal::Running => {
-                if !i.runs_config_of(app) || !i.counts_as_healthy(&spec) {
+                if !i.runs_config_of_spec(spec) || !i.counts_as_healthy(&health) {
                     return false;
                 }
                 running += 1;
             }
         }
     }
-    running == app.instances
+    running == spec.instances()
 }

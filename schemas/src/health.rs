@@ -208,6 +208,7 @@ mod tests {
                 updated_at: t,
                 message: None,
                 health,
+                containers: vec![],
             }),
             kill_requested: false,
             last_failure: None,

@@ -26,7 +26,7 @@ pub use group::{GroupDefinition, GroupRecord, normalize_group};
 pub use health::*;
 pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};
-pub use plan::{DependencyCycle, app_change_steps, dependency_levels, merge_steps};
+pub use plan::{DependencyCycle, app_change_steps, dependency_levels, merge_steps, pod_change_steps};
 pub use pod::{PodDefinition, normalize_pod, validate_pod};
 pub use records::*;
 pub use schema::{app_json_schema, pod_json_schema};

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::{ActionKind, AppDefinition, DeploymentAction, DeploymentStep, PathId, is_scale_only, same_spec};
+use crate::{
+    ActionKind, AppDefinition, DeploymentAction, DeploymentStep, PathId, PodDefinition, is_scale_only, same_spec,
+};
 
 /// Marathon's deployment steps for changing one app from `original` to `target` (None = absent).
 ///
@@ -39,6 +41,43 @@ pub fn app_change_steps(original: Option<&AppDefinition>, target: Option<&AppDef
             vec![step(ActionKind::ScaleApplication, new)]
         }
         (Some(_), Some(new)) => vec![step(ActionKind::RestartApplication, new)],
+    }
+}
+
+/// The steps for changing one pod, by the same rules as [`app_change_steps`], with the pod
+/// actions (`StartPod`, `StopPod`, `ScalePod`, `RestartPod`).
+pub fn pod_change_steps(original: Option<&PodDefinition>, target: Option<&PodDefinition>) -> Vec<DeploymentStep> {
+    let step = |action: ActionKind, pod: &PodDefinition| DeploymentStep {
+        actions: vec![DeploymentAction {
+            action,
+            app: pod.id.clone(),
+        }],
+    };
+    match (original, target) {
+        (None, None) => Vec::new(),
+        (Some(old), None) => vec![step(ActionKind::StopPod, old)],
+        (None, Some(new)) => {
+            let mut steps = vec![step(ActionKind::StartPod, new)];
+            if new.instances() > 0 {
+                steps.push(step(ActionKind::ScalePod, new));
+            }
+            steps
+        }
+        (Some(old), Some(new)) if old.same_spec(new) => {
+            let restart = match (old.version_info, new.version_info) {
+                (Some(o), Some(n)) => n.last_config_change_at > o.last_config_change_at,
+                _ => false,
+            };
+            if restart {
+                vec![step(ActionKind::RestartPod, new)]
+            } else {
+                Vec::new()
+            }
+        }
+        (Some(old), Some(new)) if old.is_scale_only(new) || new.instances() == 0 => {
+            vec![step(ActionKind::ScalePod, new)]
+        }
+        (Some(_), Some(new)) => vec![step(ActionKind::RestartPod, new)],
     }
 }
 
@@ -106,12 +145,10 @@ pub fn merge_steps(per_app: Vec<Vec<DeploymentStep>>, level: impl Fn(&PathId) ->
     let mut starts = Vec::new();
     let mut levels: BTreeMap<usize, Vec<DeploymentAction>> = BTreeMap::new();
     for action in per_app.into_iter().flatten().flat_map(|s| s.actions) {
-        match action.action {
+        match action.action.as_app_action() {
             ActionKind::StopApplication => stops.push(action),
             ActionKind::StartApplication => starts.push(action),
-            ActionKind::ScaleApplication | ActionKind::RestartApplication => {
-                levels.entry(level(&action.app)).or_default().push(action)
-            }
+            _ => levels.entry(level(&action.app)).or_default().push(action),
         }
     }
     [stops, starts]

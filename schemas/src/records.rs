@@ -6,7 +6,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AppDefinition, GroupDefinition, GroupRecord, PathId, TaskHealth, Timestamp};
+use crate::{AppDefinition, GroupDefinition, GroupRecord, PathId, PodDefinition, TaskHealth, Timestamp};
+
+mod deployment_action;
+mod pod_task;
+mod run_spec;
+
+pub use pod_task::{ContainerTask, group_state, pod_instance_of_task};
+pub use run_spec::{Backoff, RunSpec};
 
 /// One record in the store. The store treats records as opaque values under string keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +36,10 @@ pub enum Record {
     Group(Arc<GroupRecord>),
     /// A group's whole tree as one `/v2/groups` write left it, for `/versions` and rollback.
     GroupVersion(Arc<GroupDefinition>),
+    /// The current definition of a pod (with `version` and `versionInfo` set).
+    Pod(Arc<PodDefinition>),
+    /// A past or current definition of a pod, for `/v2/pods/{id}::versions`.
+    PodVersion(Arc<PodDefinition>),
 }
 
 /// Marathon's launch backoff for one app: launches of the app's `config_version` wait until
@@ -99,6 +110,10 @@ pub struct TaskRecord {
     /// Health and readiness results of this task.
     #[serde(default, skip_serializing_if = "TaskHealth::is_empty")]
     pub health: TaskHealth,
+    /// A pod instance's task group: one Mesos task per container. `state` and `health` above
+    /// are then derived from these (see [`group_state`]). Empty for an app's task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerTask>,
 }
 
 /// Mesos task states, spelled as Mesos and Marathon print them.
@@ -249,6 +264,14 @@ pub struct Deployment {
     /// The target definitions (`None`: the app is deleted).
     #[serde(default)]
     pub target: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    /// The pods a change touches (Marathon's `affectedPods`), with their definitions before
+    /// and after, as for apps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected_pods: Vec<PathId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub original_pods: BTreeMap<PathId, Option<Arc<PodDefinition>>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_pods: BTreeMap<PathId, Option<Arc<PodDefinition>>>,
     /// The group a `/v2/groups` change was made to (events name it); `None` for app changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<PathId>,
@@ -259,7 +282,9 @@ pub struct DeploymentStep {
     pub actions: Vec<DeploymentAction>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One action of a step. `app` is the run spec acted on: an app, or a pod for the pod
+/// actions, which Marathon writes as `{"action": "ScalePod", "pod": "/p"}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeploymentAction {
     pub action: ActionKind,
     pub app: PathId,
@@ -271,4 +296,40 @@ pub enum ActionKind {
     StopApplication,
     ScaleApplication,
     RestartApplication,
+    StartPod,
+    StopPod,
+    ScalePod,
+    RestartPod,
+}
+
+impl ActionKind {
+    pub fn is_pod(self) -> bool {
+        matches!(
+            self,
+            ActionKind::StartPod | ActionKind::StopPod | ActionKind::ScalePod | ActionKind::RestartPod
+        )
+    }
+
+    /// The app action this is, or corresponds to for a pod: steps are ordered and completed
+    /// the same way for both.
+    pub fn as_app_action(self) -> ActionKind {
+        match self {
+            ActionKind::StartPod => ActionKind::StartApplication,
+            ActionKind::StopPod => ActionKind::StopApplication,
+            ActionKind::ScalePod => ActionKind::ScaleApplication,
+            ActionKind::RestartPod => ActionKind::RestartApplication,
+            app => app,
+        }
+    }
+
+    /// The pod action corresponding to an app action.
+    pub fn for_pod(self) -> ActionKind {
+        match self {
+            ActionKind::StartApplication => ActionKind::StartPod,
+            ActionKind::StopApplication => ActionKind::StopPod,
+            ActionKind::ScaleApplication => ActionKind::ScalePod,
+            ActionKind::RestartApplication => ActionKind::RestartPod,
+            pod => pod,
+        }
+    }
 }

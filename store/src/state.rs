@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use schemas::{AppDefinition, PathId, Record};
+use schemas::{AppDefinition, PathId, PodDefinition, Record, RunSpec};
 use serde::{Deserialize, Serialize};
 
 /// One change to one key.
@@ -150,6 +150,21 @@ impl State {
             Record::App(app) => Some(app),
             _ => None,
         }
+    }
+
+    /// The current definition of pod `id`, if it exists.
+    pub fn pod(&self, id: &PathId) -> Option<&Arc<PodDefinition>> {
+        match &self.get(&crate::keys::pod(id))?.record {
+            Record::Pod(pod) => Some(pod),
+            _ => None,
+        }
+    }
+
+    /// The app or pod `id` (they share one namespace), if either exists.
+    pub fn run_spec(&self, id: &PathId) -> Option<RunSpec> {
+        self.app(id)
+            .map(|a| RunSpec::App(a.clone()))
+            .or_else(|| self.pod(id).map(|p| RunSpec::Pod(p.clone())))
     }
 
     /// The launch backoff of app `id`, if one was recorded.

@@ -155,6 +155,9 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         original,
         target: target.clone(),
         group: group_id,
+        affected_pods: vec![],
+        original_pods: Default::default(),
+        target_pods: Default::default(),
     };
     let deployment_id = deployment.id.clone();
     req.ops.push(Op::put(
@@ -258,6 +261,9 @@ fn classify(
         pool.assign(&mut app, old.as_deref())?;
     }
     let Some(current) = old.as_deref() else {
+        if state.pod(&id).is_some() {
+            return Err(ApiError::Conflict(format!("A pod with id [{id}] already exists.")));
+        }
         check_no_clash(state, &id, changing)?;
         return Ok(Step {
             id,
@@ -408,6 +414,7 @@ mod tests {
             updated_at: Timestamp::now(),
             message: None,
             health: Default::default(),
+            containers: vec![],
         });
         let key = keys::instance(&inst.app_id, &inst.instance_id);
         apply(

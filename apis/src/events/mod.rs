@@ -34,7 +34,7 @@ use self::bus::{Bus, Event};
 use self::callbacks::Callbacks;
 use self::derive::{Attribution, Deriver};
 use self::intents::{CancelGuard, Intents, PostGuard};
-use self::payload::Payload;
+pub(crate) use self::payload::Payload;
 use crate::error::ApiError;
 
 /// Sizes and timings of the event bus.

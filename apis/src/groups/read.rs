@@ -59,6 +59,8 @@ impl GroupEmbed {
 struct Extra {
     instances: HashMap<PathId, Vec<Arc<Instance>>>,
     deployments: HashMap<PathId, Vec<String>>,
+    /// The PodStatus of every pod below the group, by the group that holds it.
+    pods: HashMap<PathId, Vec<Value>>,
 }
 
 fn read(ctx: &Ctx, id: &PathId, embed: GroupEmbed) -> Option<(Tree, Extra)> {
@@ -76,7 +78,23 @@ fn read(ctx: &Ctx, id: &PathId, embed: GroupEmbed) -> Option<(Tree, Extra)> {
         } else {
             HashMap::new()
         };
-        Some((tree, Extra { instances, deployments }))
+        let mut pods: HashMap<PathId, Vec<Value>> = HashMap::new();
+        if embed.pods {
+            let now = Timestamp::now();
+            for pod in view::pods_within(s, id) {
+                let list: Vec<_> = view::instances_of(s, &pod.id).into_iter().map(|(i, _)| i).collect();
+                let status = crate::pods::status::pod_status(&pod, &list, now);
+                pods.entry(pod.id.parent()).or_default().push(status);
+            }
+        }
+        Some((
+            tree,
+            Extra {
+                instances,
+                deployments,
+                pods,
+            },
+        ))
     })
 }
 
@@ -105,7 +123,7 @@ fn group_json(tree: &Tree, extra: &Extra, embed: GroupEmbed, env: Env<'_>) -> Va
         out["groups"] = tree.groups.iter().map(|g| group_json(g, extra, embed, env)).collect();
     }
     if embed.pods {
-        out["pods"] = json!([]);
+        out["pods"] = json!(extra.pods.get(&tree.id).cloned().unwrap_or_default());
     }
     out
 }

@@ -148,6 +148,7 @@ impl Api {
             updated_at: now,
             message: None,
             health: Default::default(),
+            containers: vec![],
         });
         self.put_instance(&inst).await;
         inst

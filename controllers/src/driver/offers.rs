@@ -250,6 +250,7 @@ fn plan_launches(
                 updated_at: now,
                 message: None,
                 health: Default::default(),
+                containers: vec![],
             }),
             ..Instance::clone(instance)
         };

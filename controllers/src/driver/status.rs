@@ -124,6 +124,7 @@ mod tests {
                 updated_at: t,
                 message: None,
                 health: Default::default(),
+                containers: vec![],
             }),
             kill_requested: false,
             last_failure: None,

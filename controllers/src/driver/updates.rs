@@ -43,6 +43,7 @@ impl Session {
                 updated_at: Timestamp::now(),
                 message: None,
                 health: Default::default(),
+                containers: vec![],
             };
             tracing::info!(task_id = %task.task_id, "killing a task no instance owns");
             self.ctx.driver.kill(&task, None).await?;

@@ -27,6 +27,7 @@ fn task(inst: &Instance, state: TaskState) -> TaskRecord {
         updated_at: Timestamp::from_millis(2_000),
         message: None,
         health: Default::default(),
+        containers: vec![],
     }
 }
 
@@ -50,6 +51,9 @@ fn deployment(id: &str, apps: &[&str], steps: usize) -> Deployment {
         original: BTreeMap::new(),
         target: BTreeMap::new(),
         group: None,
+        affected_pods: vec![],
+        original_pods: BTreeMap::new(),
+        target_pods: BTreeMap::new(),
     }
 }
 

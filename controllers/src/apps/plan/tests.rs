@@ -34,6 +34,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
             updated_at: t,
             message: None,
             health: Default::default(),
+            containers: vec![],
         }),
         kill_requested: false,
         last_failure: None,
