@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::violation::{Report, java_double};
-use crate::{AppDefinition, EnvValue, UnreachableStrategy, Violation};
+use crate::{AppDefinition, EnvValue, UnreachableStrategy, UpgradeStrategy, Violation};
 pub use constraints::{Constraint, ConstraintError, ConstraintOperator, validate_constraints};
 
 const EXECUTOR_PATTERN: &str = "^(//cmd)|(/?[^/]+(/[^/]+)*)|$";
@@ -96,25 +96,8 @@ fn validate_resources(app: &AppDefinition, report: &mut Report) {
 
 fn validate_strategies(app: &AppDefinition, report: &mut Report) {
     let us = app.upgrade_strategy;
-    for (field, value) in [
-        ("minimumHealthCapacity", us.minimum_health_capacity),
-        ("maximumOverCapacity", us.maximum_over_capacity),
-    ] {
-        report.check(
-            (0.0..=1.0).contains(&value),
-            format!("/upgradeStrategy/{field}"),
-            format!("got {}, expected between 0.0 and 1.0", java_double(value)),
-        );
-    }
     let resident = app.is_resident();
-    if resident {
-        let moc = us.maximum_over_capacity;
-        report.check(
-            moc == 0.0,
-            "/upgradeStrategy/maximumOverCapacity",
-            format!("got {}, expected 0.0", java_double(moc)),
-        );
-    }
+    check_upgrade_strategy(&us, resident, "/upgradeStrategy", report);
     if app.is_single_instance() {
         report.check(
             app.instances <= 1,
@@ -132,29 +115,64 @@ fn validate_strategies(app: &AppDefinition, report: &mut Report) {
             );
         }
     }
-    match app.unreachable_strategy {
-        UnreachableStrategy::Enabled {
-            inactive_after_seconds: i,
-            expunge_after_seconds: e,
-        } => {
-            report.check(
-                i <= e,
-                "/unreachableStrategy/inactiveAfterSeconds",
-                format!("got {i}, expected {e} or less (expungeAfterSeconds)"),
-            );
-            report.check(
-                !resident,
-                "/",
-                "unreachableStrategy must be disabled for resident tasks",
-            );
-        }
-        UnreachableStrategy::Disabled(_) => {}
-    }
+    check_unreachable_strategy(
+        &app.unreachable_strategy,
+        "/unreachableStrategy",
+        resident.then_some("unreachableStrategy must be disabled for resident tasks"),
+        report,
+    );
     report.check(
         app.residency.is_none() || resident,
         "/",
         "App must contain persistent volumes and define residency",
     );
+}
+
+/// Marathon's bounds on an upgrade strategy at JSON pointer `at`, for apps and pods alike: a
+/// resident run spec cannot go over capacity (its instances are pinned to their volumes).
+pub(crate) fn check_upgrade_strategy(us: &UpgradeStrategy, resident: bool, at: &str, report: &mut Report) {
+    for (field, value) in [
+        ("minimumHealthCapacity", us.minimum_health_capacity),
+        ("maximumOverCapacity", us.maximum_over_capacity),
+    ] {
+        report.check(
+            (0.0..=1.0).contains(&value),
+            format!("{at}/{field}"),
+            format!("got {}, expected between 0.0 and 1.0", java_double(value)),
+        );
+    }
+    if resident {
+        let moc = us.maximum_over_capacity;
+        report.check(
+            moc == 0.0,
+            format!("{at}/maximumOverCapacity"),
+            format!("got {}, expected 0.0", java_double(moc)),
+        );
+    }
+}
+
+/// An enabled unreachable strategy at `at` must not expunge before it deactivates, and is
+/// refused outright with `refused_because` (resident run specs).
+pub(crate) fn check_unreachable_strategy(
+    strategy: &UnreachableStrategy,
+    at: &str,
+    refused_because: Option<&str>,
+    report: &mut Report,
+) {
+    if let UnreachableStrategy::Enabled {
+        inactive_after_seconds: i,
+        expunge_after_seconds: e,
+    } = *strategy
+    {
+        report.check(
+            i <= e,
+            format!("{at}/inactiveAfterSeconds"),
+            format!("got {i}, expected {e} or less (expungeAfterSeconds)"),
+        );
+        if let Some(message) = refused_because {
+            report.add("/", message);
+        }
+    }
 }
 
 fn validate_roles(app: &AppDefinition, report: &mut Report) {

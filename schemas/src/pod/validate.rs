@@ -10,10 +10,7 @@ use regex::Regex;
 
 use super::{PodDefinition, PodScheduling, PodVolume};
 use crate::violation::{Report, java_double};
-use crate::{
-    Constraint, EnvValue, NETWORK_BRIDGE, NETWORK_CONTAINER, NETWORK_HOST, Network, SecretDef, UnreachableStrategy,
-    Violation,
-};
+use crate::{Constraint, EnvValue, NETWORK_BRIDGE, NETWORK_CONTAINER, NETWORK_HOST, Network, SecretDef, Violation};
 
 /// Names of containers, endpoints and volumes: DNS labels.
 pub(super) const NAME_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -259,41 +256,14 @@ fn validate_scheduling(pod: &PodDefinition, report: &mut Report) {
         ],
         report,
     );
-    for (field, value) in [
-        ("minimumHealthCapacity", upgrade.minimum_health_capacity),
-        ("maximumOverCapacity", upgrade.maximum_over_capacity),
-    ] {
-        report.check(
-            (0.0..=1.0).contains(&value),
-            format!("/scheduling/upgrade/{field}"),
-            format!("got {}, expected between 0.0 and 1.0", java_double(value)),
-        );
-    }
     let resident = pod.is_resident();
-    if resident {
-        let moc = upgrade.maximum_over_capacity;
-        report.check(
-            moc == 0.0,
-            "/scheduling/upgrade/maximumOverCapacity",
-            format!("got {}, expected 0.0", java_double(moc)),
-        );
-    }
-    if let UnreachableStrategy::Enabled {
-        inactive_after_seconds: i,
-        expunge_after_seconds: e,
-    } = *unreachable_strategy
-    {
-        report.check(
-            i <= e,
-            "/scheduling/unreachableStrategy/inactiveAfterSeconds",
-            format!("got {i}, expected {e} or less (expungeAfterSeconds)"),
-        );
-        report.check(
-            !resident,
-            "/",
-            "unreachableStrategy must be disabled for pods with persistent volumes",
-        );
-    }
+    crate::validate::check_upgrade_strategy(upgrade, resident, "/scheduling/upgrade", report);
+    crate::validate::check_unreachable_strategy(
+        unreachable_strategy,
+        "/scheduling/unreachableStrategy",
+        resident.then_some("unreachableStrategy must be disabled for pods with persistent volumes"),
+        report,
+    );
     for (i, c) in placement.constraints.iter().enumerate() {
         if let Err(e) = Constraint::new(&c.field_name, &c.operator, c.value.as_deref()) {
             report.add(format!("/scheduling/placement/constraints({i})"), e.to_string());
