@@ -124,19 +124,37 @@ impl DockerCluster {
                 url: String::new(),
             });
             cluster.reconnect(i)?;
-            docker(&["start", &name])?;
-            let control_ip = docker(&[
-                "inspect",
-                "-f",
-                &format!(
-                    "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
-                    cluster.control
-                ),
-                &name,
-            ])?;
-            cluster.nodes[i].url = format!("http://{control_ip}:{PORT}");
+            cluster.start_again(i)?;
         }
         Ok(cluster)
+    }
+
+    /// Kills server `i` with SIGKILL; its data stays in the container.
+    pub fn kill(&self, i: usize) -> Result<()> {
+        docker(&["kill", "--signal", "KILL", &self.nodes[i].name]).map(drop)
+    }
+
+    /// Starts server `i`'s container (again), with the data it had; its address on the
+    /// control network may change, so it is read anew.
+    pub fn start_again(&mut self, i: usize) -> Result<()> {
+        let name = self.nodes[i].name.clone();
+        docker(&["start", &name])?;
+        let control_ip = docker(&[
+            "inspect",
+            "-f",
+            &format!(
+                "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+                self.control
+            ),
+            &name,
+        ])?;
+        self.nodes[i].url = format!("http://{control_ip}:{PORT}");
+        Ok(())
+    }
+
+    /// The URLs this host reaches the servers at.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.url.clone()).collect()
     }
 
     /// A /24 for the raft network that no other network of this host uses; returns its first
