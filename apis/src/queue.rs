@@ -5,13 +5,11 @@
 //! one; instances the controllers have not created yet wait too. The delay is the stored
 //! `LaunchDelay` of the app's current config; the offer statistics are the controllers'.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use schemas::offers::OfferStats;
-use schemas::{AppDefinition, Goal, LaunchDelay, PathId, Timestamp};
+use schemas::{Goal, LaunchDelay, PathId, RunSpec, Timestamp};
 use serde_json::{Value, json};
 use store::{Op, keys};
 
@@ -19,23 +17,23 @@ use crate::error::{ApiError, Result};
 use crate::json::{Params, PathParam};
 use crate::{Ctx, view};
 
-/// One app that waits, as read from the store.
+/// One app or pod that waits, as read from the store.
 struct Queued {
-    app: Arc<AppDefinition>,
+    spec: RunSpec,
     count: usize,
     since: Option<Timestamp>,
     delay: Option<LaunchDelay>,
 }
 
-fn queued(s: &store::State, app: Arc<AppDefinition>) -> Option<Queued> {
-    let instances = view::instances_of(s, &app.id);
+fn queued(s: &store::State, spec: RunSpec) -> Option<Queued> {
+    let instances = view::instances_of(s, spec.id());
     let should_run: Vec<_> = instances.iter().filter(|(i, _)| i.goal == Goal::Running).collect();
     let waiting: Vec<Timestamp> = should_run
         .iter()
         .filter(|(i, _)| !i.has_active_task())
         .map(|(i, _)| i.task.as_ref().map_or(i.created_at, |t| t.updated_at))
         .collect();
-    let missing = (app.instances as usize).saturating_sub(should_run.len());
+    let missing = (spec.instances() as usize).saturating_sub(should_run.len());
     let count = waiting.len() + missing;
     if count == 0 {
         return None;
@@ -43,36 +41,41 @@ fn queued(s: &store::State, app: Arc<AppDefinition>) -> Option<Queued> {
     let since = waiting
         .iter()
         .copied()
-        .chain((missing > 0).then(|| app.version_or_epoch()))
+        .chain((missing > 0).then(|| spec.version_or_epoch()))
         .min();
     Some(Queued {
         count,
         since,
-        delay: s.launch_delay(&app.id).cloned(),
-        app,
+        delay: s.launch_delay(spec.id()).cloned(),
+        spec,
     })
 }
 
 pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Json<Value> {
     let with_offers = params.all("embed").any(|e| e == "lastUnusedOffers");
-    let items = ctx
-        .store
-        .read(|s| view::apps(s).filter_map(|app| queued(s, app)).collect::<Vec<_>>());
+    let items = ctx.store.read(|s| {
+        let apps = view::apps(s).map(RunSpec::App);
+        let pods = view::pods(s).into_iter().map(RunSpec::Pod);
+        apps.chain(pods).filter_map(|spec| queued(s, spec)).collect::<Vec<_>>()
+    });
     let stats = ctx.config.offer_stats.borrow().clone();
     let now = Timestamp::now();
     let none = OfferStats::default();
     let items: Vec<Value> = items
         .iter()
         .map(|q| {
-            let offers = stats.get(&q.app.id).unwrap_or(&none);
+            let offers = stats.get(q.spec.id()).unwrap_or(&none);
             // Marathon's `role` is left out: marathon-python's queue item rejects it.
             let mut item = json!({
-                "app": &*q.app,
                 "count": q.count,
-                "delay": delay(q.delay.as_ref(), &q.app, now),
+                "delay": delay(q.delay.as_ref(), q.spec.config_version(), now),
                 "since": q.since,
                 "processedOffersSummary": offers.summary(),
             });
+            match &q.spec {
+                RunSpec::App(app) => item["app"] = json!(&**app),
+                RunSpec::Pod(pod) => item["pod"] = json!(&**pod),
+            }
             if with_offers {
                 item["lastUnusedOffers"] = json!(offers.last_unused);
             }
@@ -84,9 +87,9 @@ pub(crate) async fn list(State(ctx): State<Ctx>, params: Params) -> Json<Value> 
 
 /// Marathon's `delay`: whole seconds (rounded up) until the app's current config may launch
 /// again, or 0 and overdue when it may launch now. Delays of older configs do not apply.
-fn delay(d: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> Value {
+fn delay(d: Option<&LaunchDelay>, config_version: Timestamp, now: Timestamp) -> Value {
     let until = d
-        .filter(|d| d.config_version == app.config_version())
+        .filter(|d| d.config_version == config_version)
         .map(|d| d.reference.millis().saturating_add(d.delay_millis as i64));
     match until {
         Some(until) if until > now.millis() => {
@@ -107,7 +110,7 @@ pub(crate) async fn reset_delay(State(ctx): State<Ctx>, PathParam(path): PathPar
     let id = PathId::parse(id).map_err(|_| not_queued(id))?;
     let waits = ctx
         .store
-        .read(|s| s.app(&id).cloned().and_then(|app| queued(s, app)).is_some());
+        .read(|s| s.run_spec(&id).and_then(|spec| queued(s, spec)).is_some());
     if !waits {
         return Err(not_queued(&id.to_string()));
     }
@@ -119,8 +122,8 @@ pub(crate) async fn reset_delay(State(ctx): State<Ctx>, PathParam(path): PathPar
 mod tests {
     use super::*;
 
-    fn app(config_ms: i64) -> AppDefinition {
-        let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap();
+    fn app(config_ms: i64) -> schemas::AppDefinition {
+        let mut a: schemas::AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap();
         a.version = Some(Timestamp::from_millis(config_ms));
         a
     }
@@ -138,12 +141,15 @@ mod tests {
         let now = Timestamp::from_millis(10_000);
         let d = launch_delay(1, 9_000, 3_500);
         assert_eq!(
-            delay(Some(&d), &app(1), now),
+            delay(Some(&d), app(1).config_version(), now),
             json!({"timeLeftSeconds": 3, "overdue": false})
         );
         let overdue = json!({"timeLeftSeconds": 0, "overdue": true});
-        assert_eq!(delay(Some(&d), &app(2), now), overdue);
-        assert_eq!(delay(Some(&launch_delay(1, 0, 10_000)), &app(1), now), overdue);
-        assert_eq!(delay(None, &app(1), now), overdue);
+        assert_eq!(delay(Some(&d), app(2).config_version(), now), overdue);
+        assert_eq!(
+            delay(Some(&launch_delay(1, 0, 10_000)), app(1).config_version(), now),
+            overdue
+        );
+        assert_eq!(delay(None, app(1).config_version(), now), overdue);
     }
 }

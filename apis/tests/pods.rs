@@ -303,3 +303,14 @@ async fn groups_embed_pod_statuses() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
 }
+
+#[tokio::test]
+async fn waiting_pods_are_queued_as_pods() {
+    let api = Api::new().await;
+    api.post("/v2/pods", pod("/p", 2)).await;
+    let q = api.get("/v2/queue").await.json();
+    let item = &q["queue"][0];
+    assert_eq!(item["pod"]["id"], "/p", "{q}");
+    assert!(item.get("app").is_none());
+    assert_eq!(item["count"], 2);
+}

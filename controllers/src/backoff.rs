@@ -6,16 +6,17 @@
 //! backing off a crash-looping app. A new config starts with no delay; a scale keeps it.
 //! Everything here is a pure function of the record, the app and the time.
 
-use schemas::{AppDefinition, LaunchDelay, Timestamp};
+use schemas::{LaunchDelay, RunSpec, Timestamp};
 
 /// The delay after a task of `app` failed at `now`: the first failure waits `backoffSeconds`,
 /// each further one `backoffFactor` times longer, at most `maxLaunchDelaySeconds`.
-pub(crate) fn after_failure(prev: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> LaunchDelay {
-    let max = u64::from(app.max_launch_delay_seconds) * 1000;
-    let first = (u64::from(app.backoff_seconds) * 1000).min(max);
+pub(crate) fn after_failure(prev: Option<&LaunchDelay>, app: &RunSpec, now: Timestamp) -> LaunchDelay {
+    let b = app.backoff();
+    let max = (b.max_seconds * 1000.0) as u64;
+    let first = ((b.seconds * 1000.0) as u64).min(max);
     let config_version = app.config_version();
     let delay_millis = match prev {
-        Some(d) if d.config_version == config_version => ((d.delay_millis as f64 * app.backoff_factor) as u64).min(max),
+        Some(d) if d.config_version == config_version => ((d.delay_millis as f64 * b.factor) as u64).min(max),
         _ => first,
     };
     LaunchDelay {
@@ -27,7 +28,7 @@ pub(crate) fn after_failure(prev: Option<&LaunchDelay>, app: &AppDefinition, now
 
 /// A task of `app` got going: the delay clock restarts from `now`, keeping its length
 /// (Marathon's "advance"). `None` when there is nothing to advance.
-pub(crate) fn advanced(prev: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> Option<LaunchDelay> {
+pub(crate) fn advanced(prev: Option<&LaunchDelay>, app: &RunSpec, now: Timestamp) -> Option<LaunchDelay> {
     prev.filter(|d| d.config_version == app.config_version())
         .map(|d| LaunchDelay {
             reference: now,
@@ -37,9 +38,9 @@ pub(crate) fn advanced(prev: Option<&LaunchDelay>, app: &AppDefinition, now: Tim
 
 /// When `app` may launch next under `delay`; `None` means now. Delays of older configs do not
 /// apply, and neither does a delay overdue by more than `maxLaunchDelaySeconds`.
-pub(crate) fn ready_at(delay: Option<&LaunchDelay>, app: &AppDefinition, now: Timestamp) -> Option<Timestamp> {
+pub(crate) fn ready_at(delay: Option<&LaunchDelay>, app: &RunSpec, now: Timestamp) -> Option<Timestamp> {
     let d = delay.filter(|d| d.config_version == app.config_version())?;
-    let max = i64::from(app.max_launch_delay_seconds) * 1000;
+    let max = (app.backoff().max_seconds * 1000.0) as i64;
     let delay = d.delay_millis as i64;
     if now.millis() > d.reference.millis() + max.max(delay) {
         return None;
@@ -53,8 +54,8 @@ mod tests {
     use super::*;
     use schemas::VersionInfo;
 
-    fn app(backoff: u32, factor: f64, max: u32, config: i64) -> AppDefinition {
-        let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap();
+    fn app(backoff: u32, factor: f64, max: u32, config: i64) -> RunSpec {
+        let mut a: schemas::AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"false"}"#).unwrap();
         a.backoff_seconds = backoff;
         a.backoff_factor = factor;
         a.max_launch_delay_seconds = max;
@@ -64,7 +65,7 @@ mod tests {
             last_scaling_at: v,
             last_config_change_at: v,
         });
-        a
+        RunSpec::App(std::sync::Arc::new(a))
     }
 
     fn at(secs: f64) -> Timestamp {

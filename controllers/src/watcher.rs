@@ -23,7 +23,7 @@ pub(crate) async fn run(
         let mut affected: HashMap<String, Vec<PathId>> = store.read(|s| {
             s.scan(keys::DEPLOYMENTS)
                 .filter_map(|(k, e)| match &e.record {
-                    Record::Deployment(d) => Some((k[keys::DEPLOYMENTS.len()..].to_string(), d.affected_apps.clone())),
+                    Record::Deployment(d) => Some((k[keys::DEPLOYMENTS.len()..].to_string(), affected_ids(d))),
                     _ => None,
                 })
                 .collect()
@@ -45,7 +45,7 @@ pub(crate) async fn run(
                     let (mut touched_apps, touched_deployments) = store.read(|s| triggers(s, &change));
                     for id in &touched_deployments {
                         let now = store.read(|s| match s.get(&keys::deployment(id)).map(|e| &e.record) {
-                            Some(Record::Deployment(d)) => Some(d.affected_apps.clone()),
+                            Some(Record::Deployment(d)) => Some(affected_ids(d)),
                             _ => None,
                         });
                         let apps = match now {
@@ -74,8 +74,14 @@ pub(crate) async fn run(
     }
 }
 
+/// The apps and pods a deployment changes.
+fn affected_ids(d: &schemas::Deployment) -> Vec<PathId> {
+    d.affected_apps.iter().chain(&d.affected_pods).cloned().collect()
+}
+
 fn every_app(s: &State) -> BTreeSet<PathId> {
     let mut ids: BTreeSet<PathId> = s.scan(keys::APPS).filter_map(|(k, _)| keys::app_of_key(k)).collect();
+    ids.extend(s.scan(keys::PODS).filter_map(|(k, _)| keys::app_of_key(k)));
     // Instances of deleted apps still need their reconciler to clean them up.
     ids.extend(s.scan(keys::INSTANCES).filter_map(|(k, _)| keys::app_of_key(k)));
     ids
@@ -95,7 +101,7 @@ fn triggers(s: &State, change: &ChangeSet) -> (BTreeSet<PathId>, BTreeSet<String
         if let Some(id) = key.strip_prefix(keys::DEPLOYMENTS) {
             deployments.insert(id.to_string());
         } else if let Some(app) = keys::app_of_key(key)
-            && !key.starts_with(keys::APP_VERSIONS)
+            && !keys::is_version_key(key)
         {
             apps.insert(app);
         }
@@ -103,7 +109,7 @@ fn triggers(s: &State, change: &ChangeSet) -> (BTreeSet<PathId>, BTreeSet<String
     if !apps.is_empty() {
         for (k, e) in s.scan(keys::DEPLOYMENTS) {
             if let Record::Deployment(d) = &e.record
-                && d.affected_apps.iter().any(|a| apps.contains(a))
+                && d.affected_apps.iter().chain(&d.affected_pods).any(|a| apps.contains(a))
             {
                 deployments.insert(k[keys::DEPLOYMENTS.len()..].to_string());
             }

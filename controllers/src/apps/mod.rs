@@ -7,7 +7,7 @@ mod plan;
 use std::sync::Arc;
 use std::time::Duration;
 
-use schemas::{AppDefinition, HealthSpec, Instance, PathId, Record, Timestamp};
+use schemas::{HealthSpec, Instance, PathId, Record, RunSpec, Timestamp};
 use store::{Op, Precondition, WriteRequest, keys};
 
 use crate::backoff;
@@ -40,14 +40,14 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
                 Record::Instance(i) => Some(Observed {
                     key: key.to_string(),
                     revision: e.mod_revision,
-                    health: health_spec(state, app.as_deref(), i),
+                    health: health_spec(state, app.as_ref(), i),
                     instance: (**i).clone(),
                 }),
                 _ => None,
             })
             .collect();
         let delay = state.launch_delay(&app_id);
-        let plan = plan(app.as_deref(), observed, now);
+        let plan = plan(app.as_ref(), observed, now);
         let mut req = write_request(&app_id, &plan);
         if app.is_none() && delay.is_some() {
             req.ops.push(Op::delete(keys::launch_delay(&app_id)));
@@ -74,8 +74,8 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
 
     let grace = app
         .as_ref()
-        .and_then(|a| a.task_kill_grace_period_seconds)
-        .map(|s| Duration::from_secs(s.into()));
+        .and_then(RunSpec::kill_grace_seconds)
+        .map(Duration::from_secs_f64);
     for o in &plan.kill {
         if let Some(task) = &o.instance.task {
             ctx.driver.kill(task, grace).await?;
@@ -96,7 +96,7 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
 /// The definition the app is reconciled towards now. An app whose turn in a deployment has
 /// not come yet (its first action is in a later step: its dependencies go first) keeps its
 /// original definition until then: a new app does not start, a changed one does not restart.
-fn effective_app(state: &store::State, id: &PathId) -> Option<Arc<AppDefinition>> {
+fn effective_app(state: &store::State, id: &PathId) -> Option<RunSpec> {
     for (_, e) in state.scan(keys::DEPLOYMENTS) {
         let Record::Deployment(d) = &e.record else { continue };
         // StartApplication only registers a new app (with no instances, as Marathon's does):
@@ -104,22 +104,24 @@ fn effective_app(state: &store::State, id: &PathId) -> Option<Arc<AppDefinition>
         let first = d.steps.iter().position(|s| {
             s.actions
                 .iter()
-                .any(|a| &a.app == id && a.action != schemas::ActionKind::StartApplication)
+                .any(|a| &a.app == id && a.action.as_app_action() != schemas::ActionKind::StartApplication)
         });
         if first.is_some_and(|step| step > d.current_step) {
-            return d.original.get(id).cloned().flatten();
+            let app = d.original.get(id).cloned().flatten().map(RunSpec::App);
+            return app.or_else(|| d.original_pods.get(id).cloned().flatten().map(RunSpec::Pod));
         }
     }
-    state.app(id).cloned()
+    state.run_spec(id)
 }
 
 /// What the app version an instance runs expects of it: the current definition for instances
 /// of the current config, the stored version for older ones (an upgrade that adds health
 /// checks must not make the old instances look unhealthy). A version pruned from the store
 /// expects nothing beyond a running task.
-fn health_spec(state: &store::State, app: Option<&AppDefinition>, i: &Instance) -> HealthSpec {
+fn health_spec(state: &store::State, app: Option<&RunSpec>, i: &Instance) -> HealthSpec {
     match app {
-        Some(app) if i.runs_config_of(app) => HealthSpec::of(app),
+        Some(app) if i.runs_config_of_spec(app) => app.health_spec(),
+        Some(RunSpec::Pod(_)) => HealthSpec::default(),
         _ => match state
             .get(&keys::app_version(&i.app_id, i.run_spec_version))
             .map(|e| &e.record)

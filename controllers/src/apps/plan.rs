@@ -8,8 +8,7 @@
 use std::cmp::Reverse;
 
 use schemas::{
-    AppDefinition, Goal, HealthSpec, Instance, KillSelection, TaskState, Timestamp, UnreachableStrategy,
-    restart_strategy,
+    Goal, HealthSpec, Instance, KillSelection, RunSpec, TaskState, Timestamp, UnreachableStrategy, restart_strategy,
 };
 
 /// An instance as read from the store, with the revision that guards writing it back and
@@ -62,9 +61,9 @@ fn unreachable_timeouts(strategy: UnreachableStrategy) -> Option<(u64, u64)> {
 }
 
 /// Plans `app` (None: the app was deleted) over its `instances`.
-pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
+pub(crate) fn plan(app: Option<&RunSpec>, instances: Vec<Observed>, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
-    let timeouts = unreachable_timeouts(app.map_or_else(Default::default, |a| a.unreachable_strategy));
+    let timeouts = unreachable_timeouts(app.map_or_else(Default::default, |a| a.unreachable_strategy()));
     // A task on an agent that went away: after `expungeAfterSeconds` it is forgotten (should
     // it come back, Pacer kills it as unknown); until then it is waited for.
     let forgettable = |o: &Observed, plan: &mut Plan| match (unreachable_for(&o.instance, now), timeouts) {
@@ -118,36 +117,36 @@ pub(crate) fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: T
         active = reachable;
     }
 
-    let n = app.instances as usize;
-    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| !o.instance.runs_config_of(app));
+    let n = app.instances() as usize;
+    let (old, new): (Vec<_>, Vec<_>) = active.drain(..).partition(|o| !o.instance.runs_config_of_spec(app));
     let mut keep: Vec<Observed> = new;
 
     if old.is_empty() {
         if keep.len() > n {
-            sort_for_kill(&mut keep, app.kill_selection);
+            sort_for_kill(&mut keep, app.kill_selection());
             let excess = keep.len() - n;
             plan.decommission.extend(keep.drain(..excess));
         }
         for _ in keep.len()..n {
-            plan.create.push(Instance::new(app, now));
+            plan.create.push(Instance::of(app, now));
         }
     } else {
         let healthy = old.iter().chain(&keep).filter(|o| o.is_healthy()).count() as u32;
         // New instances count towards "too many" only once healthy: ones still starting are
         // what the restart is waiting for, not extras.
         let current = (old.len() + keep.iter().filter(|o| o.is_healthy()).count()) as u32;
-        let strategy = restart_strategy(app.instances, app.upgrade_strategy, healthy, current, false);
+        let strategy = restart_strategy(app.instances(), app.upgrade_strategy(), healthy, current, false);
         // Old instances that are not healthy add nothing to capacity: replace them at once.
         // Healthy ones go as far as the minimum health capacity allows.
         let (mut old_healthy, old_unhealthy): (Vec<_>, Vec<_>) = old.into_iter().partition(|o| o.is_healthy());
-        sort_for_kill(&mut old_healthy, app.kill_selection);
+        sort_for_kill(&mut old_healthy, app.kill_selection());
         let kill_healthy = (strategy.kill_immediately as usize).min(old_healthy.len());
         plan.decommission.extend(old_unhealthy);
         plan.decommission.extend(old_healthy.drain(..kill_healthy));
         let remaining_old = old_healthy.len();
         let room = (strategy.max_capacity as usize).saturating_sub(remaining_old + keep.len());
         for _ in 0..n.saturating_sub(keep.len()).min(room) {
-            plan.create.push(Instance::new(app, now));
+            plan.create.push(Instance::of(app, now));
         }
     }
 

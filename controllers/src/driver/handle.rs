@@ -52,11 +52,22 @@ impl DriverHandle {
     /// Asks Mesos to kill `task` (SIGTERM, then SIGKILL after `grace`). A kill already sent
     /// within the retry interval is not sent again.
     pub async fn kill(&self, task: &TaskRecord, grace: Option<Duration>) -> Result<(), DriverError> {
+        // A pod instance's task group: kill every container still running.
+        if !task.containers.is_empty() {
+            for c in task.containers.iter().filter(|c| !c.state.is_terminal()) {
+                self.kill_one(&c.task_id, &task.agent_id, grace).await?;
+            }
+            return Ok(());
+        }
+        self.kill_one(&task.task_id, &task.agent_id, grace).await
+    }
+
+    async fn kill_one(&self, task_id: &str, agent_id: &str, grace: Option<Duration>) -> Result<(), DriverError> {
         let now = Instant::now();
         {
             let kills = self.inner.kills.lock();
             if kills
-                .get(&task.task_id)
+                .get(task_id)
                 .is_some_and(|sent| now < *sent + self.inner.kill_retry)
             {
                 return Ok(());
@@ -65,10 +76,10 @@ impl DriverHandle {
         let caller = self.caller().ok_or(DriverError::NotConnected)?;
         let kill = call::Kill {
             task_id: TaskId {
-                value: task.task_id.clone(),
+                value: task_id.to_string(),
             },
             agent_id: Some(AgentId {
-                value: task.agent_id.clone(),
+                value: agent_id.to_string(),
             }),
             kill_policy: grace.map(|g| KillPolicy {
                 grace_period: Some(DurationInfo {
@@ -83,7 +94,7 @@ impl DriverHandle {
                 ..Default::default()
             })
             .await?;
-        self.inner.kills.lock().insert(task.task_id.clone(), now);
+        self.inner.kills.lock().insert(task_id.to_string(), now);
         Ok(())
     }
 

@@ -50,6 +50,26 @@ pub(crate) enum PortRequest {
     Fixed(u64),
 }
 
+/// What one task (or a pod's executor, or a whole pod instance) asks of an offer.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Demand {
+    /// The roles whose resources it may take.
+    pub roles: Vec<String>,
+    /// cpus, mem, disk, gpus.
+    pub scalars: [f64; 4],
+    pub ports: Vec<PortRequest>,
+}
+
+impl Demand {
+    pub(crate) fn of_app(app: &AppDefinition) -> Self {
+        Demand {
+            roles: accepted_roles(app),
+            scalars: [app.cpus, app.mem, app.disk, f64::from(app.gpus)],
+            ports: host_port_requests(app),
+        }
+    }
+}
+
 /// Floating-point sums of many small cpu shares must not make an exact fit fail.
 const EPSILON: f64 = 1e-9;
 const SCALARS: [&str; 4] = ["cpus", "mem", "disk", "gpus"];
@@ -194,13 +214,23 @@ impl OfferResources {
 
     /// Every reason why one task of `app` does not fit, in funnel order; empty if it fits.
     pub fn reject_reasons(&self, app: &AppDefinition) -> Vec<RejectReason> {
-        self.check(app).err().unwrap_or_default()
+        self.check(&Demand::of_app(app)).err().unwrap_or_default()
+    }
+
+    /// Every reason why `demand` does not fit, in funnel order; empty if it fits.
+    pub(crate) fn reject_reasons_of(&self, demand: &Demand) -> Vec<RejectReason> {
+        self.check(demand).err().unwrap_or_default()
     }
 
     /// Takes what one task of `app` needs, or returns the first reason why it does not fit
     /// (in which case nothing is taken).
     pub fn take(&mut self, app: &AppDefinition) -> Result<Taken, RejectReason> {
-        let fit = self.check(app).map_err(|reasons| reasons[0])?;
+        self.take_demand(&Demand::of_app(app))
+    }
+
+    /// Takes `demand`, or returns the first reason why it does not fit (taking nothing).
+    pub(crate) fn take_demand(&mut self, demand: &Demand) -> Result<Taken, RejectReason> {
+        let fit = self.check(demand).map_err(|reasons| reasons[0])?;
         let mut resources = Vec::new();
         for (i, name, amount) in &fit.scalars {
             *self.pools[*i].scalar_mut(name) -= amount;
@@ -233,9 +263,9 @@ impl OfferResources {
         })
     }
 
-    /// Where one task of `app` would take its resources from, or every reason why it does not fit.
-    fn check(&self, app: &AppDefinition) -> Result<Fit, Vec<RejectReason>> {
-        let accepted = accepted_roles(app);
+    /// Where `demand` would take its resources from, or every reason why it does not fit.
+    fn check(&self, demand: &Demand) -> Result<Fit, Vec<RejectReason>> {
+        let accepted = &demand.roles;
         let usable: Vec<usize> = (0..self.pools.len())
             .filter(|&i| accepted.contains(&self.pools[i].role))
             .collect();
@@ -243,7 +273,7 @@ impl OfferResources {
         if usable.is_empty() {
             reasons.push(RejectReason::UnfulfilledRole);
         }
-        let wants = [app.cpus, app.mem, app.disk, f64::from(app.gpus)];
+        let wants = demand.scalars;
         let mut scalars = Vec::new();
         for (name, want) in SCALARS.into_iter().zip(wants) {
             let mut left = want;
@@ -263,7 +293,7 @@ impl OfferResources {
                 });
             }
         }
-        match self.assign_ports(&host_port_requests(app), &usable) {
+        match self.assign_ports(&demand.ports, &usable) {
             Some(ports) if reasons.is_empty() => Ok(Fit { scalars, ports }),
             Some(_) => Err(reasons),
             None => {

@@ -7,6 +7,7 @@ mod handle;
 mod matcher;
 mod offers;
 mod status;
+mod task_group;
 mod task_info;
 mod updates;
 
@@ -241,13 +242,13 @@ impl Session {
                     Record::Instance(i) => i.task.as_ref().filter(|t| !t.state.is_terminal()),
                     _ => None,
                 })
-                .map(|t| call::reconcile::Task {
-                    task_id: mesos::v1::TaskId {
-                        value: t.task_id.clone(),
-                    },
-                    agent_id: Some(mesos::v1::AgentId {
-                        value: t.agent_id.clone(),
-                    }),
+                .flat_map(|t| {
+                    t.mesos_task_ids().into_iter().map(|id| call::reconcile::Task {
+                        task_id: mesos::v1::TaskId { value: id.to_string() },
+                        agent_id: Some(mesos::v1::AgentId {
+                            value: t.agent_id.clone(),
+                        }),
+                    })
                 })
                 .collect()
         });

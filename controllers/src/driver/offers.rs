@@ -11,11 +11,15 @@ use mesos::v1::scheduler::{Call, call};
 use mesos::v1::{Attribute, Filters, Offer, OfferId, TaskInfo, offer, value};
 use schemas::offers::{NumberRange, OfferAttribute, OfferResource, OfferView, RejectReason};
 use schemas::placement::{AgentFacts, AttributeValue, parse_app_constraints, unmet_constraints};
-use schemas::{AppDefinition, Constraint, Goal, Instance, PathId, Record, TaskRecord, TaskState, Timestamp};
+use schemas::{
+    AppDefinition, Constraint, ContainerTask, Goal, Instance, PathId, PodDefinition, Record, TaskRecord, TaskState,
+    Timestamp,
+};
 use store::{Op, Precondition, WriteRequest, keys};
 use tokio::time::Instant;
 
 use super::matcher::OfferResources;
+use super::task_group;
 use super::task_info::{Placement, build_task_info};
 use super::{DriverError, Session};
 use crate::launch_queue::OfferOutcome;
@@ -35,7 +39,13 @@ struct Launch {
     offer: usize,
     app: PathId,
     instance_id: String,
-    task: TaskInfo,
+    op: LaunchOp,
+}
+
+/// An app's task, or a pod instance's task group.
+enum LaunchOp {
+    Task(Box<TaskInfo>),
+    Group(Box<offer::operation::LaunchGroup>),
 }
 
 /// What one round of offers comes to.
@@ -88,9 +98,9 @@ impl Session {
         }
         self.ctx.queue.record_offers(outcomes, Timestamp::now());
 
-        let mut by_offer: HashMap<usize, Vec<TaskInfo>> = HashMap::new();
+        let mut by_offer: HashMap<usize, Vec<LaunchOp>> = HashMap::new();
         for l in launches {
-            by_offer.entry(l.offer).or_default().push(l.task);
+            by_offer.entry(l.offer).or_default().push(l.op);
         }
         let waiting = !self.ctx.queue.launchable(Instant::now()).is_empty();
         let refuse = if waiting {
@@ -108,7 +118,14 @@ impl Session {
         // Counted as decided: a failed call below is retried by Mesos' own means (reconciliation
         // for launches, the offer coming back for declines), not by us.
         let used = by_offer.len();
-        let launched_tasks = by_offer.values().map(Vec::len).sum();
+        let launched_tasks = by_offer
+            .values()
+            .flatten()
+            .map(|op| match op {
+                LaunchOp::Task(_) => 1,
+                LaunchOp::Group(g) => g.task_group.tasks.len(),
+            })
+            .sum();
         self.ctx
             .config
             .metrics
@@ -117,14 +134,10 @@ impl Session {
         let mut declined: Vec<OfferId> = Vec::new();
         for (i, offer) in offers.into_iter().enumerate() {
             match by_offer.remove(&i) {
-                Some(task_infos) => {
+                Some(ops) => {
                     let accept = call::Accept {
                         offer_ids: vec![offer.id],
-                        operations: vec![offer::Operation {
-                            r#type: Some(offer::operation::Type::Launch as i32),
-                            launch: Some(offer::operation::Launch { task_infos }),
-                            ..Default::default()
-                        }],
+                        operations: operations(ops),
                         // What this offer has left comes back soon if more waits.
                         filters: Some(Filters {
                             refuse_seconds: Some(if waiting { 0.0 } else { refuse.as_secs_f64() }),
@@ -161,6 +174,34 @@ impl Session {
     }
 }
 
+/// The operations of one accept: the apps' tasks in one LAUNCH, each task group in its own
+/// LAUNCH_GROUP (Mesos launches one group per operation).
+fn operations(ops: Vec<LaunchOp>) -> Vec<offer::Operation> {
+    let mut task_infos = Vec::new();
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            LaunchOp::Task(t) => task_infos.push(*t),
+            LaunchOp::Group(g) => out.push(offer::Operation {
+                r#type: Some(offer::operation::Type::LaunchGroup as i32),
+                launch_group: Some(*g),
+                ..Default::default()
+            }),
+        }
+    }
+    if !task_infos.is_empty() {
+        out.insert(
+            0,
+            offer::Operation {
+                r#type: Some(offer::operation::Type::Launch as i32),
+                launch: Some(offer::operation::Launch { task_infos }),
+                ..Default::default()
+            },
+        );
+    }
+    out
+}
+
 /// Matches `candidates` to `offers` against the current state; the write records every
 /// matched instance as launched (TASK_PROVISIONED) and is guarded by the revisions it read.
 fn plan_launches(
@@ -176,6 +217,17 @@ fn plan_launches(
     let mut plan = Plan::default();
     let now = Timestamp::now();
     for (app_id, instance_id) in candidates {
+        if let Some(pod) = state.pod(app_id) {
+            let tried = plan.tried.entry(app_id.clone()).or_default();
+            if let Some((op_write, launch)) =
+                plan_pod_launch(state, offers, &mut resources, pod, instance_id, tried, now)
+            {
+                req.preconditions.push(op_write.0);
+                req.ops.push(op_write.1);
+                plan.launches.push(launch);
+            }
+            continue;
+        }
         let Some(app) = state.app(app_id) else {
             continue;
         };
@@ -261,10 +313,117 @@ fn plan_launches(
             offer: offer_idx,
             app: app_id.clone(),
             instance_id: instance_id.clone(),
-            task,
+            op: LaunchOp::Task(Box::new(task)),
         });
     }
     (req, plan)
+}
+
+/// Launches one waiting pod instance on the first offer its task group fits in (pods'
+/// placement constraints are not evaluated yet); the instance's record, guarded, and the
+/// launch.
+fn plan_pod_launch(
+    state: &store::State,
+    offers: &[Offer],
+    resources: &mut [OfferResources],
+    pod: &Arc<PodDefinition>,
+    instance_id: &str,
+    tried: &mut BTreeMap<usize, Option<Vec<RejectReason>>>,
+    now: Timestamp,
+) -> Option<((Precondition, Op), Launch)> {
+    let key = keys::instance(&pod.id, instance_id);
+    let entry = state.get(&key)?;
+    let Record::Instance(instance) = &entry.record else {
+        return None;
+    };
+    if instance.goal != Goal::Running || instance.has_active_task() {
+        return None;
+    }
+    let (offer_idx, taken) = resources
+        .iter_mut()
+        .enumerate()
+        .find_map(|(i, r)| match task_group::take(r, pod) {
+            Ok(taken) => {
+                tried.insert(i, None);
+                Some((i, taken))
+            }
+            Err(reasons) => {
+                tried.entry(i).or_insert(Some(reasons));
+                None
+            }
+        })?;
+    let offer = &offers[offer_idx];
+    let allocation_role = offer
+        .resources
+        .iter()
+        .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()));
+    let task_ids: Vec<String> = pod
+        .containers
+        .iter()
+        .map(|c| instance.next_container_task_id(&c.name))
+        .collect();
+    let group = task_group::launch_group(
+        pod,
+        instance,
+        &task_ids,
+        &task_group::GroupPlacement {
+            agent_id: &offer.agent_id.value,
+            framework_id: state.framework_id().unwrap_or_default(),
+            allocation_role: allocation_role.as_deref(),
+            taken: &taken,
+        },
+    );
+    let containers = pod
+        .containers
+        .iter()
+        .zip(&task_ids)
+        .map(|(c, task_id)| ContainerTask {
+            name: c.name.clone(),
+            task_id: task_id.clone(),
+            state: TaskState::TASK_PROVISIONED,
+            started_at: None,
+            updated_at: now,
+            checked: c.health_check.is_some(),
+            healthy: None,
+            message: None,
+        })
+        .collect();
+    let launched = Instance {
+        incarnation: instance.incarnation + 1,
+        run_spec_version: pod.version_or_epoch(),
+        config_version: Some(pod.config_version()),
+        kill_requested: false,
+        last_failure: match &instance.task {
+            Some(t) if t.state.is_task_failure() => Some(t.clone()),
+            _ => instance.last_failure.clone(),
+        },
+        task: Some(TaskRecord {
+            task_id: task_group::executor_id(instance),
+            agent_id: offer.agent_id.value.clone(),
+            host: offer.hostname.clone(),
+            ports: taken.ports,
+            state: TaskState::TASK_PROVISIONED,
+            staged_at: now,
+            started_at: None,
+            updated_at: now,
+            message: None,
+            health: Default::default(),
+            containers,
+        }),
+        ..Instance::clone(instance)
+    };
+    Some((
+        (
+            Precondition::ModRevision(key.clone(), entry.mod_revision),
+            Op::put(key, Record::Instance(Arc::new(launched))),
+        ),
+        Launch {
+            offer: offer_idx,
+            app: pod.id.clone(),
+            instance_id: instance_id.to_string(),
+            op: LaunchOp::Group(Box::new(group)),
+        },
+    ))
 }
 
 /// One app's constraints and where its instances are, as Marathon counts them: the active
@@ -535,6 +694,50 @@ mod tests {
         // is on rack r1, which already has its one.
         let (req, _) = plan_launches(&state, &offers[1..2], &candidates[2..], &known);
         assert!(req.ops.is_empty());
+    }
+
+    #[test]
+    fn pod_instances_launch_as_task_groups() {
+        let mut state = store::State::default();
+        let raw: PodDefinition = serde_json::from_str(
+            r#"{"id":"/p","containers":[{"name":"a","resources":{"cpus":0.5,"mem":64}},{"name":"b","resources":{"cpus":0.5,"mem":64}}]}"#,
+        )
+        .unwrap();
+        let pod = schemas::normalize_pod(raw, &PathId::root()).unwrap();
+        let i = Instance::of(&schemas::RunSpec::Pod(Arc::new(pod.clone())), Timestamp::from_millis(1));
+        let key = keys::instance(&pod.id, &i.instance_id);
+        state.apply(WriteRequest {
+            preconditions: vec![],
+            ops: vec![
+                Op::put(key.clone(), Record::Instance(Arc::new(i.clone()))),
+                Op::put(keys::pod(&pod.id), Record::Pod(Arc::new(pod.clone()))),
+            ],
+        });
+        let candidates = vec![(pod.id.clone(), i.instance_id.clone())];
+        let offers = [offer("o0", 1.0, 1024.0), offer("o1", 2.0, 1024.0)];
+        let (req, plan) = plan_launches(&state, &offers, &candidates, &KnownAgents::new());
+        assert_eq!(plan.launches.len(), 1);
+        assert_eq!(
+            plan.launches[0].offer, 1,
+            "1 cpu is short of two containers and the executor"
+        );
+        let LaunchOp::Group(g) = &plan.launches[0].op else {
+            panic!("a pod launches a task group")
+        };
+        assert_eq!(g.task_group.tasks.len(), 2);
+        let tried = &plan.tried[&pod.id];
+        assert_eq!(tried.get(&0), Some(&Some(vec![RejectReason::InsufficientCpus])));
+        state.apply(req);
+        let Some(Record::Instance(launched)) = state.get(&key).map(|e| e.record.clone()) else {
+            panic!("instance recorded")
+        };
+        let task = launched.task.as_ref().unwrap();
+        assert_eq!(task.state, TaskState::TASK_PROVISIONED);
+        let ids: Vec<&str> = task.containers.iter().map(|c| c.task_id.as_str()).collect();
+        assert_eq!(ids, [format!("{}.a", i.instance_id), format!("{}.b", i.instance_id)]);
+        let ops = operations(plan.launches.into_iter().map(|l| l.op).collect());
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].r#type, Some(offer::operation::Type::LaunchGroup as i32));
     }
 
     #[test]

@@ -24,9 +24,13 @@ pub(crate) fn task_state(state: i32) -> TaskState {
     }
 }
 
-/// The instance a task id belongs to: task ids are `<instance id>._app.<incarnation>`.
+/// The instance a task id belongs to: an app's task ids are `<instance id>._app.<incarnation>`,
+/// a pod container's `<instance id>.<container>[.<incarnation>]`.
 pub fn instance_id_of_task(task_id: &str) -> Option<&str> {
-    task_id.rsplit_once("._app.").map(|(instance, _)| instance)
+    task_id
+        .rsplit_once("._app.")
+        .map(|(instance, _)| instance)
+        .or_else(|| schemas::pod_instance_of_task(task_id))
 }
 
 /// The app an instance id belongs to: instance ids are `<app path with / as _>.instance-<uuid>`.
@@ -52,6 +56,9 @@ pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Ti
     let Some(task) = instance.task.as_mut() else {
         return Applied::Stale;
     };
+    if !task.containers.is_empty() {
+        return apply_container_status(instance, status, now);
+    }
     if task.task_id != status.task_id.value {
         return Applied::Stale;
     }
@@ -95,6 +102,62 @@ pub(crate) fn apply_status(instance: &mut Instance, status: &TaskStatus, now: Ti
         task.health.killed_unhealthy = Some(why);
     }
     let failed = state.is_terminal() && ((state.is_failure() && !instance.kill_requested) || killed_unhealthy);
+    Applied::Changed { became_running, failed }
+}
+
+/// Applies `status` to the container of a pod instance's task group it is about, and derives
+/// the group's state. A container that ends while others run takes the group down: the
+/// instance is marked for killing, so the rest are killed and the instance relaunched.
+fn apply_container_status(instance: &mut Instance, status: &TaskStatus, now: Timestamp) -> Applied {
+    let Some(task) = instance.task.as_mut() else {
+        return Applied::Stale;
+    };
+    let Some(c) = task.containers.iter_mut().find(|c| c.task_id == status.task_id.value) else {
+        return Applied::Stale;
+    };
+    let state = task_state(status.state);
+    if c.state.is_terminal() {
+        return Applied::Unchanged;
+    }
+    let health_changed = status.healthy.is_some() && status.healthy != c.healthy;
+    if !health_changed && c.state == state {
+        return Applied::Unchanged;
+    }
+    if health_changed {
+        c.healthy = status.healthy;
+    }
+    if c.state != state {
+        c.state = state;
+        c.updated_at = now;
+        if state == TaskState::TASK_RUNNING && c.started_at.is_none() {
+            c.started_at = Some(now);
+        }
+        if let Some(msg) = status.message.as_ref().filter(|m| !m.is_empty()) {
+            c.message = Some(msg.clone());
+        }
+    }
+    if let Some(agent) = &status.agent_id {
+        task.agent_id = agent.value.clone();
+    }
+    let before = task.state;
+    task.derive_from_containers();
+    let group = task.state;
+    if group != before {
+        task.updated_at = now;
+        if let Some(msg) = status.message.as_ref().filter(|m| !m.is_empty()) {
+            task.message = Some(msg.clone());
+        }
+    }
+    let became_running = group == TaskState::TASK_RUNNING && task.started_at.is_none();
+    if became_running {
+        task.started_at = Some(now);
+    }
+    // A failure counts once for backoff: when it takes a group down that nobody asked to stop.
+    let failed = state.is_failure() && !instance.kill_requested && before != TaskState::TASK_KILLING;
+    if state.is_terminal() && !group.is_terminal() {
+        // The group goes down with this container: the reconciler kills the rest.
+        instance.kill_requested = true;
+    }
     Applied::Changed { became_running, failed }
 }
 
@@ -205,5 +268,86 @@ mod tests {
                 failed: false
             }
         );
+    }
+
+    fn group(states: [TaskState; 2]) -> Instance {
+        let mut i = instance("g", TaskState::TASK_PROVISIONED);
+        let t = i.task.as_mut().unwrap();
+        t.containers = ["a", "b"]
+            .iter()
+            .zip(states)
+            .map(|(n, state)| schemas::ContainerTask {
+                name: n.to_string(),
+                task_id: format!("a_b.instance-x.{n}"),
+                state,
+                started_at: None,
+                updated_at: Timestamp::from_millis(1),
+                checked: *n == "a",
+                healthy: None,
+                message: None,
+            })
+            .collect();
+        t.derive_from_containers();
+        i
+    }
+
+    #[test]
+    fn container_updates_drive_the_group() {
+        let now = Timestamp::from_millis(5);
+        let mut i = group([TaskState::TASK_PROVISIONED; 2]);
+        assert_eq!(
+            apply_status(&mut i, &status("a_b.instance-x.a", 1), now),
+            Applied::Changed {
+                became_running: false,
+                failed: false
+            }
+        );
+        assert_eq!(i.state(), Some(TaskState::TASK_PROVISIONED));
+        assert_eq!(
+            apply_status(&mut i, &status("a_b.instance-x.b", 1), now),
+            Applied::Changed {
+                became_running: true,
+                failed: false
+            }
+        );
+        assert_eq!(i.state(), Some(TaskState::TASK_RUNNING));
+        assert_eq!(
+            apply_status(&mut i, &status("a_b.instance-x.b", 1), now),
+            Applied::Unchanged
+        );
+        assert_eq!(apply_status(&mut i, &status("other.c", 1), now), Applied::Stale);
+
+        let mut healthy = status("a_b.instance-x.a", 1);
+        healthy.healthy = Some(true);
+        assert!(matches!(apply_status(&mut i, &healthy, now), Applied::Changed { .. }));
+        assert_eq!(i.task.as_ref().unwrap().health.agent, Some(true));
+
+        // One container fails: a failure for backoff, and the group goes down with it.
+        assert_eq!(
+            apply_status(&mut i, &status("a_b.instance-x.b", 3), now),
+            Applied::Changed {
+                became_running: false,
+                failed: true
+            }
+        );
+        assert_eq!(i.state(), Some(TaskState::TASK_KILLING));
+        assert!(i.kill_requested, "the rest is killed");
+        assert!(i.has_active_task());
+        assert_eq!(
+            apply_status(&mut i, &status("a_b.instance-x.a", 4), now),
+            Applied::Changed {
+                became_running: false,
+                failed: false
+            }
+        );
+        assert_eq!(i.state(), Some(TaskState::TASK_FAILED));
+        assert!(!i.has_active_task());
+    }
+
+    #[test]
+    fn container_task_ids_map_to_their_instance() {
+        let inst = "a_b.instance-3f0c1a2b-0000-4000-8000-000000000001";
+        assert_eq!(instance_id_of_task(&format!("{inst}.web")), Some(inst));
+        assert_eq!(app_id_of_instance(inst).unwrap().as_str(), "/a/b");
     }
 }

@@ -104,12 +104,12 @@ fn plan_updates(state: &store::State, statuses: &[TaskStatus]) -> Option<(WriteR
             Applied::Unchanged => {}
             Applied::Changed { became_running, failed } => {
                 // Launch backoff moves in the same write as the update that moved it.
-                if let Some(app) = state.app(&app_id) {
+                if let Some(app) = state.run_spec(&app_id) {
                     let prev = delays.get(&app_id).or_else(|| state.launch_delay(&app_id));
                     let next = if failed && instance.goal == schemas::Goal::Running {
-                        Some(backoff::after_failure(prev, app, now))
+                        Some(backoff::after_failure(prev, &app, now))
                     } else if became_running {
-                        backoff::advanced(prev, app, now)
+                        backoff::advanced(prev, &app, now)
                     } else {
                         None
                     };

@@ -1,5 +1,11 @@
 use super::*;
-use schemas::{HealthResult, HealthSpec, TaskRecord, VersionInfo};
+use schemas::{AppDefinition, HealthResult, HealthSpec, TaskRecord, VersionInfo};
+
+/// The plan of an app: the tests below speak of apps; pods go through the same code.
+fn plan(app: Option<&AppDefinition>, instances: Vec<Observed>, now: Timestamp) -> Plan {
+    let spec = app.map(|a| RunSpec::App(std::sync::Arc::new(a.clone())));
+    super::plan(spec.as_ref(), instances, now)
+}
 
 fn app(instances: u32, strategy: (f64, f64), config: i64, version: i64) -> AppDefinition {
     let mut a: AppDefinition = serde_json::from_str(r#"{"id":"/a","cmd":"sleep 600"}"#).unwrap();
@@ -278,4 +284,37 @@ fn unreachable_tasks_are_replaced_after_inactive_and_forgotten_after_expunge() {
     a.unreachable_strategy = schemas::UnreachableStrategy::Disabled(schemas::UnreachableDisabled::Disabled);
     let p = plan(Some(&a), vec![inst(1, 10, RUNNING), unreachable(2, 100_000)], now());
     assert!(p.decommission.is_empty() && p.create.is_empty() && p.recheck_at.is_none());
+}
+
+#[test]
+fn pods_scale_and_restart_like_apps() {
+    let raw: schemas::PodDefinition = serde_json::from_str(
+        r#"{"id":"/a","scaling":{"instances":2},"containers":[{"name":"c","exec":{"command":{"shell":"x"}}}]}"#,
+    )
+    .unwrap();
+    let mut pod = schemas::normalize_pod(raw, &schemas::PathId::root()).unwrap();
+    let v = Timestamp::from_millis(10);
+    pod.version = Some(v);
+    pod.version_info = Some(schemas::VersionInfo {
+        last_scaling_at: v,
+        last_config_change_at: v,
+    });
+    let spec = RunSpec::Pod(std::sync::Arc::new(pod.clone()));
+    let p = super::plan(Some(&spec), vec![inst(1, 10, RUNNING)], now());
+    assert_eq!(p.create.len(), 1);
+    assert!(p.create[0].instance_id.starts_with("a.instance-"));
+    assert_eq!(p.launch.len(), 1);
+
+    // A new config replaces the old instances within the upgrade strategy's bounds.
+    let w = Timestamp::from_millis(20);
+    pod.version = Some(w);
+    pod.version_info = Some(schemas::VersionInfo {
+        last_scaling_at: w,
+        last_config_change_at: w,
+    });
+    pod.scheduling.upgrade.minimum_health_capacity = 0.0;
+    let spec = RunSpec::Pod(std::sync::Arc::new(pod));
+    let p = super::plan(Some(&spec), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
+    assert_eq!(p.decommission.len(), 2, "{p:?}");
+    assert_eq!(p.kill.len(), 2);
 }
