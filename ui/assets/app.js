@@ -6,6 +6,8 @@ import { $, fill } from "./js/dom.js";
 import * as live from "./js/live.js";
 import { appsView } from "./js/views/apps.js";
 import { appView } from "./js/views/app.js";
+import { podsView } from "./js/views/pods.js";
+import { podView } from "./js/views/pod.js";
 import { deploymentsView } from "./js/views/deployments.js";
 import { queueView } from "./js/views/queue.js";
 import { clusterView } from "./js/views/cluster.js";
@@ -16,6 +18,8 @@ function route(hash) {
   const path = decodeURIComponent(hash.replace(/^#/, "")) || "/apps";
   if (path === "/apps" || path === "/apps/") return ["apps", appsView()];
   if (path.startsWith("/apps/")) return ["apps", appView(path.slice("/apps".length))];
+  if (path === "/pods" || path === "/pods/") return ["pods", podsView()];
+  if (path.startsWith("/pods/")) return ["pods", podView(path.slice("/pods".length))];
   if (path === "/deployments") return ["deployments", deploymentsView()];
   if (path === "/queue") return ["queue", queueView()];
   if (path === "/cluster") return ["cluster", clusterView()];

@@ -6,7 +6,7 @@ import { askCount, confirmAction, notify } from "./dialogs.js";
 import { refresh } from "./live.js";
 
 /** Runs `fn(force)`; when a deployment holds the app (409), offers to force it. */
-async function write(what, fn) {
+export async function write(what, fn) {
   try {
     await fn(false);
   } catch (e) {
@@ -72,7 +72,7 @@ export async function rollback(appId, version) {
 }
 
 export async function cancelDeployment(deployment, force) {
-  const apps = deployment.affectedApps.join(", ");
+  const apps = [...deployment.affectedApps, ...(deployment.affectedPods ?? [])].join(", ");
   const ok = force
     ? await confirmAction("Stop deployment", `Stop deployment ${deployment.id} of ${apps} where it is? Nothing is rolled back: the apps keep the new configuration with the instances they have now.`, "Force stop")
     : await confirmAction("Roll back deployment", `Cancel deployment ${deployment.id} and deploy the previous configuration of ${apps} again?`, "Roll back");
@@ -88,4 +88,10 @@ export async function resetDelay(appId) {
     failed(`Reset the launch delay of ${appId}`, e);
   }
   refresh(0);
+}
+
+/** Destroys a group and everything in it. */
+export async function destroyGroup(id) {
+  const ok = await confirmAction(`Delete group ${id}`, `Delete ${id} with every app and group in it? Their instances are killed. This cannot be undone.`, "Delete");
+  return ok && write(`Delete group ${id}`, (force) => api.destroyGroup(id, force));
 }

@@ -60,3 +60,23 @@ export const destroyApp = (id) => api("DELETE", appPath(id));
 export const killTasks = (ids, scale) => api("POST", `/v2/tasks/delete${scale ? "?scale=true" : ""}`, { ids });
 export const cancelDeployment = (id, force) => api("DELETE", `/v2/deployments/${encodeURIComponent(id)}${forceQuery(force)}`);
 export const resetDelay = (id) => api("DELETE", `/v2/queue${id.split("/").map(encodeURIComponent).join("/")}/delay`);
+
+// Pods: sub-resources follow the id after `::`, because pod ids contain slashes.
+export const podPath = (id) => `/v2/pods${id.split("/").map(encodeURIComponent).join("/")}`;
+export const listPodStatus = () => get("/v2/pods/::status");
+export const getPodStatus = (id) => get(`${podPath(id)}::status`);
+export const listPodVersions = (id) => get(`${podPath(id)}::versions`);
+export const getPodVersion = (id, v) => get(`${podPath(id)}::versions/${encodeURIComponent(v)}`);
+export const createPod = (def) => api("POST", "/v2/pods", def);
+export const updatePod = (id, def, force, ifVersion) =>
+  api("PUT", `${podPath(id)}${forceQuery(force)}`, def, ifVersion ? { "If-Match": `"${ifVersion}"` } : {});
+export const destroyPod = (id, force) => api("DELETE", `${podPath(id)}${forceQuery(force)}`);
+export const killPodInstance = (id, instance) => api("DELETE", `${podPath(id)}::instances/${encodeURIComponent(instance)}`);
+
+// Groups: the whole tree of a group, written declaratively.
+export const groupPath = (id) => `/v2/groups${id.split("/").map(encodeURIComponent).join("/")}`;
+export const getGroup = (id) => get(`${groupPath(id)}?embed=group.groups&embed=group.apps`);
+export const createGroup = (def) => api("POST", "/v2/groups", def);
+export const updateGroup = (id, def, force, dryRun) =>
+  api("PUT", `${groupPath(id)}${dryRun ? "?dryRun=true" : forceQuery(force)}`, def);
+export const destroyGroup = (id, force) => api("DELETE", `${groupPath(id)}${forceQuery(force)}`);

@@ -31,9 +31,10 @@ function modal(title, body, buttons) {
   });
 }
 
-/** Resolves true when the user confirms `action` (the confirm button's label). */
+/** Resolves true when the user confirms `action` (the confirm button's label); `message` is
+ *  text or an element (a plan to review). */
 export async function confirmAction(title, message, action, danger = true) {
-  const answer = await modal(title, h("p", {}, message), [
+  const answer = await modal(title, typeof message === "string" ? h("p", {}, message) : message, [
     { id: "cancel", label: "Cancel", value: () => false },
     { id: "confirm", label: action, class: danger ? "danger" : "primary", submit: true, value: () => true },
   ]);

@@ -1,51 +1,34 @@
-// The app editor: a JSON textarea in a dialog. The server validates; its 422 details (JSON
-// pointers) are shown beside the lines they name, with the line numbers marked.
+// The editor of apps, pods and group trees: a JSON textarea in a dialog. The server validates;
+// its 422 details (JSON pointers) are shown beside the lines they name, with the line numbers
+// marked. What differs between the kinds of things edited lives in `kinds.js`.
 
-import * as api from "./api.js";
 import { h } from "./dom.js";
 import { confirmAction, notify } from "./dialogs.js";
 import { lineIndex, lineOf } from "./jsonpos.js";
 import { refresh } from "./live.js";
+import { APP, appDefinition } from "./kinds.js";
 
-const TEMPLATE = {
-  id: "/my-app",
-  cmd: "python3 -m http.server $PORT0",
-  cpus: 0.1,
-  mem: 64,
-  instances: 1,
-  portDefinitions: [{ port: 0, name: "http" }],
-  healthChecks: [{ protocol: "HTTP", path: "/", portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 5 }],
-};
-
-/** Fields the server reports about an app, not part of its definition. */
-const STATUS_FIELDS = ["version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
-  "deployments", "tasks", "lastTaskFailure", "readinessCheckResults", "taskStats", "tasksStats",
-  "generation", "observedGeneration", "conditions"];
-
-export function definitionOf(app) {
-  const def = { ...app };
-  for (const f of STATUS_FIELDS) delete def[f];
-  return def;
-}
+export const definitionOf = appDefinition;
 
 const LINE_PX = 20;
 
-/** Opens the editor; resolves to the saved app's id, or null when cancelled. */
-export function openEditor(app) {
-  const editing = Boolean(app);
+/** Opens the editor on `existing` (null: a new one) of `kind`; resolves to the saved id, or
+ *  null when cancelled. */
+export function openEditor(existing, kind = APP) {
+  const editing = Boolean(existing);
   const textarea = h("textarea", { id: "app-json", wrap: "off", spellcheck: "false", autocapitalize: "off", name: "definition" });
-  textarea.value = JSON.stringify(editing ? definitionOf(app) : TEMPLATE, null, 2);
+  textarea.value = JSON.stringify(editing ? kind.definitionOf(existing) : kind.template, null, 2);
   // Line numbers, error marks and notes scroll with the text: each is moved by its offset.
   const gutter = h("div", { class: "lines" });
   const marks = h("div", { class: "marks" });
   const notes = h("div", { class: "lines" });
   const summary = h("ul", { class: "errors", id: "editor-errors" });
-  const save = h("button", { type: "submit", class: "primary", id: "editor-save" }, editing ? "Deploy changes" : "Create app");
+  const save = h("button", { type: "submit", class: "primary", id: "editor-save" }, editing ? "Deploy changes" : `Create ${kind.noun}`);
   const cancel = h("button", { type: "button", id: "editor-cancel" }, "Cancel");
-  const dialog = h("dialog", { class: "modal editor-dialog", id: "editor" },
+  const dialog = h("dialog", { class: "modal editor-dialog", id: "editor", "data-kind": kind.noun },
     h("form", { method: "dialog" },
-      h("h2", {}, editing ? `Edit ${app.id}` : "Create app"),
-      h("p", { class: "muted" }, "Marathon app definition (JSON). The server checks it; problems show beside their lines."),
+      h("h2", {}, editing ? `Edit ${existing.id}` : `Create ${kind.noun}`),
+      h("p", { class: "muted" }, `${kind.help} The server checks it; problems show beside their lines.`),
       h("div", { class: "editor" }, h("div", { class: "gutter" }, gutter), h("div", { class: "code" }, marks, textarea), h("div", { class: "notes" }, notes)),
       summary,
       h("menu", {}, cancel, save)));
@@ -88,7 +71,7 @@ export function openEditor(app) {
       ev.preventDefault();
       save.disabled = true;
       try {
-        const id = await submit(editing ? app : null, textarea.value, (es) => {
+        const id = await submit(kind, editing ? existing : null, textarea.value, (es) => {
           errors = es;
           render();
           if (es.length) scrollToLine(textarea, Math.min(...es.map((e) => e.line)));
@@ -105,10 +88,11 @@ export function openEditor(app) {
   });
 }
 
-/** Sends the definition; the saved app's id, or null with `show` given the errors. An edit
- *  is sent only if the app is still at the version the editor opened, unless the user agrees
- *  to overwrite a change made meanwhile. */
-async function submit(existing, text, show) {
+/** Sends the definition; the saved id, or null with `show` given the errors. An edit is sent
+ *  only if the thing is still at the version the editor opened (where the server checks
+ *  that), unless the user agrees to overwrite a change made meanwhile. A kind with a preview
+ *  (groups) shows the server's plan first; declining it keeps the editor open. */
+async function submit(kind, existing, text, show) {
   const existingId = existing?.id ?? null;
   let def;
   try {
@@ -119,15 +103,19 @@ async function submit(existing, text, show) {
   }
   let ifVersion = existing?.version;
   let force = false;
-  const send = () => (existingId ? api.updateApp(existingId, def, force, ifVersion) : api.createApp(def));
+  const send = () => (existingId ? kind.update(existingId, def, force, ifVersion) : kind.create(def));
   try {
+    if (kind.preview && !(await kind.preview(existingId ?? kind.idOf(def), def))) {
+      show([]);
+      return null;
+    }
     for (;;) {
       try {
         await send();
         break;
       } catch (e) {
         if (existingId && e.status === 412 && ifVersion) {
-          if (!(await confirmAction("The app changed meanwhile", `${existingId} was changed by someone else since this editor opened. Deploy this definition anyway, replacing that change?`, "Overwrite"))) throw e;
+          if (!(await confirmAction(`The ${kind.noun} changed meanwhile`, `${existingId} was changed by someone else since this editor opened. Deploy this definition anyway, replacing that change?`, "Overwrite"))) throw e;
           ifVersion = undefined;
         } else if (existingId && e.status === 409 && !force) {
           if (!(await confirmAction("A deployment is in progress", `${e.message}. Deploy this change anyway? The running deployment is replaced.`, "Force deploy"))) return null;
@@ -139,18 +127,16 @@ async function submit(existing, text, show) {
     }
   } catch (e) {
     const lines = lineIndex(text);
-    const details = e.details.flatMap((d) => d.errors.map((message) => ({ line: lineOf(lines, d.path), path: d.path, message })));
+    const details = (e.details ?? []).flatMap((d) => d.errors.map((message) => ({ line: lineOf(lines, d.path), path: d.path, message })));
     show(details.length ? details : [{ line: lineOf(lines, e.status === 409 ? "/id" : ""), path: "", message: e.message }]);
     return null;
   }
   show([]);
-  const id = existingId ?? normaliseId(def.id);
+  const id = existingId ?? kind.idOf(def);
   notify(existingId ? `Deploying the new configuration of ${id}` : `Created ${id}`);
   refresh(0);
   return id;
 }
-
-const normaliseId = (id) => (String(id ?? "").startsWith("/") ? String(id) : `/${id}`);
 
 function syntaxErrorLine(text, message) {
   const line = /line (\d+)/.exec(message);

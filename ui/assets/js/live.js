@@ -10,6 +10,7 @@ const EVENT_TYPES = [
   "failed_health_check_event", "unhealthy_instance_kill_event", "app_terminated_event",
   "deployment_info", "deployment_success", "deployment_failed", "deployment_step_success",
   "deployment_step_failure", "group_change_success", "group_change_failed", "event_stream_attached",
+  "pod_created_event", "pod_updated_event", "pod_deleted_event",
 ];
 
 const REFRESH_DELAY_MS = 250;

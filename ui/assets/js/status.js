@@ -31,3 +31,17 @@ export function taskHealth(task) {
 
 /** The ordering used when sorting by status: attention-worthy first. */
 export const statusRank = (s) => ["unhealthy", "delayed", "waiting", "deploying", "running", "suspended"].indexOf(s);
+
+/** A pod's word: deploying or waiting for offers, else Marathon's STABLE / DEGRADED. */
+export function podStatus(status, deployments = [], queueEntry = null, now = Date.now()) {
+  if (isDelayed(queueEntry) || isWaiting(queueEntry, now)) return "waiting";
+  if (deployments.some((d) => (d.affectedPods ?? []).includes(status.id))) return "deploying";
+  return status.status ?? "DEGRADED";
+}
+
+/** The badge colour of a pod's word. */
+export const podBadge = (word) => ({ STABLE: "running", DEGRADED: "unhealthy", TERMINAL: "suspended" })[word] ?? word;
+
+/** Instances whose containers all run. */
+export const podRunning = (status) =>
+  (status.instances ?? []).filter((i) => i.containers?.length && i.containers.every((c) => c.status === "TASK_RUNNING")).length;

@@ -3,7 +3,9 @@
 
 import * as api from "../api.js";
 import * as actions from "../actions.js";
+import { GROUP } from "../kinds.js";
 import { h, fill, appLink } from "../dom.js";
+import { notify } from "../dialogs.js";
 import { openEditor } from "../editor.js";
 import { ago, mem, num } from "../format.js";
 import { STATUSES, appStatus, statusRank } from "../status.js";
@@ -35,6 +37,7 @@ export function appsView() {
   const pager = h("div", { class: "pager" });
   const root = h("section", {},
     h("div", { class: "toolbar" }, h("h2", {}, "Apps"), filter, statusSelect, count, h("span", { class: "grow" }),
+      h("button", { id: "new-group", onclick: () => openEditor(null, GROUP) }, "Create group"),
       h("button", { class: "primary", id: "new-app", onclick: create }, "Create app")),
     h("table", { class: "apps-table" }, h("thead", {}, head), body),
     pager);
@@ -94,7 +97,10 @@ export function appsView() {
           `${open ? "▾" : "▸"} ${r.node.id.split("/").pop()}/`)),
         h("td", { class: "muted" }, `${t.apps} app${t.apps === 1 ? "" : "s"}`),
         h("td", {}, `${t.tasksRunning} / ${t.instances}`), h("td", {}, String(t.tasksHealthy)), h("td", {}, String(t.tasksStaged)),
-        h("td", {}, num(t.cpus)), h("td", {}, mem(t.mem)), h("td", {}), h("td", {}));
+        h("td", {}, num(t.cpus)), h("td", {}, mem(t.mem)), h("td", {}),
+        h("td", { class: "actions" },
+          h("button", { class: "small", "data-edit-group": r.node.id, onclick: () => editGroup(r.node.id) }, "Edit group"),
+          h("button", { class: "small danger", "data-delete-group": r.node.id, onclick: () => actions.destroyGroup(r.node.id) }, "Delete")));
     }
     const a = r.app;
     return h("tr", { class: "app", "data-app": a.id },
@@ -112,6 +118,15 @@ export function appsView() {
           ? h("button", { class: "small", onclick: () => actions.resume(a) }, "Resume")
           : h("button", { class: "small", onclick: () => actions.suspend(a) }, "Suspend"),
         h("button", { class: "small danger", onclick: () => actions.destroy(a) }, "Destroy")));
+  }
+
+  /** The group's whole tree in the editor, as the server has it now. */
+  async function editGroup(id) {
+    try {
+      await openEditor(await api.getGroup(id), GROUP);
+    } catch (e) {
+      notify(`Could not load group ${id}: ${e.message}`, "error");
+    }
   }
 
   function toggle(id) {

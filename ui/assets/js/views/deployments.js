@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import * as actions from "../actions.js";
-import { h, fill, appLink } from "../dom.js";
+import { h, fill, appLink, link } from "../dom.js";
 import { ago } from "../format.js";
 
 /** A progress bar with the current step's actions and readiness results; `within` is how
@@ -13,7 +13,7 @@ export function deploymentProgress(d, within = 0) {
   const pct = d.totalSteps ? Math.round((done / d.totalSteps) * 100) : 0;
   const current = (d.currentActions ?? []).map((a) => {
     const ready = (a.readinessCheckResults ?? []).map((r) => `${r.taskId}: ${r.ready ? "ready" : "not ready"}`);
-    return h("li", {}, `${a.action} `, a.app ? appLink(a.app) : a.pod ?? "", ready.length ? ` (${ready.join(", ")})` : "");
+    return h("li", {}, `${a.action} `, a.app ? appLink(a.app) : a.pod ? link(`#/pods${a.pod}`, a.pod) : "", ready.length ? ` (${ready.join(", ")})` : "");
   });
   return h("div", { class: "progress-block" },
     h("div", { class: "progress", title: `${pct}%` }, h("div", { style: `width:${pct}%` })),
@@ -25,7 +25,7 @@ export function deploymentsView() {
   const body = h("tbody", { id: "deployments" });
   const root = h("section", {},
     h("div", { class: "toolbar" }, h("h2", {}, "Deployments")),
-    h("table", {}, h("thead", {}, h("tr", {}, ["ID", "Apps", "Started", "Progress", ""].map((c) => h("th", {}, c)))), body));
+    h("table", {}, h("thead", {}, h("tr", {}, ["ID", "Apps and pods", "Started", "Progress", ""].map((c) => h("th", {}, c)))), body));
 
   return {
     root,
@@ -34,7 +34,8 @@ export function deploymentsView() {
       const list = await api.listDeployments();
       fill(body, list.length ? list.map((d) => h("tr", { "data-deployment": d.id },
         h("td", { class: "mono" }, d.id),
-        h("td", {}, d.affectedApps.flatMap((a, i) => [i ? ", " : "", appLink(a)])),
+        h("td", {}, [...d.affectedApps.map(appLink), ...(d.affectedPods ?? []).map((p) => link(`#/pods${p}`, p))]
+          .flatMap((a, i) => [i ? ", " : "", a])),
         h("td", { title: d.version }, ago(d.version)),
         h("td", {}, deploymentProgress(d)),
         h("td", { class: "actions" },

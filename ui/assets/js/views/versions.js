@@ -1,5 +1,5 @@
-// An app's versions: pick any two to see what changed between them (JSON or YAML), roll back
-// to any earlier one with one click.
+// An app's or a pod's versions: pick any two to see what changed between them (JSON or
+// YAML), roll back to any earlier one with one click.
 
 import * as api from "../api.js";
 import * as actions from "../actions.js";
@@ -9,12 +9,19 @@ import { definitionOf } from "../editor.js";
 import { version } from "../format.js";
 import { toYaml } from "../yaml.js";
 
+/** Where versions come from and how to go back to one; pods have their own. */
+export const APP_VERSIONS = {
+  list: (id) => api.listVersions(id),
+  get: (id, v) => api.getVersion(id, v),
+  rollback: (id, v) => actions.rollback(id, v),
+};
+
 // Versions never change once written, so one fetch of each is enough.
 const cache = new Map();
 
-function fetchVersion(id, v) {
+function fetchVersion(source, id, v) {
   const key = `${id}#${v}`;
-  if (!cache.has(key)) cache.set(key, api.getVersion(id, v).catch((e) => {
+  if (!cache.has(key)) cache.set(key, source.get(id, v).catch((e) => {
     cache.delete(key);
     throw e;
   }));
@@ -27,7 +34,7 @@ export function render(def, format) {
   return format === "yaml" ? toYaml(d) : JSON.stringify(d, null, 2);
 }
 
-export function versionsPanel(getFormat) {
+export function versionsPanel(getFormat, source = APP_VERSIONS) {
   let app = null;
   let versions = [];
   let a = null;
@@ -45,7 +52,7 @@ export function versionsPanel(getFormat) {
       h("td", {}, h("input", { type: "radio", name: "diff-a", checked: v === a, onchange: () => pick(v, b) })),
       h("td", {}, h("input", { type: "radio", name: "diff-b", checked: v === b, onchange: () => pick(a, v) })),
       h("td", { class: "mono" }, version(v), v === app.version ? h("span", { class: "badge running" }, "current") : ""),
-      h("td", { class: "actions" }, v === app.version ? "" : h("button", { class: "small", "data-rollback": v, onclick: () => actions.rollback(app.id, v) }, "Roll back to this")))));
+      h("td", { class: "actions" }, v === app.version ? "" : h("button", { class: "small", "data-rollback": v, onclick: () => source.rollback(app.id, v) }, "Roll back to this")))));
   }
 
   async function pick(na, nb) {
@@ -62,7 +69,7 @@ export function versionsPanel(getFormat) {
       diff.textContent = "";
       return;
     }
-    const [x, y] = await Promise.all([fetchVersion(app.id, a), fetchVersion(app.id, b)]);
+    const [x, y] = await Promise.all([fetchVersion(source, app.id, a), fetchVersion(source, app.id, b)]);
     const format = getFormat();
     const lines = hunks(diffLines(render(x, format), render(y, format)));
     const changed = lines.some((l) => l.op === "+" || l.op === "-");
@@ -77,7 +84,7 @@ export function versionsPanel(getFormat) {
       app = next;
       if (changed) {
         // Newest first; by default the diff shows what the latest change did.
-        versions = [...(await api.listVersions(app.id))].sort().reverse();
+        versions = [...(await source.list(app.id))].sort().reverse();
         if (!picked || !versions.includes(a) || !versions.includes(b)) [b, a] = [versions[0] ?? null, versions[1] ?? null];
       }
       renderList();
