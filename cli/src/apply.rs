@@ -5,11 +5,14 @@
 //! differs, so re-applying a folder changes nothing and starts no deployment. With `--prune`,
 //! apps carrying the selector's labels that no manifest names are deleted.
 //!
+//! A pod document is created or replaced through `/v2/pods` the same way (see
+//! `pods::apply`), and `--prune` deletes the labelled pods no document names.
+//!
 //! A group document is applied whole with one `PUT /v2/groups/{id}` (see `groups::apply`):
 //! it removes the apps its tree no longer holds whether or not `--prune` is given, and
 //! `--prune` leaves the apps inside group documents to them.
 //!
-//! `--dry-run` writes nothing. The server has no dry-run mode for apps, so the manifests are
+//! `--dry-run` writes nothing. The server has no dry-run mode for apps or pods, so the manifests are
 //! validated here by the same `schemas` code the server runs (types, normalisation, validation
 //! rules); `server` also reads the live apps and reports what would be created, configured,
 //! left unchanged or pruned, and has the server plan each group's PUT (`dryRun=true`). A write
@@ -103,6 +106,7 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
             for doc in &docs {
                 match doc {
                     Document::App(app) => print(out, &name(&app.id), Outcome::Valid)?,
+                    Document::Pod(p) => print(out, &crate::pods::name(&p.id), Outcome::Valid)?,
                     Document::Group(g) => {
                         for app in &g.apps {
                             print(out, &name(app), Outcome::Valid)?;
@@ -117,9 +121,11 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
 
     let mut failed = false;
     let mut changed = Vec::new();
+    let mut pods_changed = Vec::new();
     for doc in &docs {
         let (what, origin) = match doc {
             Document::App(app) => (name(&app.id), &app.origin),
+            Document::Pod(p) => (crate::pods::name(&p.id), &p.origin),
             Document::Group(g) => (crate::groups::name(&g.id), &g.origin),
         };
         let applied = match doc {
@@ -132,6 +138,15 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
                     } else {
                         vec![(app.id.clone(), Wanted::Deployed)]
                     })
+                }),
+            Document::Pod(p) => crate::pods::apply::apply(client, p, args.force, args.dry_run.is_some())
+                .await
+                .and_then(|outcome| {
+                    print(out, &what, outcome)?;
+                    if outcome != Outcome::Unchanged {
+                        pods_changed.push((p.id.clone(), Wanted::Deployed));
+                    }
+                    Ok(Vec::new())
                 }),
             Document::Group(g) => {
                 let mode = match args.dry_run {
@@ -159,14 +174,21 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
             .iter()
             .filter_map(|d| match d {
                 Document::Group(g) => Some(g),
-                Document::App(_) => None,
+                Document::App(_) | Document::Pod(_) => None,
             })
             .collect();
         let keep: BTreeSet<&PathId> = docs
             .iter()
             .filter_map(|d| match d {
                 Document::App(a) => Some(&a.id),
-                Document::Group(_) => None,
+                Document::Group(_) | Document::Pod(_) => None,
+            })
+            .collect();
+        let keep_pods: BTreeSet<&PathId> = docs
+            .iter()
+            .filter_map(|d| match d {
+                Document::Pod(p) => Some(&p.id),
+                _ => None,
             })
             .collect();
         for id in labelled(client, &selector).await? {
@@ -187,16 +209,41 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
             }
             print(out, &name(&id), Outcome::Pruned)?;
         }
+        // Group documents hold no pods (the groups API refuses them): only pod documents keep one.
+        for id in crate::pods::apply::labelled(client, &selector).await? {
+            if keep_pods.contains(&id) {
+                continue;
+            }
+            if args.dry_run.is_none() {
+                match crate::pods::apply::delete(client, &id, args.force).await {
+                    Ok(_) => pods_changed.push((id.clone(), Wanted::Deleted)),
+                    Err(e @ Error::Server { .. }) => {
+                        eprintln!("error: {}: {e}", crate::pods::name(&id));
+                        failed = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            print(out, &crate::pods::name(&id), Outcome::Pruned)?;
+        }
     }
-    if args.wait && args.dry_run.is_none() && !changed.is_empty() {
+    if args.wait && args.dry_run.is_none() && !(changed.is_empty() && pods_changed.is_empty()) {
         let started = Instant::now();
         let deadline = started + args.timeout;
         let mut progress = Progress::on_terminal();
         for (id, wanted) in &changed {
             crate::wait::until(client, id, *wanted, deadline, args.timeout, &mut progress).await?;
         }
+        for (id, wanted) in &pods_changed {
+            crate::pods::apply::until(client, id, *wanted, deadline, args.timeout, &mut progress).await?;
+        }
+        let pods = match pods_changed.len() {
+            0 => String::new(),
+            n => format!(" and {n} pod(s)"),
+        };
         eprintln!(
-            "{} app(s) rolled out in {:.1}s",
+            "{} app(s){pods} rolled out in {:.1}s",
             changed.len(),
             started.elapsed().as_secs_f64()
         );
@@ -210,6 +257,11 @@ fn all_valid(docs: &[Document]) -> bool {
     for doc in docs {
         let (what, origin, checked) = match doc {
             Document::App(app) => (name(&app.id), &app.origin, validated(&app.id, &app.body).map(drop)),
+            Document::Pod(p) => (
+                crate::pods::name(&p.id),
+                &p.origin,
+                crate::pods::manifest::validated(&p.id, &p.body).map(drop),
+            ),
             Document::Group(g) => (
                 crate::groups::name(&g.id),
                 &g.origin,

@@ -37,12 +37,14 @@ pub(crate) struct Client {
     streaming: reqwest::Client,
 }
 
-/// A successful answer: its status (200 vs 201 tells updated from created) and JSON body
-/// (`Null` when the body is empty, as for a 202).
+/// A successful answer: its status (200 vs 201 tells updated from created), JSON body
+/// (`Null` when the body is empty, as for a 202) and the deployment it started, where the
+/// server names it in a `Marathon-Deployment-Id` header (pod writes answer the pod itself).
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Value,
+    pub(crate) deployment: Option<String>,
 }
 
 impl Client {
@@ -116,6 +118,11 @@ impl Client {
             .request(&self.http, method, path, &[("Accept", "application/json")], body)
             .await?;
         let status = resp.status().as_u16();
+        let deployment = resp
+            .headers()
+            .get("marathon-deployment-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = checked(name, path, resp).await?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
@@ -126,7 +133,11 @@ impl Client {
                 message: format!("invalid JSON: {e}"),
             })?
         };
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            deployment,
+        })
     }
 
     /// The body of a GET that is not JSON (task output).

@@ -1,5 +1,5 @@
-//! `pacer delete app|group ID` and `pacer delete -f FILE|DIR|-`: remove apps, or groups with
-//! everything below them, and stop their tasks.
+//! `pacer delete app|pod|group ID` and `pacer delete -f FILE|DIR|-`: remove apps, pods, or
+//! groups with everything below them, and stop their tasks.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::groups::{group_path, parse_group_id};
 use crate::manifest::{Document, Sources};
 
-/// Delete an app or group by id, or every app and group of some manifests; prints the
-/// deployment ids.
+/// Delete an app, pod or group by id, or every app, pod and group of some manifests; prints
+/// the deployment ids.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeleteArgs {
     /// What to delete (with an id).
@@ -18,14 +18,14 @@ pub struct DeleteArgs {
     pub kind: Option<DeleteKind>,
     /// Its id, e.g. `/prod/web` (a leading `/` is optional).
     pub id: Option<String>,
-    /// Delete the apps these manifests define. Repeatable.
+    /// Delete the apps, pods and groups these manifests define. Repeatable.
     #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-")]
     pub files: Vec<std::path::PathBuf>,
     /// Read the manifests in subdirectories too.
     #[arg(short = 'R', long, requires = "files")]
     pub recursive: bool,
-    /// Delete even while a deployment holds the group (`?force=true`); app deletes are
-    /// always forced.
+    /// Delete even while a deployment holds the pod or group (`?force=true`); app deletes
+    /// are always forced.
     #[arg(long)]
     pub force: bool,
 }
@@ -35,6 +35,8 @@ pub struct DeleteArgs {
 pub enum DeleteKind {
     #[value(alias = "apps")]
     App,
+    #[value(alias = "pods")]
+    Pod,
     #[value(alias = "groups")]
     Group,
 }
@@ -55,6 +57,7 @@ pub(crate) async fn run(client: &Client, args: &DeleteArgs, out: &mut dyn Write)
         for doc in docs {
             let (name, origin, path) = match &doc {
                 Document::App(app) => (format!("app{}", app.id), app.origin.clone(), app_path(&app.id)),
+                Document::Pod(p) => (crate::pods::name(&p.id), p.origin.clone(), crate::pods::pod_path(&p.id)),
                 Document::Group(g) => (crate::groups::name(&g.id), g.origin.clone(), group_path(&g.id)),
             };
             let path = format!("{path}{}", force(args.force));
@@ -76,10 +79,11 @@ pub(crate) async fn run(client: &Client, args: &DeleteArgs, out: &mut dyn Write)
     // Marathon's DELETE /v2/apps/{id} is forced by default; a group's DELETE is not.
     let path = match (args.kind, &args.id) {
         (Some(DeleteKind::App), Some(id)) => app_path(&crate::parse_app_id(id)?),
+        (Some(DeleteKind::Pod), Some(id)) => crate::pods::pod_path(&crate::pods::parse_pod_id(id)?),
         (Some(DeleteKind::Group), Some(id)) => group_path(&not_root(&parse_group_id(id)?)?),
         _ => {
             return Err(Error::Usage(
-                "say what to delete: `delete app|group ID` or `delete -f FILE`".into(),
+                "say what to delete: `delete app|pod|group ID` or `delete -f FILE`".into(),
             ));
         }
     };

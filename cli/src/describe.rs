@@ -1,6 +1,6 @@
 //! `pacer describe app ID`: an app's spec summary, status conditions, instances, current
 //! deployments, last task failure and the recent events about it that the server retains.
-//! `pacer describe group ID` is `groups::show`'s.
+//! `pacer describe group ID` is `groups::show`'s, `pacer describe pod ID` `pods::show`'s.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -34,11 +34,15 @@ pub enum DescribeKind {
     App,
     #[value(alias = "groups")]
     Group,
+    #[value(alias = "pods")]
+    Pod,
 }
 
 pub(crate) async fn run(client: &Client, args: &DescribeArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    if args.kind == DescribeKind::Group {
-        return crate::groups::show::describe_group(client, &args.id, out).await;
+    match args.kind {
+        DescribeKind::Group => return crate::groups::show::describe_group(client, &args.id, out).await,
+        DescribeKind::Pod => return crate::pods::show::describe_pod(client, &args.id, out).await,
+        DescribeKind::App => {}
     }
     let id = crate::parse_app_id(&args.id)?;
     let path = format!("{}?embed=app.taskStats&embed=app.status", app_path(&id));

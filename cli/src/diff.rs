@@ -2,7 +2,8 @@
 //! between the live definition and the manifest, both in Marathon's normal form (defaults
 //! filled, deprecated fields folded, read-only and status fields dropped), as YAML. A group
 //! document shows its apps the same way, the apps its PUT would remove as removed whole, and
-//! groups whose own settings (dependencies, `enforceRole`) change (see `groups::diff`).
+//! groups whose own settings (dependencies, `enforceRole`) change (see `groups::diff`). A pod
+//! document is compared with its live pod in the same way (see `pods::apply::pod_diff`).
 //!
 //! Exit codes follow `diff(1)` and `kubectl diff`: 0 no difference, 1 differences, 2 a local
 //! error (files, invalid manifests, usage), 3 a server error.
@@ -49,6 +50,10 @@ async fn differs(client: &Client, args: &DiffArgs, out: &mut dyn Write) -> Resul
                     Err(e) => return Err(e),
                 };
                 app_diff(app, live.as_ref())?
+            }
+            Document::Pod(p) => {
+                let live = crate::pods::live(client, &p.id).await?;
+                crate::pods::apply::pod_diff(p, live.as_ref())?
             }
             Document::Group(g) => {
                 let live = crate::groups::apply::live(client, &g.id).await?;

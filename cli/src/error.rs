@@ -39,8 +39,11 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Manifest { origin: String, message: String },
 
-    /// A manifest describes something Pacer does not run yet: a pod (exit 2).
-    #[error("{origin}: {kind}s are not supported by Pacer yet (there is no {kind}s API); run the containers as apps")]
+    /// A manifest puts something where the API takes none: a pod inside a group document
+    /// (`/v2/groups` refuses pods) (exit 2).
+    #[error(
+        "{origin}: {kind}s inside group documents are not supported (the groups API takes no {kind}s); write each {kind} as a document of its own"
+    )]
     Unsupported { origin: String, kind: &'static str },
 
     /// What was waited for did not happen in time (exit 1).

@@ -1,5 +1,9 @@
-//! `pacer get apps|groups|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name]
+//! `pacer get apps|pods|groups|tasks|deployments|queue [ID] [-o table|wide|json|yaml|name]
 //! [-l SELECTOR] [-w]`.
+//!
+//! Pods are shown from their PodStatus (`/v2/pods/::status`): `-o json|yaml` prints it whole
+//! (the spec under `spec`), and `-l` matches the spec's labels here, as `/v2/pods` has no
+//! label filter.
 //!
 //! Groups are one tree: `-o json|yaml` prints the GroupInfo of the group asked for (the root
 //! group, so the whole tree, without an id); tables and names list the group asked for, or
@@ -23,19 +27,19 @@ use crate::table;
 /// How long `-w` gathers events before fetching again.
 const SETTLE: Duration = Duration::from_millis(200);
 
-/// Show apps, groups, tasks, deployments or the launch queue.
+/// Show apps, pods, groups, tasks, deployments or the launch queue.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GetArgs {
     /// What to list.
     #[arg(value_enum)]
     pub resource: Resource,
-    /// apps: one app by id; groups: one group by id; tasks: the tasks of this app;
+    /// apps: one app by id; pods: one pod; groups: one group by id; tasks: the tasks of this app;
     /// deployments: one deployment by id; queue: the entry of this app.
     pub id: Option<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
-    /// Only apps with these labels: `KEY=VALUE[,...]` or Marathon's selector syntax.
+    /// Only apps (or pods) with these labels: `KEY=VALUE[,...]` or Marathon's selector syntax.
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
     pub selector: Option<String>,
     /// Keep watching: print again after every change.
@@ -47,6 +51,8 @@ pub struct GetArgs {
 pub enum Resource {
     #[value(alias = "app")]
     Apps,
+    #[value(alias = "pod")]
+    Pods,
     #[value(alias = "group")]
     Groups,
     #[value(alias = "task")]
@@ -76,8 +82,8 @@ enum Found {
 }
 
 pub(crate) async fn run(client: &Client, args: &GetArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    if args.selector.is_some() && args.resource != Resource::Apps {
-        return Err(Error::Usage("-l selects apps only".into()));
+    if args.selector.is_some() && !matches!(args.resource, Resource::Apps | Resource::Pods) {
+        return Err(Error::Usage("-l selects apps and pods only".into()));
     }
     let selector = args
         .selector
@@ -148,6 +154,7 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
         Format::Name => {
             let (kind, key) = match args.resource {
                 Resource::Apps => ("app", "/id"),
+                Resource::Pods => ("pod", "/id"),
                 Resource::Groups => ("group", "/id"),
                 Resource::Tasks => ("task/", "/id"),
                 Resource::Deployments => ("deployment/", "/id"),
@@ -164,6 +171,8 @@ fn render(args: &GetArgs, found: Found) -> Result<String> {
             match args.resource {
                 Resource::Apps if wide => table::apps_wide(&rows),
                 Resource::Apps => table::apps(&rows),
+                Resource::Pods if wide => crate::pods::show::pods_wide(&rows),
+                Resource::Pods => crate::pods::show::pods(&rows),
                 Resource::Groups if wide => groups::groups_wide(&rows),
                 Resource::Groups => groups::groups(&rows),
                 Resource::Tasks if wide => table::tasks_wide(&rows),
@@ -191,6 +200,18 @@ async fn fetch(client: &Client, resource: Resource, id: Option<&str>, selector: 
             let body = client.get(&path).await?;
             Ok(Found::One(field(&body, "app", "GET", &path)?.clone()))
         }
+        (Resource::Pods, None) => {
+            let all = crate::pods::show::statuses(client, None).await?;
+            let selector = selector.map(crate::pods::selector::Selector::parse).transpose()?;
+            Ok(Found::List(
+                all.into_iter()
+                    .filter(|s| selector.as_ref().is_none_or(|sel| sel.matches(&s["spec"])))
+                    .collect(),
+            ))
+        }
+        (Resource::Pods, Some(id)) => Ok(Found::One(
+            crate::pods::show::statuses(client, Some(id)).await?.remove(0),
+        )),
         (Resource::Groups, id) => groups::tree(client, id, groups::TREE).await.map(Found::One),
         (Resource::Tasks, None) => list(client, "/v2/tasks", Some("tasks")).await.map(Found::List),
         (Resource::Tasks, Some(app)) => {

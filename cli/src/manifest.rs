@@ -8,9 +8,8 @@
 //!
 //! A document is a Marathon app, pod or group, told apart by its content: `containers` makes
 //! a pod, `apps`, `groups` or `pods` a group, anything else with an `id` an app. An optional
-//! `kind: app|pod|group` says it outright and is not sent to the server. Apps and groups
-//! (see `groups::manifest`) are read; pods are refused before anything is sent, as the server
-//! has no pods API yet.
+//! `kind: app|pod|group` says it outright and is not sent to the server. Groups are read by
+//! `groups::manifest`, pods by `pods::manifest` (Marathon's pod shape, for `/v2/pods`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,11 +20,13 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::groups::manifest::{GroupManifest, check_overlaps, group};
+use crate::pods::manifest::{PodManifest, check_pods, pod};
 
-/// One document of the manifests: an app or a group.
+/// One document of the manifests: an app, a pod or a group.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Document {
     App(Manifest),
+    Pod(PodManifest),
     Group(GroupManifest),
 }
 
@@ -53,10 +54,12 @@ pub struct Sources {
 
 impl Sources {
     /// Reads every source (stdin for `-`); documents that overlap (one app twice, an app
-    /// inside a group document, a group inside another) are an error.
+    /// inside a group document, a group inside another, a pod id also named by another
+    /// document) are an error.
     pub(crate) fn load(&self) -> Result<Vec<Document>> {
         let docs = load(&self.files, self.recursive, &mut std::io::stdin().lock())?;
         check_overlaps(&docs)?;
+        check_pods(&docs)?;
         Ok(docs)
     }
 }
@@ -71,8 +74,7 @@ enum Format {
 
 /// Reads every source in order (`-` reads `stdin`) and returns the documents they hold.
 ///
-/// Errors when a source cannot be read or parsed, holds a pod, or when the sources hold
-/// nothing at all.
+/// Errors when a source cannot be read or parsed, or when the sources hold nothing at all.
 pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -> Result<Vec<Document>> {
     let mut apps = Vec::new();
     for source in sources {
@@ -95,7 +97,7 @@ pub(crate) fn load(sources: &[PathBuf], recursive: bool, stdin: &mut dyn Read) -
     }
     if apps.is_empty() {
         return Err(Error::Usage(
-            "no apps or groups found in the given files (use -f FILE|DIR|-)".into(),
+            "no apps, pods or groups found in the given files (use -f FILE|DIR|-)".into(),
         ));
     }
     Ok(apps)
@@ -188,7 +190,7 @@ fn document(origin: String, value: Value) -> Result<Document> {
     let Value::Object(mut body) = value else {
         return Err(Error::Manifest {
             origin,
-            message: "expected an app or group definition (an object)".into(),
+            message: "expected an app, pod or group definition (an object)".into(),
         });
     };
     let kind = match body.remove("kind") {
@@ -212,7 +214,7 @@ fn document(origin: String, value: Value) -> Result<Document> {
         }
     };
     match kind {
-        "pod" => Err(Error::Unsupported { origin, kind }),
+        "pod" => pod(origin, body).map(Document::Pod),
         "group" => group(origin, body).map(Document::Group),
         _ => app(origin, body).map(Document::App),
     }
@@ -265,6 +267,7 @@ mod tests {
             .map(|d| match d {
                 Document::App(a) => a,
                 Document::Group(g) => panic!("group {}", g.id),
+                Document::Pod(p) => panic!("pod {}", p.id),
             })
             .collect())
     }
@@ -338,10 +341,13 @@ mod tests {
         let apps = load_str("kind: App\nid: /k\ncmd: x\n").unwrap();
         assert_eq!(ids(&apps), ["/k"]);
         assert!(!apps[0].body.contains_key("kind"), "kind is not sent");
-        let pod = load_str("id: /p\ncontainers: [{name: c}]\n").unwrap_err();
-        assert!(matches!(pod, Error::Unsupported { kind: "pod", .. }), "{pod:?}");
-        assert_eq!(pod.exit_code(), 2);
-        assert!(pod.to_string().contains("pods are not supported by Pacer yet"), "{pod}");
+        let docs = load_docs("id: p\ncontainers: [{name: c}]\n---\nkind: pod\nid: /q\ncontainers: []\n").unwrap();
+        assert!(
+            matches!(&docs[..], [Document::Pod(p), Document::Pod(q)] if p.id.as_str() == "/p" && q.id.as_str() == "/q" && !q.body.contains_key("kind")),
+            "{docs:?}"
+        );
+        let e = load_docs("kind: pod\nid: /p\n").unwrap_err();
+        assert!(e.to_string().contains("a pod needs a \"containers\" list"), "{e}");
         let docs = load_docs("{\"id\": \"/g\", \"apps\": [{\"id\": \"a\"}]}\n").unwrap();
         assert!(
             matches!(&docs[..], [Document::Group(g)] if g.apps[0].as_str() == "/g/a"),

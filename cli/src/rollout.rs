@@ -3,7 +3,8 @@
 //! History is the app's stored versions (`/v2/apps/{id}/versions`), numbered from the oldest
 //! kept as revision 1; undo is Marathon's rollback, `PUT /v2/apps/{id}` with `{"version": v}`,
 //! by default to the version before the current one. `group/ID` names a group instead (see
-//! `groups::rollout`); `app/ID` and a bare id name an app.
+//! `groups::rollout`), `pod/ID` a pod (history and undo, see `pods::rollout`; status waits for
+//! its deployments); `app/ID` and a bare id name an app.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -28,19 +29,19 @@ pub struct RolloutArgs {
 pub enum RolloutAction {
     /// Wait until the app's deployment finishes, showing its progress.
     Status {
-        /// APP, app/APP or group/GROUP.
+        /// APP, app/APP, pod/POD or group/GROUP.
         app: String,
         #[arg(long, default_value = "5m", value_parser = parse_duration)]
         timeout: Duration,
     },
-    /// List the app's (or group's) stored versions, oldest first.
+    /// List the app's (or pod's, or group's) stored versions, oldest first.
     History {
-        /// APP, app/APP or group/GROUP.
+        /// APP, app/APP, pod/POD or group/GROUP.
         app: String,
     },
-    /// Roll the app (or group) back to its previous version, or to `--to-version`.
+    /// Roll the app (or pod, or group) back to its previous version, or to `--to-version`.
     Undo {
-        /// APP, app/APP or group/GROUP.
+        /// APP, app/APP, pod/POD or group/GROUP.
         app: String,
         /// A version timestamp or a revision number from `rollout history`.
         #[arg(long)]
@@ -72,6 +73,24 @@ pub(crate) async fn run(client: &Client, args: &RolloutArgs, out: &mut dyn Write
             RolloutAction::History { .. } => group::history(client, &id, out).await?,
             RolloutAction::Undo { to_version, force, .. } => {
                 group::undo(client, &id, to_version.as_deref(), *force, out).await?
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(raw) = crate::pods::as_pod(target) {
+        use crate::pods::rollout as pod;
+        let id = crate::pods::parse_pod_id(raw)?;
+        match &args.action {
+            RolloutAction::Status { timeout, .. } => {
+                let deadline = Instant::now() + *timeout;
+                let mut progress = Progress::on_terminal();
+                let status =
+                    crate::pods::apply::until(client, &id, Wanted::Deployed, deadline, *timeout, &mut progress).await?;
+                writeln!(out, "{} rolled out: {status}", crate::pods::name(&id)).map_err(Error::Output)?;
+            }
+            RolloutAction::History { .. } => pod::history(client, &id, out).await?,
+            RolloutAction::Undo { to_version, force, .. } => {
+                pod::undo(client, &id, to_version.as_deref(), *force, out).await?
             }
         }
         return Ok(ExitCode::SUCCESS);

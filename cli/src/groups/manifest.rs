@@ -154,6 +154,8 @@ pub(crate) fn check_overlaps(docs: &[Document]) -> Result<()> {
                 }
                 groups.push(g);
             }
+            // Pods are checked by `pods::manifest::check_pods`.
+            Document::Pod(_) => {}
         }
     }
     for doc in docs {

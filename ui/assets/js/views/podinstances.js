@@ -22,7 +22,7 @@ export function podInstancesPanel() {
   }
 
   function row(i) {
-    const containers = (i.containers ?? []).map((c) => h("li", { "data-container": c.name },
+    const containers = (i.containers ?? []).map((c) => h("li", { "data-container": c.name, "data-task": c.containerId },
       h("strong", {}, c.name), " ", h("span", { class: "state" }, state(c.status)), c.endpoints?.length ? " " : "",
       endpoints(i.agentHostname, c), c.message ? h("span", { class: "muted" }, ` (${c.message})`) : ""));
     return h("tr", { "data-instance": i.id, "data-status": i.status },

@@ -58,7 +58,7 @@ export function podsView() {
     return h("tr", { class: "pod", "data-pod": p.id },
       h("td", {}, link(`#/pods${p.id}`, p.id)),
       h("td", {}, h("span", { class: `badge ${podBadge(p.word)}`, "data-status": p.word }, p.word)),
-      h("td", { class: "running" }, `${podRunning(p)} / ${spec.scaling?.instances ?? 1}`),
+      h("td", { "data-col": "running" }, `${podRunning(p)} / ${spec.scaling?.instances ?? 1}`),
       h("td", {}, (spec.containers ?? []).map((c) => c.name).join(", ")),
       h("td", {}, num(res.cpus)),
       h("td", {}, mem(res.mem)),
