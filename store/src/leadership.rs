@@ -7,7 +7,8 @@
 //! refuse to vote for anyone else until their election timeout (at least
 //! `election_timeout_min`) has passed since. No other leader can exist before
 //! `t + election_timeout_min`, so this node acts until `t + LEASE` with `LEASE` below that,
-//! and stops at that instant even while a confirmation is still in flight.
+//! and stops at that instant even while a confirmation is still in flight. A server that is
+//! the cluster's only voter acts whenever it leads.
 
 use std::time::Duration;
 
@@ -39,10 +40,25 @@ pub(crate) fn spawn(raft: Raft<TypeConfig>, node_id: u64, confirmed: bool) -> wa
             Instant::now()
         };
         loop {
-            let leads = {
+            let (leads, alone) = {
                 let m = metrics.borrow_and_update();
-                m.state == ServerState::Leader && m.current_leader == Some(node_id)
+                let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+                (
+                    m.state == ServerState::Leader && m.current_leader == Some(node_id),
+                    voters == [node_id],
+                )
             };
+            if alone {
+                // The only voter: nobody else can be elected, so leading is acting. Confirming
+                // would only let a busy machine's slow round stop a lone server.
+                if !set(leads) {
+                    return;
+                }
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             if !leads {
                 // A lease granted in an earlier term says nothing once another node leads.
                 lease_until = Instant::now();
