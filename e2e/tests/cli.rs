@@ -195,7 +195,7 @@ fn errors_and_exit_codes() -> Result<()> {
         stderr(&out)
     );
     ensure!(server.get("/v2/apps/broken")?.status == 404);
-    pacer(&server, &["get", "widgets"], 2)?;
+    pacer(&server, &["get", "nodes"], 2)?;
 
     // Unknown things and an unreachable server: exit 1.
     pacer(&server, &["scale", "nope", "2"], 1)?;

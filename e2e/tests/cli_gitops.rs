@@ -118,11 +118,12 @@ fn apply_a_folder_then_change_prune_and_diff() -> Result<()> {
     ensure!(server.get("/v2/apps/other")?.status == 200, "unlabelled apps are kept");
     pacer(&server, &["diff", "-f", d, "-R"], 0)?;
 
-    // Errors: an invalid pod is refused by the server, named (1); an unreachable server (3).
+    // Errors: an invalid pod is refused by the server (1) and found by diff before anything is
+    // sent (2); an unreachable server (3).
     write(dir.path(), "pod.yaml", "kind: pod\nid: /gitops/pod\ncontainers: []\n")?;
     let out = pacer(&server, &["apply", "-f", d, "-R"], 1)?;
-    ensure!(stderr(&out).contains("pod/gitops/pod") && stderr(&out).contains("422"), "{}", stderr(&out));
-    ensure!(server.get("/v2/pods/gitops/pod")?.status == 404, "an invalid pod was stored");
+    ensure!(stderr(&out).contains("error: pod/gitops/pod ("), "{}", stderr(&out));
+    pacer(&server, &["diff", "-f", d, "-R"], 2)?;
     std::fs::remove_file(dir.path().join("pod.yaml"))?;
     pacer(&server, &["diff", "-f", d, "--server", "http://127.0.0.1:9"], 3)?;
     Ok(())

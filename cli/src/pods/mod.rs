@@ -27,10 +27,9 @@ pub(crate) fn name(id: &PathId) -> String {
     format!("pod{id}")
 }
 
-/// A pod id from the command line (`ID`, `pod/ID` or `pods/ID`): absolute or relative to the
-/// root group.
+/// A pod id from the command line: absolute or relative to the root group. A `pod/` prefix
+/// is the caller's to strip (`as_pod`): `pods/web` may well be a pod's id.
 pub(crate) fn parse_pod_id(raw: &str) -> Result<PathId> {
-    let raw = as_pod(raw).unwrap_or(raw);
     let id = PathId::parse(raw).map_err(|e| Error::Usage(e.to_string()))?;
     if id.is_root() {
         return Err(Error::Usage(format!("'{raw}' does not name a pod")));
@@ -77,10 +76,13 @@ mod tests {
         let id = parse_pod_id("prod/web").unwrap();
         assert_eq!(pod_path(&id), "/v2/pods/prod/web");
         assert_eq!(name(&id), "pod/prod/web");
-        assert_eq!(parse_pod_id("pod/prod/web").unwrap(), id);
-        assert_eq!(parse_pod_id("pods//prod/web").unwrap(), id);
+        assert_eq!(parse_pod_id("pods/web").unwrap().as_str(), "/pods/web");
+        assert_eq!(
+            as_pod("pods//prod/web").map(parse_pod_id).transpose().unwrap(),
+            Some(id)
+        );
         assert!(matches!(parse_pod_id("/"), Err(Error::Usage(_))));
-        assert!(matches!(parse_pod_id("pod/.."), Err(Error::Usage(_))));
+        assert!(matches!(parse_pod_id(".."), Err(Error::Usage(_))));
         assert_eq!(as_pod("app/x"), None);
     }
 
