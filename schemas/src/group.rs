@@ -118,7 +118,10 @@ pub fn normalize_group(mut group: GroupDefinition, parent: &PathId) -> Result<Gr
         *deps = resolved;
     }
     if group.pods.as_ref().is_some_and(|p| !p.is_empty()) {
-        errors.push(Violation::new("/pods", "Pods cannot be changed through /v2/groups in Pacer: use /v2/pods"));
+        errors.push(Violation::new(
+            "/pods",
+            "Pods cannot be changed through /v2/groups in Pacer: use /v2/pods",
+        ));
     }
     if group.scale_by.is_some_and(|f| !(f >= 0.0 && f.is_finite())) {
         errors.push(Violation::new("/scaleBy", "must be a number >= 0"));
