@@ -126,7 +126,7 @@ async fn consecutive_failures_kill_the_task_unhealthy() -> Result<()> {
         after[2].message(),
         "Health check failed 3 times consecutively; Command terminated with signal Terminated"
     );
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
     master.shutdown().await;
     Ok(())
 }

@@ -65,7 +65,7 @@ async fn a_failed_over_framework_keeps_its_tasks() -> Result<()> {
     );
     new.kill("sleeper").await?;
     new.await_state("sleeper", TaskState::TaskKilled).await?;
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
     master.shutdown().await;
     Ok(())
 }
@@ -125,7 +125,7 @@ async fn tasks_survive_a_shutdown_and_are_re_adopted() -> Result<()> {
     sched.ack(&killing).await?;
     let killed = sched.await_state("sleeper", TaskState::TaskKilled).await?;
     assert!(killed.message().contains("kill request"), "{:?}", killed.message);
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
     master.shutdown().await;
 
     // The acknowledged end is final: a third start knows nothing of the task.
@@ -175,7 +175,7 @@ async fn tasks_survive_a_crash_and_unacknowledged_updates_are_resent() -> Result
     sched.ack(&resent).await?;
     sched.kill("sleeper").await?;
     sched.await_state("sleeper", TaskState::TaskKilled).await?;
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
     master.shutdown().await;
     Ok(())
 }

@@ -61,7 +61,7 @@ async fn launch_run_ack_kill() -> Result<()> {
     assert_eq!(killed.state(), TaskState::TaskKilled);
     assert_eq!(killed.message(), "Command terminated with signal Terminated");
     sched.ack(&killed).await?;
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
 
     // Once the terminal update is acknowledged the task is forgotten.
     sched.reconcile(&["sleeper"]).await?;
@@ -104,7 +104,7 @@ async fn kill_escalates_to_sigkill_after_the_grace_period() -> Result<()> {
         asked.elapsed()
     );
     assert_eq!(killed.message(), "Command terminated with signal Killed");
-    assert!(!group_alive(pid));
+    wait_until("the task's process group is gone", || !group_alive(pid)).await?;
     master.shutdown().await;
     Ok(())
 }
