@@ -102,11 +102,13 @@ async fn a_group_starts_together_and_shares_its_volume_and_network() -> Result<(
     );
     let server_sandbox = master.sandbox_dir("pod.server").unwrap();
     let executor_sandbox = master.executor_sandbox_dir("pod.exec").unwrap();
-    // The server changed into `data`: the pod volume in the executor's sandbox.
-    assert_eq!(
-        std::fs::read_link(format!("/proc/{server_pid}/cwd"))?,
-        executor_sandbox.join("volumes/shared")
-    );
+    // The server changes into `data` (RUNNING means spawned, so it may not have yet): the pod
+    // volume in the executor's sandbox.
+    let volume = executor_sandbox.join("volumes/shared");
+    wait_until("the server's working directory is the pod volume", || {
+        std::fs::read_link(format!("/proc/{server_pid}/cwd")).is_ok_and(|cwd| cwd == volume)
+    })
+    .await?;
     assert_eq!(
         std::fs::read_link(executor_sandbox.join("tasks/pod.server"))?,
         server_sandbox
