@@ -26,6 +26,7 @@ mod port_slots;
 mod procs;
 mod server;
 mod sse;
+pub mod storm;
 
 use std::time::{Duration, Instant};
 

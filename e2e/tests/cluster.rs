@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use nix::sys::signal::Signal;
+use pacer_e2e::storm::{WriteStorm, lists_all};
 use pacer_e2e::{MesosMaster, PacerServer, wait_until};
 use serde_json::json;
 
@@ -205,44 +206,15 @@ fn a_deployment_of_200_instances_completes_after_the_leader_is_killed() -> Resul
 /// three servers are: every write that was acknowledged is there afterwards, on every server.
 #[test]
 fn acknowledged_writes_survive_kill_9_of_the_leader_and_of_all_nodes() -> Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-
     let master = MesosMaster::start()?;
     let mut servers = PacerServer::start_cluster(3, &["--master", &master.url()])?;
     let leader = agreed_leader(&servers, &[0, 1, 2])?;
     let urls: Vec<String> = servers.iter().map(|s| s.url().to_string()).collect();
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let (urls, acked, stop) = (urls.clone(), acked.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(5))
-                    .build()
-                    .expect("a client");
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    n += 1;
-                    let id = format!("/storm/w{w}-{n}");
-                    let app = json!({"id": id, "cmd": "sleep 1000", "instances": 0});
-                    let url = format!("{}/v2/apps", urls[n % urls.len()]);
-                    if http.post(url).json(&app).send().is_ok_and(|r| r.status() == 201) {
-                        acked.lock().expect("acked").push(id);
-                    }
-                }
-            })
-        })
-        .collect();
+    let storm = WriteStorm::start(urls, 4);
     std::thread::sleep(Duration::from_secs(2));
     servers[leader].stop_server_only(Signal::SIGKILL)?;
     std::thread::sleep(Duration::from_secs(3));
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.join().expect("a writer");
-    }
-    let acked = acked.lock().expect("acked").clone();
+    let acked = storm.stop();
     ensure!(
         acked.len() > 20,
         "too few acknowledged writes ({}) to say anything",
@@ -259,14 +231,7 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_and_of_all_nodes() -> Result
     agreed_leader(&servers, &[0, 1, 2])?;
     for (i, server) in servers.iter().enumerate() {
         let missing = wait_until(LAUNCH, || {
-            let r = server.get("/v2/apps").ok()?;
-            let have: BTreeSet<String> = r.body["apps"]
-                .as_array()?
-                .iter()
-                .filter_map(|a| a["id"].as_str().map(String::from))
-                .collect();
-            let missing: Vec<&String> = acked.iter().filter(|id| !have.contains(*id)).collect();
-            missing.is_empty().then_some(())
+            lists_all(&server.get("/v2/apps").ok()?.body, &acked).then_some(())
         });
         missing.with_context(|| format!("server {i} lacks acknowledged writes"))?;
     }

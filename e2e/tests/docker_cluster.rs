@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use pacer_e2e::docker::{self, DockerCluster};
+use pacer_e2e::storm::{WriteStorm, lists_all};
 use pacer_e2e::{MesosMaster, wait_until};
 use serde_json::json;
 
@@ -173,44 +174,13 @@ fn a_deployment_of_200_instances_completes_after_the_leader_container_is_killed(
 
 #[test]
 fn acknowledged_writes_survive_kill_9_of_the_leader_container_and_of_all_of_them() -> Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-
     with_cluster(|cluster, _master| {
         let leader = agreed_leader(cluster, &[0, 1, 2])?;
-        let urls = cluster.urls();
-        let acked = Arc::new(Mutex::new(Vec::<String>::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..4)
-            .map(|w| {
-                let (urls, acked, stop) = (urls.clone(), acked.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let http = reqwest::blocking::Client::builder()
-                        .no_proxy()
-                        .timeout(Duration::from_secs(5))
-                        .build()
-                        .expect("a client");
-                    let mut n = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        n += 1;
-                        let id = format!("/storm/w{w}-{n}");
-                        let app = json!({"id": id, "cmd": "sleep 1000", "instances": 0});
-                        let url = format!("{}/v2/apps", urls[n % urls.len()]);
-                        if http.post(url).json(&app).send().is_ok_and(|r| r.status() == 201) {
-                            acked.lock().expect("acked").push(id);
-                        }
-                    }
-                })
-            })
-            .collect();
+        let storm = WriteStorm::start(cluster.urls(), 4);
         std::thread::sleep(Duration::from_secs(2));
         cluster.kill(leader)?;
         std::thread::sleep(Duration::from_secs(3));
-        stop.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.join().expect("a writer");
-        }
-        let acked = acked.lock().expect("acked").clone();
+        let acked = storm.stop();
         ensure!(
             acked.len() > 20,
             "too few acknowledged writes ({}) to say anything",
@@ -226,13 +196,7 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_container_and_of_all_of_them
         agreed_leader(cluster, &[0, 1, 2])?;
         for i in 0..3 {
             wait_until(LAUNCH, || {
-                let r = cluster.get(i, "/v2/apps").ok()?;
-                let have: BTreeSet<&str> = r.body["apps"]
-                    .as_array()?
-                    .iter()
-                    .filter_map(|a| a["id"].as_str())
-                    .collect();
-                acked.iter().all(|id| have.contains(id.as_str())).then_some(())
+                lists_all(&cluster.get(i, "/v2/apps").ok()?.body, &acked).then_some(())
             })
             .with_context(|| format!("server {} lacks acknowledged writes", i + 1))?;
         }
