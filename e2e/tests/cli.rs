@@ -1,35 +1,13 @@
 //! The `pacer` client commands against the real server: what they print, their exit codes,
 //! and what they make the server do.
 
-use std::process::Output;
-use std::time::Duration;
+mod common;
+
+use common::*;
 
 use anyhow::{Context, Result, ensure};
 use pacer_e2e::{PacerServer, wait_until};
 use serde_json::Value;
-
-const LAUNCH: Duration = Duration::from_secs(60);
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs the client and requires exit code `code`.
-fn pacer(server: &PacerServer, args: &[&str], code: i32) -> Result<Output> {
-    Ok(server.pacer_exit(args, code)?)
-}
-
-fn wait_idle(server: &PacerServer) -> Result<()> {
-    wait_until(LAUNCH, || {
-        let r = server.get("/v2/deployments").ok()?;
-        r.body.as_array().is_some_and(Vec::is_empty).then_some(())
-    })
-    .context("deployments should finish")
-}
 
 #[test]
 fn apply_creates_then_reports_unchanged_then_configured() -> Result<()> {

@@ -1,28 +1,16 @@
 //! The GitOps loop through the real `pacer` binary against a real server: a folder of
 //! manifests applied, re-applied, changed, pruned and diffed; rollback, waiting and logs.
 
+mod common;
+
+use common::*;
+
 use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use pacer_e2e::{PacerServer, wait_until};
 use serde_json::Value;
-
-const LAUNCH: Duration = Duration::from_secs(60);
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs the client and requires exit code `code`.
-fn pacer(server: &PacerServer, args: &[&str], code: i32) -> Result<Output> {
-    Ok(server.pacer_exit(args, code)?)
-}
 
 fn app_yaml(id: &str, cmd: &str) -> String {
     format!("id: {id}\ncmd: {cmd}\ncpus: 0.05\nmem: 16\nlabels:\n  owner: gitops\n")

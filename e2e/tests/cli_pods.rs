@@ -6,36 +6,15 @@
 //! Most pods here ask for no instances (or for more than any agent offers), so that what the
 //! API shows is checked apart from launching; one is scaled up to see its instance run.
 
+mod common;
+
+use common::*;
+
 use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use pacer_e2e::{PacerServer, wait_until};
+use pacer_e2e::PacerServer;
 use serde_json::Value;
-
-const LAUNCH: Duration = Duration::from_secs(60);
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs the client and requires exit code `code`.
-fn pacer(server: &PacerServer, args: &[&str], code: i32) -> Result<Output> {
-    Ok(server.pacer_exit(args, code)?)
-}
-
-fn wait_idle(server: &PacerServer) -> Result<()> {
-    wait_until(LAUNCH, || {
-        let r = server.get("/v2/deployments").ok()?;
-        r.body.as_array().is_some_and(Vec::is_empty).then_some(())
-    })
-    .context("deployments should finish")
-}
 
 fn write(path: &Path, text: &str) -> Result<String> {
     std::fs::write(path, text)?;
