@@ -46,7 +46,8 @@ impl Agent {
             ip: config.ip,
             attributes: attribute_protos(&config.attributes),
             role: config.role.clone(),
-            total: Resources::from_agent(&config.resources),
+            // What is dynamically reserved or a persistent volume survives restarts.
+            total: super::persistent::recover(&config.resources, config.role.as_deref().unwrap_or("*"), &meta)?,
             used: Resources::default(),
             dir,
             log,

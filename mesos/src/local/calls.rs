@@ -12,6 +12,8 @@ use super::executor;
 use super::framework::{Framework, Subscription};
 use super::master::{Master, Timer};
 use super::offers::refuse_duration;
+use super::operations::changes_resources;
+use super::reservations::check_format;
 use super::resources::Resources;
 use super::status::{self, Reason, error_event, master_update, reconciliation_update, rescind_event};
 use super::task_group::validate::check_identity;
@@ -296,20 +298,19 @@ impl Master {
                         self.accept_group(framework_id, agent, group, &mut remaining, &launches);
                     }
                 }
+                _ if changes_resources(&operation) => {
+                    if let Err(message) = self.apply_operation(framework_id, agent, &operation, &mut remaining) {
+                        tracing::info!(framework_id, %message, "offer operation dropped");
+                        self.operation_error(framework_id, operation.id, message);
+                    }
+                }
                 other => {
                     tracing::warn!(
                         operation = other.as_str_name(),
                         "offer operation not supported by the local master"
                     );
-                    if let Some(id) = operation.id {
-                        let status = OperationStatus {
-                            operation_id: Some(id),
-                            state: OperationState::OperationError as i32,
-                            message: Some(format!("{} is not supported by the local master", other.as_str_name())),
-                            ..Default::default()
-                        };
-                        self.emit(framework_id, status::operation_status_event(status));
-                    }
+                    let message = format!("{} is not supported by the local master", other.as_str_name());
+                    self.operation_error(framework_id, operation.id, message);
                 }
             }
         }
@@ -321,6 +322,20 @@ impl Master {
             self.after(until - Instant::now(), Timer::FiltersExpired);
         }
         self.allocation_needed = true;
+    }
+
+    /// Tells the framework that its operation with `id` failed (without an id, Mesos says
+    /// nothing: the operation is only dropped).
+    fn operation_error(&mut self, framework_id: &str, id: Option<crate::v1::OperationId>, message: String) {
+        if let Some(id) = id {
+            let status = OperationStatus {
+                operation_id: Some(id),
+                state: OperationState::OperationError as i32,
+                message: Some(message),
+                ..Default::default()
+            };
+            self.emit(framework_id, status::operation_status_event(status));
+        }
     }
 
     /// Checks a task against the offer and the agent; returns the resources it takes.
@@ -335,6 +350,8 @@ impl Master {
         let taken = self.task_id_taken(framework_id, agent, &task.task_id.value, batch);
         check_identity(task, &self.agents[agent], taken)?;
         executor::check_supported(task)?;
+        let refinement = self.frameworks[framework_id].has(Capability::ReservationRefinement);
+        check_format(&task.resources, refinement)?;
         let resources =
             Resources::from_protos(&task.resources, self.agents[agent].resource_role()).map_err(|e| e.to_string())?;
         if resources.is_empty() {

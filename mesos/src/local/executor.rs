@@ -124,6 +124,8 @@ pub(crate) struct LaunchJob {
     pub base_env: Arc<Vec<(String, String)>>,
     /// Set for a task of a task group.
     pub group: Option<GroupJob>,
+    /// The persistent volumes among the task's resources, shown in its sandbox.
+    pub volumes: Vec<Mount>,
 }
 
 /// What a task of a task group gets besides what a command task gets.
@@ -245,6 +247,12 @@ fn launch(job: &LaunchJob, programs: &mut HashMap<String, PathBuf>) -> Result<La
     fs::create_dir_all(&job.sandbox).map_err(sandbox_err)?;
     let stdout = File::create(job.sandbox.join("stdout")).map_err(sandbox_err)?;
     let stderr = File::create(job.sandbox.join("stderr")).map_err(sandbox_err)?;
+    if !job.volumes.is_empty() {
+        volumes::prepare(&job.sandbox, &job.sandbox, &job.volumes).map_err(|source| LaunchError::Volumes {
+            path: job.sandbox.clone(),
+            source,
+        })?;
+    }
     if let Some(group) = &job.group {
         volumes::prepare(&job.sandbox, &group.executor_sandbox, &group.mounts)
             .and_then(|()| volumes::link_task(&group.executor_sandbox, &job.key.task_id, &job.sandbox))

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::protos::pacer::checkpoint::{Record, record};
 use crate::transport::{Connection, TransportError};
+use crate::v1::framework_info::capability::Type as Capability;
 use crate::v1::scheduler::{Call, Event};
 use crate::v1::{Address, FrameworkInfo, MasterInfo};
 
@@ -314,6 +315,7 @@ impl Master {
                 framework_id: id,
                 allocation_role: self.frameworks[id].allocation_role(),
                 roles: self.frameworks[id].roles(),
+                refinement: self.frameworks[id].has(Capability::ReservationRefinement),
             })
             .collect();
         let made = self.allocator.allocate(&candidates, &self.agents, Instant::now());

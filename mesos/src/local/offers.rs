@@ -39,6 +39,8 @@ pub(crate) struct Candidate<'a> {
     pub allocation_role: Option<String>,
     /// Every role the framework subscribed with: reserved resources go only to their role.
     pub roles: Vec<String>,
+    /// Whether it reads reservations in the RESERVATION_REFINEMENT format.
+    pub refinement: bool,
 }
 
 pub(crate) struct Allocator {
@@ -102,7 +104,11 @@ impl Allocator {
                 {
                     continue;
                 }
-                let free = self.available(agent);
+                // Reserved resources go to their role only, under the role the offer is for.
+                let offered_to = candidate.allocation_role.as_slice();
+                let free = self
+                    .available(agent)
+                    .offerable_to(if offered_to.is_empty() { &candidate.roles } else { offered_to });
                 if !free.is_allocatable() || self.is_filtered(fid, agent.index, &free, now) {
                     continue;
                 }
@@ -118,7 +124,7 @@ impl Allocator {
                         value: agent.id.clone(),
                     },
                     hostname: agent.hostname.clone(),
-                    resources: free.to_protos(role, agent.resource_role()),
+                    resources: free.to_protos(role, agent.resource_role(), candidate.refinement),
                     attributes: agent.attributes.clone(),
                     allocation_info: role.map(|r| resource::AllocationInfo {
                         role: Some(r.to_owned()),

@@ -194,6 +194,7 @@ impl Master {
             sandbox: agent.sandbox(&key.task_id),
             base_env: Arc::clone(&self.base_env),
             group,
+            volumes: super::persistent::mounts(&agent.dir, agent.resource_role(), &task.info),
         })
     }
 
