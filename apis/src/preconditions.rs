@@ -6,7 +6,7 @@
 //! can slip in between the comparison and the write.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use schemas::AppDefinition;
+use schemas::{AppDefinition, Timestamp};
 
 use crate::error::{ApiError, Result};
 
@@ -31,18 +31,24 @@ impl IfMatch {
     /// Passes without a header; otherwise the app must exist and, unless `*` was sent, have
     /// one of the listed versions.
     pub(crate) fn check(&self, current: Option<&AppDefinition>) -> Result<()> {
+        self.check_version("app", current.map(AppDefinition::version_or_epoch))
+    }
+
+    /// [`IfMatch::check`] of anything versioned (`kind` names it in errors): `current` is its
+    /// version, `None` when it does not exist.
+    pub(crate) fn check_version(&self, kind: &str, current: Option<Timestamp>) -> Result<()> {
         let Some(tags) = &self.0 else { return Ok(()) };
-        let Some(app) = current else {
-            return Err(ApiError::PreconditionFailed(
-                "If-Match was given but the app does not exist".into(),
-            ));
+        let Some(version) = current else {
+            return Err(ApiError::PreconditionFailed(format!(
+                "If-Match was given but the {kind} does not exist"
+            )));
         };
-        let version = app.version_or_epoch().to_string();
+        let version = version.to_string();
         if tags.iter().any(|t| t == "*" || *t == version) {
             Ok(())
         } else {
             Err(ApiError::PreconditionFailed(format!(
-                "If-Match {} does not match the app's current version {version}",
+                "If-Match {} does not match the {kind}'s current version {version}",
                 tags.join(", ")
             )))
         }
@@ -51,13 +57,16 @@ impl IfMatch {
 
 /// The `ETag` of an app: its version, quoted.
 pub(crate) fn etag(app: &AppDefinition) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("\"{}\"", app.version_or_epoch())).ok()
+    etag_of(app.version_or_epoch())
+}
+
+/// The `ETag` of anything versioned: its version, quoted.
+pub(crate) fn etag_of(version: Timestamp) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("\"{version}\"")).ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use schemas::Timestamp;
-
     use super::*;
 
     fn headers(v: &str) -> HeaderMap {

@@ -1,5 +1,6 @@
-//! `pacer wait --for=deployed|healthy|deleted APP --timeout D`, and the waiting that `apply
-//! --wait` and `rollout status` share: poll the app until it is in the wanted state.
+//! `pacer wait --for=deployed|healthy|deleted APP|pod/POD --timeout D`, and the waiting that
+//! `apply --wait` and `rollout status` share: poll the app until it is in the wanted state
+//! (pods: `pods::apply::until`, the same over the pod's `::status`).
 //!
 //! The state is read from the app's status (`conditions`, `generation`, `observedGeneration`)
 //! when the server sends it, and from Marathon's own fields (`deployments`, task counts)
@@ -17,13 +18,13 @@ use crate::error::{Error, Result};
 
 const POLL: Duration = Duration::from_millis(500);
 
-/// Wait until an app is deployed, healthy or deleted.
+/// Wait until an app or a pod is deployed, healthy or deleted.
 #[derive(clap::Args, Debug, Clone)]
 pub struct WaitArgs {
     /// What to wait for.
     #[arg(long = "for", value_enum)]
     pub wanted: Wanted,
-    /// The app id.
+    /// The app id, or pod/ID for a pod.
     pub app: String,
     /// Give up (exit 1) after this long: `90s`, `5m`, `1h`, `500ms` or plain seconds.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
@@ -60,8 +61,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 pub(crate) async fn run(client: &Client, args: &WaitArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let id = crate::parse_app_id(&args.app)?;
     let deadline = Instant::now() + args.timeout;
+    if let Some(raw) = crate::pods::as_pod(&args.app) {
+        let id = crate::pods::parse_pod_id(raw)?;
+        let mut progress = Progress::new(false);
+        let status = crate::pods::apply::until(client, &id, args.wanted, deadline, args.timeout, &mut progress).await?;
+        let name = crate::pods::name(&id);
+        writeln!(out, "{name} {}: {status}", wanted_word(args.wanted)).map_err(Error::Output)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = crate::parse_app_id(&args.app)?;
     let status = until(
         client,
         &id,
@@ -75,7 +84,7 @@ pub(crate) async fn run(client: &Client, args: &WaitArgs, out: &mut dyn Write) -
     Ok(ExitCode::SUCCESS)
 }
 
-fn wanted_word(w: Wanted) -> &'static str {
+pub(crate) fn wanted_word(w: Wanted) -> &'static str {
     match w {
         Wanted::Deployed => "deployed",
         Wanted::Healthy => "healthy",

@@ -1,7 +1,8 @@
 //! Pods through the real `pacer` client against a real server: pod documents (YAML and JSON,
 //! mixed with apps) diffed, applied, re-applied, changed, listed, described, scaled, rolled
 //! back, pruned and deleted; refusals (pods in group documents, clashing ids, invalid pods,
-//! locks) and `schema pod`.
+//! locks) and `schema pod`; `get pods -w` and `get tasks -w` following a pod, and `wait` and
+//! `describe` reading its conditions.
 //!
 //! Most pods here ask for no instances (or for more than any agent offers), so that what the
 //! API shows is checked apart from launching; one is scaled up to see its instance run.
@@ -10,10 +11,11 @@ mod common;
 
 use common::*;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
-use pacer_e2e::PacerServer;
+use pacer_e2e::{PacerServer, wait_until};
 use serde_json::Value;
 
 fn write(path: &Path, text: &str) -> Result<String> {
@@ -331,5 +333,179 @@ fn pod_refusals_locks_and_schema() -> Result<()> {
 
     let schema: Value = serde_json::from_str(&stdout(&pacer(&server, &["schema", "pod"], 0)?))?;
     ensure!(schema["properties"]["containers"].is_object(), "{schema}");
+    Ok(())
+}
+
+/// A `pacer` client left running (`get ... -w`), under `timeout` so that it cannot outlive a
+/// failed test; its stdout's lines arrive on `lines`.
+struct Following {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Following {
+    fn start(server: &PacerServer, args: &[&str]) -> Result<Following> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("timeout")
+            .arg("300")
+            .arg(pacer_e2e::pacer_bin()?)
+            .args(args)
+            .env("PACER_SERVER", server.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let out = std::io::BufReader::new(child.stdout.take().context("stdout")?);
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Following { child, lines })
+    }
+
+    /// Reads lines until `done` says the table printed since the last header is what it
+    /// waits for; returns that table's rows.
+    fn until(&self, what: &str, mut done: impl FnMut(&[Vec<String>]) -> bool) -> Result<Vec<Vec<String>>> {
+        let mut table: Vec<Vec<String>> = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(LAUNCH)
+                .with_context(|| format!("waiting for {what}; the table so far: {table:?}"))?;
+            let row: Vec<String> = line.split_whitespace().map(String::from).collect();
+            if row.first().is_some_and(|c| c == "ID") {
+                table.clear();
+            } else if !row.is_empty() {
+                table.push(row);
+            }
+            if done(&table) {
+                return Ok(table);
+            }
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `get pods -w` and `get tasks -w` keep their tables up to date from the event stream while a
+/// pod is created, scaled and deleted; `wait --for=healthy|deployed|deleted pod/ID` and
+/// `describe pod` read the pod's GitOps status (generation and conditions).
+#[test]
+fn pods_are_followed_waited_for_and_described_with_their_conditions() -> Result<()> {
+    let server = PacerServer::start()?;
+    let pods = Following::start(&server, &["get", "pods", "-w"])?;
+    let tasks = Following::start(&server, &["get", "tasks", "-w"])?;
+    // Each prints its (empty) table once connected; both are subscribed once the server has
+    // announced three streams: theirs and this test's own (replayed from the start).
+    pods.until("the pods' header", |_| true)?;
+    tasks.until("the tasks' header", |_| true)?;
+    let own = pacer_e2e::EventStream::open(server.url(), Some(0))?;
+    let mut attached = 0;
+    own.read_until(LAUNCH, |f| {
+        attached += usize::from(f.event == "event_stream_attached");
+        attached == 3
+    })?;
+    ensure!(attached == 3, "the clients subscribed: {attached}");
+
+    let watched = "id: /watched\ncontainers:\n  - name: a\n    exec: {command: {shell: sleep 1000}}\n    resources: {cpus: 0.05, mem: 16}\n  - name: b\n    exec: {command: {shell: sleep 1000}}\n    resources: {cpus: 0.05, mem: 16}\n";
+    let out = server.pacer_with_stdin(&["apply", "-f", "-"], watched.as_bytes())?;
+    ensure!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = pacer(
+        &server,
+        &["wait", "--for=healthy", "pod/watched", "--timeout", "90s"],
+        0,
+    )?;
+    ensure!(stdout(&out) == "pod/watched healthy: 1/1 STABLE\n", "{}", stdout(&out));
+    let watched_at = |t: &[Vec<String>], n: &str| t.iter().any(|r| r[0] == "/watched" && r[1] == n && r[2] == "STABLE");
+    pods.until("/watched 1/1 STABLE", |t| watched_at(t, "1/1"))?;
+    let running = |t: &[Vec<String>]| -> BTreeSet<String> {
+        t.iter()
+            .filter(|r| r.get(1).is_some_and(|a| a == "/watched") && r.contains(&"TASK_RUNNING".to_string()))
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    tasks.until("a running task of /watched", |t| running(t).len() == 1)?;
+
+    // Scaled: both tables follow, and the OS has four container processes.
+    pacer(&server, &["scale", "pod/watched", "2"], 0)?;
+    pods.until("/watched 2/2 STABLE", |t| watched_at(t, "2/2"))?;
+    tasks.until("two running tasks of /watched", |t| running(t).len() == 2)?;
+    wait_until(LAUNCH, || (server.task_ids("/watched").len() == 4).then_some(()))
+        .with_context(|| format!("four container processes: {:?}", server.task_ids("/watched")))?;
+
+    let out = pacer(
+        &server,
+        &["wait", "--for=deployed", "pod/watched", "--timeout", "90s"],
+        0,
+    )?;
+    ensure!(
+        stdout(&out).starts_with("pod/watched deployed: 2/2"),
+        "{}",
+        stdout(&out)
+    );
+    let text = stdout(&pacer(&server, &["describe", "pod", "watched"], 0)?);
+    let generation = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Generation:"))
+        .context(text.clone())?
+        .split_whitespace()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    ensure!(
+        generation.len() == 3 && generation[2] == format!("{})", generation[0]),
+        "observed the current generation: {text}"
+    );
+    let condition = |kind: &str| {
+        rows(&text)
+            .into_iter()
+            .find(|r| r.first().is_some_and(|k| k == kind))
+            .with_context(|| format!("no {kind} row: {text}"))
+    };
+    ensure!(
+        condition("Available")?[1..3] == ["True", "InstancesAvailable"],
+        "{text}"
+    );
+    ensure!(condition("Progressing")?[1] == "False", "{text}");
+    ensure!(condition("Degraded")?[1] == "False", "{text}");
+
+    // What cannot be placed times out, saying what it waits for.
+    let stuck = "id: /stuck\ncontainers:\n  - name: c\n    exec: {command: {shell: sleep 1000}}\n    resources: {cpus: 100, mem: 16}\n";
+    let out = server.pacer_with_stdin(&["apply", "-f", "-"], stuck.as_bytes())?;
+    ensure!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = pacer(&server, &["wait", "--for=deployed", "pod/stuck", "--timeout", "2s"], 1)?;
+    ensure!(
+        stderr(&out).contains("timed out after 2s: pod/stuck to be deployed; it is 0/1 DEGRADED")
+            && stderr(&out).contains(", deployment ")
+            && stderr(&out).contains(" at step "),
+        "{}",
+        stderr(&out)
+    );
+
+    // Deleted: gone from the table, which goes on following (a later pod shows up).
+    pacer(&server, &["delete", "pod", "watched"], 0)?;
+    let out = pacer(
+        &server,
+        &["wait", "--for=deleted", "pod/watched", "--timeout", "90s"],
+        0,
+    )?;
+    ensure!(stdout(&out) == "pod/watched deleted: not found\n", "{}", stdout(&out));
+    ensure!(server.task_ids("/watched").is_empty(), "no process of /watched is left");
+    let last = "id: /zz-last\nscaling: {kind: fixed, instances: 0}\ncontainers:\n  - name: c\n    exec: {command: {shell: sleep 1}}\n    resources: {cpus: 0.05, mem: 16}\n";
+    let out = server.pacer_with_stdin(&["apply", "-f", "-"], last.as_bytes())?;
+    ensure!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let table = pods.until("a table with /zz-last", |t| t.iter().any(|r| r[0] == "/zz-last"))?;
+    ensure!(
+        table.iter().all(|r| r[0] != "/watched") && table.iter().any(|r| r[0] == "/stuck"),
+        "{table:?}"
+    );
     Ok(())
 }

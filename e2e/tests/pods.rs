@@ -123,3 +123,83 @@ fn a_pod_runs_its_containers_as_one_task_group() -> Result<()> {
         .context("no process left after delete")?;
     Ok(())
 }
+
+/// A mount path the embedded agent cannot make (it has no mount namespaces: a volume shows
+/// only inside the sandbox) is refused before anything is stored, saying where and why.
+#[test]
+fn an_absolute_mount_path_is_refused_with_where_and_why() -> Result<()> {
+    let server = PacerServer::start()?;
+    let pod = json!({
+        "id": "/abs",
+        "volumes": [{"name": "shared"}],
+        "containers": [
+            {"name": "writer", "resources": {"cpus": 0.05, "mem": 16},
+             "exec": {"command": {"shell": "echo hi > /data/x; sleep 1000"}},
+             "volumeMounts": [{"name": "shared", "mountPath": "/data"}]}
+        ]
+    });
+    let r = server.post("/v2/pods", &pod)?;
+    ensure!(r.status == 422, "create: {} {}", r.status, r.body);
+    let detail = &r.body["details"][0];
+    ensure!(
+        detail["path"] == "/containers(0)/volumeMounts(0)/mountPath"
+            && detail["errors"][0]
+                .as_str()
+                .is_some_and(|e| e.contains("'/data' is absolute") && e.contains("relative mountPath such as 'data'")),
+        "{}",
+        r.body
+    );
+    ensure!(server.get("/v2/pods/abs")?.status == 404, "nothing stored");
+    ensure!(server.task_ids("/abs").is_empty(), "nothing runs");
+    Ok(())
+}
+
+/// The GitOps status of a running pod on the real server, and `If-Match` on its writes.
+#[test]
+fn a_pod_reports_its_conditions_and_guards_writes_with_if_match() -> Result<()> {
+    let server = PacerServer::start()?;
+    let pod = |shell: &str| {
+        json!({"id": "/g", "containers": [{"name": "c", "resources": {"cpus": 0.05, "mem": 16},
+               "exec": {"command": {"shell": shell}}}]})
+    };
+    let r = server.post("/v2/pods", &pod("sleep 1000"))?;
+    ensure!(r.status == 201, "create: {} {}", r.status, r.body);
+    let available = |s: &serde_json::Value| {
+        s["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
+            .is_some_and(|c| c["status"] == "True")
+    };
+    let status = wait_until(LAUNCH, || {
+        let s = server.get("/v2/pods/g::status?embed=status").ok()?.body;
+        (available(&s) && s["generation"] == s["observedGeneration"]).then_some(s)
+    })
+    .with_context(|| format!("available: {:?}", server.get("/v2/pods/g::status?embed=status")))?;
+    ensure!(server.task_ids("/g").len() == 1, "its container runs: {status}");
+    ensure!(
+        server.get("/v2/pods/g::status")?.body.get("conditions").is_none(),
+        "Marathon's PodStatus unless asked"
+    );
+
+    let r = server.get("/v2/pods/g")?;
+    let etag = r.header("etag").context("an ETag")?.to_string();
+    ensure!(
+        etag == format!("\"{}\"", r.body["version"].as_str().unwrap_or_default()),
+        "{etag}"
+    );
+    let http = reqwest::blocking::Client::new();
+    let put = |tag: &str, shell: &str| -> Result<u16> {
+        let r = http
+            .put(format!("{}/v2/pods/g", server.url()))
+            .header("If-Match", tag)
+            .json(&pod(shell))
+            .send()?;
+        Ok(r.status().as_u16())
+    };
+    ensure!(put("\"2000-01-01T00:00:00.000Z\"", "sleep 1001")? == 412);
+    ensure!(put(&etag, "sleep 1002")? == 200);
+    ensure!(put(&etag, "sleep 1003")? == 412, "the version moved on");
+    let shell = server.get("/v2/pods/g")?.body["containers"][0]["exec"]["command"]["shell"].clone();
+    ensure!(shell == "sleep 1002", "{shell}");
+    Ok(())
+}

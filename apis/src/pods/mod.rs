@@ -7,12 +7,13 @@
 
 mod deploy;
 mod instances;
+pub(crate) mod mounts;
 pub(crate) mod status;
 mod write;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use schemas::PathId;
 use serde_json::Value;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use crate::Ctx;
 use crate::error::{ApiError, Detail, Result};
 use crate::json::{JsonBody, Params, PathParam};
+use crate::preconditions::IfMatch;
 use crate::view;
 
 pub(crate) use deploy::{PodChange, deploy};
@@ -78,14 +80,43 @@ pub(crate) async fn list(State(ctx): State<Ctx>) -> Json<Value> {
     Json(serde_json::to_value(pods.iter().map(|p| &**p).collect::<Vec<_>>()).unwrap_or_default())
 }
 
-pub(crate) async fn get(State(ctx): State<Ctx>, PathParam(path): PathParam) -> Result<Response> {
+/// Whether the request asks for Pacer's GitOps status (`embed=status`, or `pod.status`,
+/// `pods.status`): only then is it added, so that Marathon's clients get Marathon's JSON.
+fn wants_status(params: &Params) -> bool {
+    params
+        .all("embed")
+        .any(|e| matches!(e, "status" | "pod.status" | "pods.status"))
+}
+
+/// `GET /v2/pods/{id}` (its `ETag` is its version, for `If-Match`) and the sub-resources.
+pub(crate) async fn get(State(ctx): State<Ctx>, PathParam(path): PathParam, params: Params) -> Result<Response> {
     match parse(&path)? {
         PodPath::Pod(id) => {
-            let pod = ctx.store.read(|s| s.pod(&id).cloned()).ok_or_else(|| not_found(&id))?;
-            Ok(Json(&*pod).into_response())
+            let (pod, gitops) = ctx
+                .store
+                .read(|s| {
+                    if wants_status(&params) {
+                        status::of_stored(s, &id, schemas::Timestamp::now()).map(|(p, st)| (p, Some(st)))
+                    } else {
+                        s.pod(&id).cloned().map(|p| (p, None))
+                    }
+                })
+                .ok_or_else(|| not_found(&id))?;
+            let mut res = match gitops {
+                Some(st) => {
+                    let mut v = serde_json::to_value(&*pod).unwrap_or_default();
+                    status::add(&mut v, &st);
+                    Json(v).into_response()
+                }
+                None => Json(&*pod).into_response(),
+            };
+            if let Some(tag) = crate::preconditions::etag_of(pod.version_or_epoch()) {
+                res.headers_mut().insert(axum::http::header::ETAG, tag);
+            }
+            Ok(res)
         }
-        PodPath::AllStatus => Ok(Json(status::all(&ctx)).into_response()),
-        PodPath::Status(id) => Ok(Json(status::one(&ctx, &id)?).into_response()),
+        PodPath::AllStatus => Ok(Json(status::all(&ctx, wants_status(&params))).into_response()),
+        PodPath::Status(id) => Ok(Json(status::one(&ctx, &id, wants_status(&params))?).into_response()),
         PodPath::Versions(id) => {
             let versions = ctx.store.read(|s| {
                 s.pod(&id)
@@ -112,26 +143,30 @@ pub(crate) async fn post(State(ctx): State<Ctx>, params: Params, JsonBody(body):
     write::create(&ctx, &params, body).await
 }
 
+/// `PUT /v2/pods/{id}`, with `If-Match` checked against the pod's version.
 pub(crate) async fn put(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     match parse(&path)? {
-        PodPath::Pod(id) => write::put(&ctx, id, &params, body).await,
+        PodPath::Pod(id) => write::put(&ctx, id, &params, body, &IfMatch::from_headers(&headers)).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
+/// `DELETE /v2/pods/{id}` (with `If-Match` as `PUT`) and of its instances.
 pub(crate) async fn delete(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response> {
     match parse(&path)? {
-        PodPath::Pod(id) => write::delete(&ctx, id, &params).await,
+        PodPath::Pod(id) => write::delete(&ctx, id, &params, &IfMatch::from_headers(&headers)).await,
         PodPath::Instance(id, instance) => instances::kill_one(&ctx, id, instance).await,
         PodPath::Instances(id) => {
             let body: Value = if body.is_empty() {

@@ -1,39 +1,78 @@
 //! `::status`: Marathon's PodStatus (RAML `podStatus.raml`): the pod, whether enough of its
-//! instances are stable, and each instance with its containers' Mesos task states.
+//! instances are stable, and each instance with its containers' Mesos task states. Asked for
+//! (`embed=status`), it also carries Pacer's GitOps status (`crate::status`): `generation`,
+//! `observedGeneration` and `conditions`.
 
 use std::sync::Arc;
 
-use schemas::{Goal, HealthVerdict, Instance, PathId, PodDefinition, RunSpec, TaskState, Timestamp};
+use schemas::{Deployment, Goal, HealthVerdict, Instance, PathId, PodDefinition, RunSpec, TaskState, Timestamp};
 use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::error::Result;
+use crate::status::AppStatus;
 use crate::view;
 
-/// `GET /v2/pods/::status`.
-pub(crate) fn all(ctx: &Ctx) -> Value {
-    let pods = ctx.store.read(|s| {
-        view::pods(s)
-            .into_iter()
-            .map(|p| {
-                let instances = instances(s, &p.id);
-                (p, instances)
-            })
-            .collect::<Vec<_>>()
-    });
+/// `GET /v2/pods/::status`, with the GitOps status of each pod when `gitops`.
+pub(crate) fn all(ctx: &Ctx, gitops: bool) -> Value {
     let now = Timestamp::now();
-    Value::Array(pods.iter().map(|(p, i)| pod_status(p, i, now)).collect())
+    ctx.store.read(|s| {
+        let deployments = if gitops { view::deployments(s) } else { vec![] };
+        let statuses = view::pods(s).into_iter().map(|p| {
+            let instances = instances(s, &p.id);
+            let mut v = pod_status(&p, &instances, now);
+            if gitops {
+                add(&mut v, &of(s, &p, &instances, &deployments, now));
+            }
+            v
+        });
+        Value::Array(statuses.collect())
+    })
 }
 
-/// `GET /v2/pods/{id}::status`.
-pub(crate) fn one(ctx: &Ctx, id: &PathId) -> Result<Value> {
-    let (pod, instances) = ctx.store.read(|s| {
-        s.pod(id)
-            .cloned()
-            .map(|p| (p, instances(s, id)))
-            .ok_or_else(|| super::not_found(id))
-    })?;
-    Ok(pod_status(&pod, &instances, Timestamp::now()))
+/// `GET /v2/pods/{id}::status`, with the pod's GitOps status when `gitops`.
+pub(crate) fn one(ctx: &Ctx, id: &PathId, gitops: bool) -> Result<Value> {
+    let now = Timestamp::now();
+    ctx.store.read(|s| {
+        let pod = s.pod(id).cloned().ok_or_else(|| super::not_found(id))?;
+        let instances = instances(s, id);
+        let mut v = pod_status(&pod, &instances, now);
+        if gitops {
+            add(&mut v, &of(s, &pod, &instances, &view::deployments(s), now));
+        }
+        Ok(v)
+    })
+}
+
+/// The GitOps status of `pod`, given its instances and every deployment (those naming the
+/// pod count).
+pub(crate) fn of(
+    s: &store::State,
+    pod: &Arc<PodDefinition>,
+    instances: &[Arc<Instance>],
+    deployments: &[Arc<Deployment>],
+    now: Timestamp,
+) -> AppStatus {
+    let mine: Vec<Arc<Deployment>> = deployments
+        .iter()
+        .filter(|d| d.affected_pods.contains(&pod.id))
+        .cloned()
+        .collect();
+    crate::status::of_pod(pod, instances, &mine, s.launch_delay(&pod.id), now)
+}
+
+/// Adds `status`'s fields to the JSON object `v` (a pod or a PodStatus).
+pub(crate) fn add(v: &mut Value, status: &AppStatus) {
+    if let (Value::Object(m), Ok(Value::Object(extra))) = (v, serde_json::to_value(status)) {
+        m.extend(extra);
+    }
+}
+
+/// The GitOps status of the pod `id` as stored now, with the pod (`None`: no such pod).
+pub(crate) fn of_stored(s: &store::State, id: &PathId, now: Timestamp) -> Option<(Arc<PodDefinition>, AppStatus)> {
+    let pod = s.pod(id).cloned()?;
+    let status = of(s, &pod, &instances(s, id), &view::deployments(s), now);
+    Some((pod, status))
 }
 
 fn instances(s: &store::State, id: &PathId) -> Vec<Arc<Instance>> {

@@ -11,17 +11,21 @@ use crate::Ctx;
 use crate::error::{ApiError, Result, details};
 use crate::events::Payload;
 use crate::json::{self, Params};
+use crate::preconditions::IfMatch;
 
 /// A complete pod from a request body: typed, normalised (relative ids resolve against the
-/// root) and validated.
-fn definition(body: Value) -> Result<PodDefinition> {
+/// root) and validated, also against what the embedded agent can run when this server has it.
+fn definition(ctx: &Ctx, body: Value) -> Result<PodDefinition> {
     let pod: PodDefinition = json::from_value(body)?;
     let pod = schemas::normalize_pod(pod, &PathId::root()).map_err(|v| ApiError::Invalid(details(v)))?;
-    let violations = schemas::validate_pod(&pod);
-    if violations.is_empty() {
+    let mut problems = details(schemas::validate_pod(&pod));
+    if ctx.config.master == "local" {
+        problems.extend(super::mounts::unsupported(&pod));
+    }
+    if problems.is_empty() {
         Ok(pod)
     } else {
-        Err(ApiError::Invalid(details(violations)))
+        Err(ApiError::Invalid(problems))
     }
 }
 
@@ -52,7 +56,7 @@ fn announce(ctx: &Ctx, event: &'static str) {
 
 /// `POST /v2/pods`: 201 with the normalised pod; 409 when the id is taken.
 pub(crate) async fn create(ctx: &Ctx, params: &Params, body: Value) -> Result<Response> {
-    let pod = definition(body)?;
+    let pod = definition(ctx, body)?;
     let id = pod.id.clone();
     let outcome = deploy(ctx, params.flag("force", false), |s| {
         if s.pod(&id).is_some() {
@@ -70,8 +74,8 @@ pub(crate) async fn create(ctx: &Ctx, params: &Params, body: Value) -> Result<Re
 }
 
 /// `PUT /v2/pods/{id}`: replaces the pod (or creates it: 201). The body's id, if any, must be
-/// the path's.
-pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, mut body: Value) -> Result<Response> {
+/// the path's; `cond` is checked against the pod's version in the same write.
+pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, mut body: Value, cond: &IfMatch) -> Result<Response> {
     if let Value::Object(m) = &mut body {
         match m.get("id").and_then(Value::as_str) {
             Some(given) if PathId::parse(given).ok().as_ref() != Some(&id) => {
@@ -84,8 +88,9 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, mut body: Value)
             }
         }
     }
-    let pod = definition(body)?;
-    let outcome = deploy(ctx, params.flag("force", false), |_| {
+    let pod = definition(ctx, body)?;
+    let outcome = deploy(ctx, params.flag("force", false), |s| {
+        cond.check_version("pod", s.pod(&id).map(|p| p.version_or_epoch()))?;
         Ok(PodChange {
             id: id.clone(),
             target: Some(pod.clone()),
@@ -103,11 +108,12 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, mut body: Value)
 }
 
 /// `DELETE /v2/pods/{id}`: 202, `Location` naming the deployment, as Marathon answers.
-pub(crate) async fn delete(ctx: &Ctx, id: PathId, params: &Params) -> Result<Response> {
+pub(crate) async fn delete(ctx: &Ctx, id: PathId, params: &Params, cond: &IfMatch) -> Result<Response> {
     let outcome = deploy(ctx, params.flag("force", false), |s| {
-        if s.pod(&id).is_none() {
+        let Some(current) = s.pod(&id) else {
             return Err(super::not_found(&id));
-        }
+        };
+        cond.check_version("pod", Some(current.version_or_epoch()))?;
         Ok(PodChange {
             id: id.clone(),
             target: None,

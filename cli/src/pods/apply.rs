@@ -4,9 +4,12 @@
 //! only when it differs from the live pod (`manifest::unchanged`). The pods API has no
 //! dry-run mode: `--dry-run=server` compares with the live pod here.
 //!
-//! Waiting reads `/v2/deployments`: a pod is deployed when no deployment names it in
-//! `affectedPods` (and it exists), healthy when also its `::status` is `STABLE`, deleted when
-//! it is gone and no deployment names it any more.
+//! Waiting reads `/v2/deployments` and the pod's `::status`: a pod is deployed when no
+//! deployment names it in `affectedPods` (and it exists), healthy when also its `::status` is
+//! `STABLE`, deleted when it is gone and no deployment names it any more. Where the server
+//! sends Pacer's GitOps status, deployed also needs `observedGeneration` to have caught up with
+//! `generation` and `Progressing` to be false, and healthy needs `Available` true and
+//! `Degraded` not true (`STABLE` alone counts instances of an older config too).
 
 use std::time::{Duration, Instant};
 
@@ -120,7 +123,7 @@ pub(crate) async fn until(
     loop {
         let deployments = client.get("/v2/deployments").await?;
         let pending = affecting(&deployments, id).len();
-        let status = match client.get(&format!("{}::status", pod_path(id))).await {
+        let status = match client.get(&format!("{}::status?embed=status", pod_path(id))).await {
             Ok(s) => Some(s),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
@@ -133,11 +136,7 @@ pub(crate) async fn until(
         progress.show(&format!("{}: {line}", name(id)));
         if Instant::now() >= deadline {
             progress.clear();
-            let word = match wanted {
-                Wanted::Deployed => "deployed",
-                Wanted::Healthy => "healthy",
-                Wanted::Deleted => "deleted",
-            };
+            let word = crate::wait::wanted_word(wanted);
             return Err(Error::Timeout {
                 after: timeout,
                 waiting_for: format!("{} to be {word}; it is {line}", name(id)),
@@ -165,12 +164,34 @@ pub(crate) fn check(wanted: Wanted, status: Option<&Value>, pending: usize) -> (
     if pending > 0 {
         line.push_str(&format!(", {pending} deployment(s) in progress"));
     }
+    for kind in ["Progressing", "Degraded"] {
+        if let Some(c) = condition(status, kind).filter(|c| c["status"] == "True") {
+            line.push_str(&format!(", {}", c["message"].as_str().unwrap_or_default()));
+        }
+    }
+    let observed = match (status.get("generation"), status.get("observedGeneration")) {
+        (Some(g), Some(o)) => g == o,
+        _ => true,
+    };
+    let deployed = pending == 0 && observed && !is_true(status, "Progressing");
+    let healthy = match condition(status, "Available") {
+        Some(a) => a["status"] == "True" && !is_true(status, "Degraded"),
+        None => status["status"] == "STABLE",
+    };
     let done = match wanted {
         Wanted::Deleted => false,
-        Wanted::Deployed => pending == 0,
-        Wanted::Healthy => pending == 0 && status["status"] == "STABLE",
+        Wanted::Deployed => deployed,
+        Wanted::Healthy => deployed && healthy,
     };
     (done, line)
+}
+
+fn condition<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    crate::wait::condition(status, kind)
+}
+
+fn is_true(status: &Value, kind: &str) -> bool {
+    condition(status, kind).is_some_and(|c| c["status"] == "True")
 }
 
 #[cfg(test)]
@@ -220,5 +241,40 @@ mod tests {
         assert_eq!(check(Wanted::Deleted, None, 0), (true, "not found".into()));
         assert!(!check(Wanted::Deleted, None, 1).0, "its stop is still running");
         assert!(!check(Wanted::Deployed, None, 0).0);
+    }
+
+    #[test]
+    fn wait_states_from_conditions() {
+        let cond = |kind: &str, on: bool, message: &str| json!({"type": kind, "status": if on { "True" } else { "False" }, "message": message});
+        let rolling = json!({"status": "STABLE", "spec": {"scaling": {"instances": 1}},
+            "instances": [{"status": "STABLE", "containers": [{"status": "TASK_RUNNING"}]}],
+            "generation": 9, "observedGeneration": 5,
+            "conditions": [cond("Available", false, ""), cond("Progressing", true, "deployment d at step 1/2"),
+                           cond("Degraded", false, "")]});
+        // STABLE with an old instance, a deployment still running: neither deployed nor healthy.
+        assert_eq!(
+            check(Wanted::Deployed, Some(&rolling), 0),
+            (false, "1/1 STABLE, deployment d at step 1/2".into())
+        );
+        assert!(!check(Wanted::Healthy, Some(&rolling), 0).0);
+        let mut done = rolling.clone();
+        done["observedGeneration"] = json!(9);
+        done["conditions"] = json!([
+            cond("Available", true, ""),
+            cond("Progressing", false, ""),
+            cond("Degraded", false, "")
+        ]);
+        assert_eq!(check(Wanted::Deployed, Some(&done), 0), (true, "1/1 STABLE".into()));
+        assert!(check(Wanted::Healthy, Some(&done), 0).0);
+        let mut behind = done.clone();
+        behind["observedGeneration"] = json!(8);
+        assert!(!check(Wanted::Deployed, Some(&behind), 0).0, "not yet observed");
+        let mut failing = done.clone();
+        failing["conditions"][2] = cond("Degraded", true, "task t ended TASK_FAILED");
+        assert_eq!(
+            check(Wanted::Healthy, Some(&failing), 0),
+            (false, "1/1 STABLE, task t ended TASK_FAILED".into())
+        );
+        assert!(check(Wanted::Deployed, Some(&failing), 0).0);
     }
 }

@@ -1,6 +1,7 @@
 //! `pacer get pods [ID]` and `pacer describe pod ID`, from Marathon's PodStatus
 //! (`GET /v2/pods/::status`, `/v2/pods/{id}::status`): the spec, the pod's status and each
-//! instance with its containers' Mesos task states.
+//! instance with its containers' Mesos task states, and Pacer's GitOps status (generation and
+//! conditions), asked for with `embed=status` (a Marathon server ignores it).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -17,17 +18,18 @@ use crate::table::{Table, scalar, text};
 /// The PodStatus of every pod (`None`) or of one.
 pub(crate) async fn statuses(client: &Client, raw: Option<&str>) -> Result<Vec<Value>> {
     let Some(raw) = raw else {
-        return match client.get("/v2/pods/::status").await? {
+        const ALL: &str = "/v2/pods/::status?embed=status";
+        return match client.get(ALL).await? {
             Value::Array(list) => Ok(list),
             _ => Err(Error::Response {
                 method: "GET",
-                path: "/v2/pods/::status".into(),
+                path: ALL.into(),
                 message: "expected a list".into(),
             }),
         };
     };
     let id = parse_pod_id(raw)?;
-    match client.get(&format!("{}::status", pod_path(&id))).await {
+    match client.get(&format!("{}::status?embed=status", pod_path(&id))).await {
         Ok(s) => Ok(vec![s]),
         Err(e) if e.is_not_found() => Err(Error::NotFound(format!("pod '{id}' does not exist"))),
         Err(e) => Err(e),
@@ -178,6 +180,17 @@ fn describe(status: &Value, deployments: &[Value]) -> String {
     let spec = &status["spec"];
     line(&mut s, "Name", text(status, "id"));
     line(&mut s, "Version", text(spec, "version"));
+    if status.get("generation").is_some() {
+        line(
+            &mut s,
+            "Generation",
+            format!(
+                "{} (observed {})",
+                text(status, "generation"),
+                text(status, "observedGeneration")
+            ),
+        );
+    }
     line(
         &mut s,
         "Status",
@@ -212,6 +225,39 @@ fn describe(status: &Value, deployments: &[Value]) -> String {
     );
     let networks: Vec<String> = list(spec, "networks").iter().map(|n| text(n, "mode")).collect();
     line(&mut s, "Networks", networks.join(","));
+    let constraints: Vec<String> = list(&spec["scheduling"]["placement"], "constraints")
+        .iter()
+        .map(|c| {
+            let parts = ["fieldName", "operator", "value"];
+            parts
+                .iter()
+                .filter_map(|k| c.get(*k).map(scalar))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    if !constraints.is_empty() {
+        line(&mut s, "Constraints", constraints.join(", "));
+    }
+
+    if status.get("conditions").is_some() {
+        let rows = list(status, "conditions")
+            .iter()
+            .map(|c| {
+                ["type", "status", "reason", "lastTransitionTime", "message"]
+                    .map(|k| text(c, k))
+                    .to_vec()
+            })
+            .collect();
+        section(
+            &mut s,
+            "Conditions",
+            Table {
+                headers: vec!["TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"],
+                rows,
+            },
+        );
+    }
 
     let rows = list(spec, "containers")
         .iter()
@@ -390,5 +436,38 @@ mod tests {
         );
         let none = describe(&json!({"id": "/q", "spec": {}}), &[]);
         assert!(none.contains("Containers:\n  <none>\nInstances:\n  <none>\n"), "{none}");
+    }
+
+    #[test]
+    fn description_with_gitops_status_and_constraints() {
+        let mut st = status();
+        st["generation"] = json!(5);
+        st["observedGeneration"] = json!(4);
+        st["conditions"] = json!([
+            {"type": "Available", "status": "False", "reason": "InstancesUnavailable", "lastTransitionTime": "T1",
+             "message": "1/2 instances run the current config and are healthy"},
+            {"type": "Progressing", "status": "True", "reason": "DeploymentInProgress", "lastTransitionTime": "T2",
+             "message": "deployment d1 at step 1/2"}]);
+        st["spec"]["scheduling"] = json!({"placement": {"constraints": [
+            {"fieldName": "hostname", "operator": "UNIQUE"}, {"fieldName": "rack", "operator": "LIKE", "value": "r[12]"}]}});
+        let text = describe(&st, &[]);
+        assert!(
+            text.starts_with("Name:         /p\nVersion:      V1\nGeneration:   5 (observed 4)\nStatus:       STABLE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Constraints:  hostname UNIQUE, rack LIKE r[12]\n"),
+            "{text}"
+        );
+        assert!(text.contains("Conditions:\n  TYPE          STATUS   REASON"), "{text}");
+        assert!(
+            text.contains("  Progressing   True     DeploymentInProgress   T2      deployment d1 at step 1/2\n"),
+            "{text}"
+        );
+        let plain = describe(&status(), &[]);
+        assert!(
+            !plain.contains("Conditions:") && !plain.contains("Generation:"),
+            "{plain}"
+        );
     }
 }

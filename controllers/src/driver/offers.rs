@@ -12,8 +12,8 @@ use mesos::v1::{Attribute, Filters, Offer, OfferId, TaskInfo, offer, value};
 use schemas::offers::{NumberRange, OfferAttribute, OfferResource, OfferView, RejectReason};
 use schemas::placement::{AgentFacts, AttributeValue, parse_app_constraints, unmet_constraints};
 use schemas::{
-    AppDefinition, Constraint, ContainerTask, Goal, Instance, PathId, PodDefinition, Record, TaskRecord, TaskState,
-    Timestamp,
+    AppDefinition, Constraint, ContainerTask, Goal, Instance, PathId, PodDefinition, Record, RunSpec, TaskRecord,
+    TaskState, Timestamp,
 };
 use store::{Op, Precondition, WriteRequest, keys};
 use tokio::time::Instant;
@@ -218,9 +218,13 @@ fn plan_launches(
     let now = Timestamp::now();
     for (app_id, instance_id) in candidates {
         if let Some(pod) = state.pod(app_id) {
+            let placed = placements
+                .entry(app_id.clone())
+                .or_insert_with(|| Placements::of_pod(state, pod, agents));
             let tried = plan.tried.entry(app_id.clone()).or_default();
+            let with_agents = (offers, offered.as_slice());
             if let Some((op_write, launch)) =
-                plan_pod_launch(state, offers, &mut resources, pod, instance_id, tried, now)
+                plan_pod_launch(state, with_agents, &mut resources, pod, placed, instance_id, tried, now)
             {
                 req.preconditions.push(op_write.0);
                 req.ops.push(op_write.1);
@@ -319,14 +323,16 @@ fn plan_launches(
     (req, plan)
 }
 
-/// Launches one waiting pod instance on the first offer its task group fits in (pods'
-/// placement constraints are not evaluated yet); the instance's record, guarded, and the
-/// launch.
+/// Launches one waiting pod instance on the first offer that meets the pod's placement
+/// constraints and fits its task group, as an app's instance; the instance's record, guarded,
+/// and the launch. `offers` come with their agents as constraints see them.
+#[allow(clippy::too_many_arguments)]
 fn plan_pod_launch(
     state: &store::State,
-    offers: &[Offer],
+    (offers, offered): (&[Offer], &[AgentFacts]),
     resources: &mut [OfferResources],
     pod: &Arc<PodDefinition>,
+    placed: &mut Placements,
     instance_id: &str,
     tried: &mut BTreeMap<usize, Option<Vec<RejectReason>>>,
     now: Timestamp,
@@ -339,10 +345,16 @@ fn plan_pod_launch(
     if instance.goal != Goal::Running || instance.has_active_task() {
         return None;
     }
-    let (offer_idx, taken) = resources
-        .iter_mut()
-        .enumerate()
-        .find_map(|(i, r)| match task_group::take(r, pod) {
+    let (offer_idx, taken) = resources.iter_mut().enumerate().find_map(|(i, r)| {
+        let meets = placed.allow(&offered[i]);
+        let result = if meets {
+            task_group::take(r, pod)
+        } else {
+            let mut reasons = r.reject_reasons_of(&task_group::demand(pod));
+            reasons.push(RejectReason::UnfulfilledConstraint);
+            Err(reasons)
+        };
+        match result {
             Ok(taken) => {
                 tried.insert(i, None);
                 Some((i, taken))
@@ -351,7 +363,9 @@ fn plan_pod_launch(
                 tried.entry(i).or_insert(Some(reasons));
                 None
             }
-        })?;
+        }
+    })?;
+    placed.add(offered[offer_idx].clone());
     let offer = &offers[offer_idx];
     let allocation_role = offer
         .resources
@@ -437,16 +451,39 @@ struct Placements {
 impl Placements {
     fn of(state: &store::State, app: &AppDefinition, agents: &KnownAgents) -> Self {
         let constraints = parse_app_constraints(&app.constraints);
+        Self::counting(state, &app.id, constraints, |i| i.runs_config_of(app), agents)
+    }
+
+    /// A pod's, counted as an app's: its instances are placed whole on one agent each.
+    fn of_pod(state: &store::State, pod: &Arc<PodDefinition>, agents: &KnownAgents) -> Self {
+        let spec = RunSpec::Pod(Arc::clone(pod));
+        Self::counting(
+            state,
+            &pod.id,
+            task_group::constraints(pod),
+            |i| i.runs_config_of_spec(&spec),
+            agents,
+        )
+    }
+
+    /// `constraints` and the agents of `id`'s active instances that run its current config.
+    fn counting(
+        state: &store::State,
+        id: &PathId,
+        constraints: Vec<Constraint>,
+        current: impl Fn(&Instance) -> bool,
+        agents: &KnownAgents,
+    ) -> Self {
         let mut placed: Vec<(Timestamp, String, AgentFacts)> = Vec::new();
         if !constraints.is_empty() {
-            for (_, entry) in state.scan(&keys::instances_of(&app.id)) {
+            for (_, entry) in state.scan(&keys::instances_of(id)) {
                 let Record::Instance(i) = &entry.record else {
                     continue;
                 };
                 let Some(task) = i.task.as_ref().filter(|t| !t.state.is_terminal()) else {
                     continue;
                 };
-                if i.goal != Goal::Running || !i.runs_config_of(app) {
+                if i.goal != Goal::Running || !current(i) {
                     continue;
                 }
                 let mut facts = agents.get(&task.agent_id).cloned().unwrap_or_default();
@@ -738,6 +775,68 @@ mod tests {
         let ops = operations(plan.launches.into_iter().map(|l| l.op).collect());
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].r#type, Some(offer::operation::Type::LaunchGroup as i32));
+    }
+
+    /// A state with `pod` and `n` instances of it waiting, and the candidates they make.
+    fn waiting_pod(state: &mut store::State, json: &str, n: usize) -> Vec<(PathId, String)> {
+        let raw: PodDefinition = serde_json::from_str(json).unwrap();
+        let pod = Arc::new(schemas::normalize_pod(raw, &PathId::root()).unwrap());
+        let mut req = WriteRequest::default();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let i = Instance::of(&RunSpec::Pod(pod.clone()), Timestamp::from_millis(1));
+            req.ops.push(Op::put(
+                keys::instance(&pod.id, &i.instance_id),
+                Record::Instance(Arc::new(i.clone())),
+            ));
+            out.push((pod.id.clone(), i.instance_id));
+        }
+        req.ops.push(Op::put(keys::pod(&pod.id), Record::Pod(pod)));
+        state.apply(req);
+        out
+    }
+
+    #[test]
+    fn pod_constraints_place_instances_as_app_constraints_do() {
+        let mut state = store::State::default();
+        let mut candidates = waiting_pod(
+            &mut state,
+            r#"{"id":"/u","containers":[{"name":"c","resources":{"cpus":0.1,"mem":16}}],
+                "scheduling":{"placement":{"constraints":[{"fieldName":"hostname","operator":"UNIQUE"}]}}}"#,
+            3,
+        );
+        candidates.extend(waiting_pod(
+            &mut state,
+            r#"{"id":"/r2","containers":[{"name":"c","resources":{"cpus":0.1,"mem":16}}],
+                "scheduling":{"placement":{"constraints":[["rack","LIKE","r[2-9]"]]}}}"#,
+            2,
+        ));
+        let offers = [on_host("o0", "a", "r1"), on_host("o1", "b", "r2")];
+        let known: KnownAgents = offers
+            .iter()
+            .map(|o| (o.agent_id.value.clone(), agent_facts(o)))
+            .collect();
+        let (req, plan) = plan_launches(&state, &offers, &candidates, &known);
+        assert_eq!(
+            hosts_of(&plan, &offers),
+            ["a", "b", "b", "b"],
+            "two of /u, both of /r2 on b"
+        );
+        let unique = PathId::parse("/u").unwrap();
+        assert_eq!(plan.tried[&unique].get(&0), Some(&None));
+        assert_eq!(
+            plan.tried[&PathId::parse("/r2").unwrap()].get(&0),
+            Some(&Some(vec![RejectReason::UnfulfilledConstraint]))
+        );
+
+        // Both hosts have an instance of /u now (in the store): the third waits, and says why.
+        state.apply(req);
+        let (req, plan) = plan_launches(&state, &offers, &candidates[2..3], &known);
+        assert!(req.ops.is_empty());
+        assert_eq!(
+            plan.tried[&unique].values().cloned().collect::<Vec<_>>(),
+            vec![Some(vec![RejectReason::UnfulfilledConstraint]); 2]
+        );
     }
 
     #[test]

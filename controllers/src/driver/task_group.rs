@@ -13,7 +13,7 @@ use mesos::v1::{
 };
 use schemas::offers::RejectReason;
 use schemas::pod::{MesosCommand, PodContainer};
-use schemas::{EnvValue, Instance, PodDefinition};
+use schemas::{Constraint, EnvValue, Instance, PodDefinition};
 
 use super::matcher::{Demand, OfferResources, PortRequest};
 
@@ -46,6 +46,17 @@ fn port_requests(c: &PodContainer) -> Vec<PortRequest> {
             0 => PortRequest::Dynamic,
             p => PortRequest::Fixed(u64::from(p)),
         })
+        .collect()
+}
+
+/// The pod's placement constraints, as an app's are evaluated (validation refused any that
+/// do not parse).
+pub(crate) fn constraints(pod: &PodDefinition) -> Vec<Constraint> {
+    pod.scheduling
+        .placement
+        .constraints
+        .iter()
+        .filter_map(|c| Constraint::new(&c.field_name, &c.operator, c.value.as_deref()).ok())
         .collect()
 }
 
