@@ -53,6 +53,10 @@ pub enum ApiError {
     /// The body is not JSON at all (400, `details` is the parser's message).
     #[error("Invalid JSON: {0}")]
     InvalidJson(String),
+    /// A body sent as YAML (its Content-Type says so) is not a YAML document (400, `details`
+    /// is the parser's message with the line and column).
+    #[error("Invalid YAML: {0}")]
+    InvalidYaml(String),
     /// The body is JSON of the wrong shape: a field has the wrong type or is missing (422).
     #[error("Invalid JSON: {0:?}")]
     JsonShape(Vec<Detail>),
@@ -102,7 +106,7 @@ impl ApiError {
 
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_) | ApiError::InvalidYaml(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::JsonShape(_) | ApiError::Invalid(_) | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -119,6 +123,7 @@ impl ApiError {
             ApiError::InvalidJson(details) => {
                 json!({"message": "Invalid JSON", "details": details})
             }
+            ApiError::InvalidYaml(details) => json!({"message": "Invalid YAML", "details": details}),
             ApiError::JsonShape(details) => json!({"message": "Invalid JSON", "details": details}),
             ApiError::Invalid(details) => {
                 json!({"message": "Object is not valid", "details": details})

@@ -247,6 +247,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/ui", get(info::root))
         .route("/ui/", get(info::ui_index))
         .route("/ui/{*path}", get(info::ui_asset))
+        .route("/ui/yaml-to-json", post(json::yaml_to_json))
         .route("/v2/info", get(info::info))
         .route("/v2/leader", get(info::leader).delete(leader::abdicate))
         .route("/v2/cluster", get(cluster::show))

@@ -6,6 +6,7 @@ import { $, fill } from "./js/dom.js";
 import * as live from "./js/live.js";
 import { appsView } from "./js/views/apps.js";
 import { appView } from "./js/views/app.js";
+import { groupView } from "./js/views/group.js";
 import { podsView } from "./js/views/pods.js";
 import { podView } from "./js/views/pod.js";
 import { deploymentsView } from "./js/views/deployments.js";
@@ -18,6 +19,7 @@ function route(hash) {
   const path = decodeURIComponent(hash.replace(/^#/, "")) || "/apps";
   if (path === "/apps" || path === "/apps/") return ["apps", appsView()];
   if (path.startsWith("/apps/")) return ["apps", appView(path.slice("/apps".length))];
+  if (path.startsWith("/groups/")) return ["apps", groupView(path.slice("/groups".length))];
   if (path === "/pods" || path === "/pods/") return ["pods", podsView()];
   if (path.startsWith("/pods/")) return ["pods", podView(path.slice("/pods".length))];
   if (path === "/deployments") return ["deployments", deploymentsView()];

@@ -14,15 +14,25 @@ export class ApiError extends Error {
   }
 }
 
+/** A body the user wrote in YAML, sent as typed: the server reads a body as YAML when its
+ *  Content-Type says so, and answers in JSON as for any other. */
+export class YamlText {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
 export async function api(method, path, body, extraHeaders = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, {
-    method,
-    credentials: "same-origin",
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let payload;
+  if (body instanceof YamlText) {
+    headers["Content-Type"] = "application/yaml";
+    payload = body.text;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(path, { method, credentials: "same-origin", headers, body: payload });
   const text = await res.text();
   let data = null;
   try {
@@ -38,6 +48,10 @@ export async function api(method, path, body, extraHeaders = {}) {
 export const appPath = (id) => `/v2/apps${id.split("/").map(encodeURIComponent).join("/")}`;
 
 export const get = (path) => api("GET", path);
+
+/** YAML text as the value it spells, read by the server exactly as a write would read it (keys
+ *  in the order written); a syntax error is its 400, whose details name the line. */
+export const yamlToJson = (text) => api("POST", "/ui/yaml-to-json", new YamlText(text));
 
 export const listApps = () => get("/v2/apps").then((r) => r.apps);
 export const getApp = (id) =>
@@ -76,6 +90,17 @@ export const killPodInstance = (id, instance) => api("DELETE", `${podPath(id)}::
 // Groups: the whole tree of a group, written declaratively.
 export const groupPath = (id) => `/v2/groups${id.split("/").map(encodeURIComponent).join("/")}`;
 export const getGroup = (id) => get(`${groupPath(id)}?embed=group.groups&embed=group.apps`);
+/** A group with its apps' counts and deployments, and its pods, for the group's page. */
+export const getGroupPage = (id) =>
+  get(`${groupPath(id)}?embed=group.groups&embed=group.apps&embed=group.pods&embed=group.apps.counts&embed=group.apps.deployments`);
+/** The ids of every group, explicit (possibly empty) or implied by the apps below it. */
+export const listGroupIds = () =>
+  get("/v2/groups?embed=group.groups").then((root) => {
+    const ids = [];
+    const walk = (g) => (g.groups ?? []).forEach((sub) => (ids.push(sub.id), walk(sub)));
+    walk(root);
+    return ids;
+  });
 export const createGroup = (def) => api("POST", "/v2/groups", def);
 export const updateGroup = (id, def, force, dryRun) =>
   api("PUT", `${groupPath(id)}${dryRun ? "?dryRun=true" : forceQuery(force)}`, def);

@@ -1,10 +1,15 @@
-// The editor of apps, pods and group trees: a JSON textarea in a dialog. The server validates;
-// its 422 details (JSON pointers) are shown beside the lines they name, with the line numbers
-// marked. What differs between the kinds of things edited lives in `kinds.js`.
+// The editor of apps, pods and group trees: a JSON or YAML textarea in a dialog. The server
+// validates; its 422 details (JSON pointers) are shown beside the lines they name, with the
+// line numbers marked. What differs between the kinds of things edited lives in `kinds.js`.
+// YAML is sent as typed (the server reads it by its Content-Type); the browser has no YAML
+// parser, so reading YAML (the JSON toggle, a definition's id) asks the server too.
 
+import * as api from "./api.js";
 import { h } from "./dom.js";
 import { confirmAction, notify } from "./dialogs.js";
-import { lineIndex, lineOf } from "./jsonpos.js";
+import * as jsonpos from "./jsonpos.js";
+import * as yamlpos from "./yamlpos.js";
+import { toYaml } from "./yaml.js";
 import { refresh } from "./live.js";
 import { APP, appDefinition } from "./kinds.js";
 
@@ -12,12 +17,50 @@ export const definitionOf = appDefinition;
 
 const LINE_PX = 20;
 
-/** Opens the editor on `existing` (null: a new one) of `kind`; resolves to the saved id, or
- *  null when cancelled. */
-export function openEditor(existing, kind = APP) {
+/** How each format is shown, read back and sent; `read` rejects with a syntax error. */
+const FORMATS = {
+  json: {
+    label: "JSON",
+    render: (value) => JSON.stringify(value, null, 2),
+    read: async (text) => JSON.parse(text),
+    body: (text, value) => value,
+    lineIndex: jsonpos.lineIndex,
+  },
+  yaml: {
+    label: "YAML",
+    render: toYaml,
+    read: (text) => api.yamlToJson(text),
+    body: (text) => new api.YamlText(text),
+    lineIndex: yamlpos.lineIndex,
+  },
+};
+
+const FORMAT_KEY = "pacer.editor.format";
+
+/** The format the user last chose, so someone who writes YAML gets YAML every time. */
+function preferredFormat() {
+  try {
+    return FORMATS[localStorage.getItem(FORMAT_KEY)] ? localStorage.getItem(FORMAT_KEY) : "json";
+  } catch {
+    return "json"; // storage refused (a locked-down browser): JSON, the API's own format
+  }
+}
+
+function rememberFormat(format) {
+  try {
+    localStorage.setItem(FORMAT_KEY, format);
+  } catch {
+    // Not remembered; this editor still uses it.
+  }
+}
+
+/** Opens the editor on `existing` (null: a new one, from `template` or the kind's) of `kind`;
+ *  resolves to the saved id, or null when cancelled. */
+export function openEditor(existing, kind = APP, template = kind.template) {
   const editing = Boolean(existing);
+  let format = preferredFormat();
   const textarea = h("textarea", { id: "app-json", wrap: "off", spellcheck: "false", autocapitalize: "off", name: "definition" });
-  textarea.value = JSON.stringify(editing ? kind.definitionOf(existing) : kind.template, null, 2);
+  textarea.value = FORMATS[format].render(editing ? kind.definitionOf(existing) : template);
   // Line numbers, error marks and notes scroll with the text: each is moved by its offset.
   const gutter = h("div", { class: "lines" });
   const marks = h("div", { class: "marks" });
@@ -25,10 +68,13 @@ export function openEditor(existing, kind = APP) {
   const summary = h("ul", { class: "errors", id: "editor-errors" });
   const save = h("button", { type: "submit", class: "primary", id: "editor-save" }, editing ? "Deploy changes" : `Create ${kind.noun}`);
   const cancel = h("button", { type: "button", id: "editor-cancel" }, "Cancel");
+  const formatButtons = Object.entries(FORMATS).map(([name, f]) =>
+    h("button", { type: "button", class: "small", id: `editor-${name}`, "data-editor-format": name, onclick: () => switchTo(name) }, f.label));
   const dialog = h("dialog", { class: "modal editor-dialog", id: "editor", "data-kind": kind.noun },
     h("form", { method: "dialog" },
-      h("h2", {}, editing ? `Edit ${existing.id}` : `Create ${kind.noun}`),
-      h("p", { class: "muted" }, `${kind.help} The server checks it; problems show beside their lines.`),
+      h("div", { class: "toolbar" }, h("h2", {}, editing ? `Edit ${existing.id}` : `Create ${kind.noun}`), h("span", { class: "grow" }),
+        h("span", { class: "formats", role: "group", "aria-label": "format" }, formatButtons)),
+      h("p", { class: "muted" }, `${kind.help} Write it in JSON or YAML; the server checks it, and problems show beside their lines.`),
       h("div", { class: "editor" }, h("div", { class: "gutter" }, gutter), h("div", { class: "code" }, marks, textarea), h("div", { class: "notes" }, notes)),
       summary,
       h("menu", {}, cancel, save)));
@@ -56,6 +102,34 @@ export function openEditor(existing, kind = APP) {
   textarea.addEventListener("scroll", scroll);
   textarea.addEventListener("input", render);
 
+  const showFormat = () => {
+    dialog.dataset.format = format;
+    for (const b of formatButtons) b.classList.toggle("active", b.dataset.editorFormat === format);
+  };
+  /** Converts the text to the other format when it reads; else shows why not, unconverted. */
+  async function switchTo(next) {
+    // Not while a conversion or a save is on its way: either would act on a changed text.
+    if (next === format || textarea.readOnly || save.disabled) return;
+    const text = textarea.value;
+    textarea.readOnly = true;
+    save.disabled = true;
+    try {
+      const value = await FORMATS[format].read(text);
+      textarea.value = FORMATS[next].render(value);
+      format = next;
+      rememberFormat(format);
+      errors = [];
+    } catch (e) {
+      errors = [{ ...syntaxProblem(format, text, e), path: "" }];
+      errors[0].message += ` (fix it to convert to ${FORMATS[next].label})`;
+    } finally {
+      textarea.readOnly = false;
+      save.disabled = false;
+    }
+    showFormat();
+    render();
+  }
+
   return new Promise((resolve) => {
     const close = (value) => {
       dialog.close();
@@ -71,7 +145,7 @@ export function openEditor(existing, kind = APP) {
       ev.preventDefault();
       save.disabled = true;
       try {
-        const id = await submit(kind, editing ? existing : null, textarea.value, (es) => {
+        const id = await submit(kind, editing ? existing : null, textarea.value, format, (es) => {
           errors = es;
           render();
           if (es.length) scrollToLine(textarea, Math.min(...es.map((e) => e.line)));
@@ -82,6 +156,7 @@ export function openEditor(existing, kind = APP) {
       }
     });
     document.body.append(dialog);
+    showFormat();
     render();
     dialog.showModal();
     textarea.focus();
@@ -92,20 +167,22 @@ export function openEditor(existing, kind = APP) {
  *  only if the thing is still at the version the editor opened (where the server checks
  *  that), unless the user agrees to overwrite a change made meanwhile. A kind with a preview
  *  (groups) shows the server's plan first; declining it keeps the editor open. */
-async function submit(kind, existing, text, show) {
+async function submit(kind, existing, text, format, show) {
   const existingId = existing?.id ?? null;
+  const fmt = FORMATS[format];
   let def;
   try {
-    def = JSON.parse(text);
+    def = await fmt.read(text);
   } catch (e) {
-    show([{ line: syntaxErrorLine(text, e.message), path: "", message: `Not valid JSON: ${e.message}` }]);
+    show([{ ...syntaxProblem(format, text, e), path: "" }]);
     return null;
   }
+  const body = fmt.body(text, def);
   let ifVersion = existing?.version;
   let force = false;
-  const send = () => (existingId ? kind.update(existingId, def, force, ifVersion) : kind.create(def));
+  const send = () => (existingId ? kind.update(existingId, body, force, ifVersion) : kind.create(body));
   try {
-    if (kind.preview && !(await kind.preview(existingId ?? kind.idOf(def), def))) {
+    if (kind.preview && !(await kind.preview(existingId ?? kind.idOf(def), body))) {
       show([]);
       return null;
     }
@@ -126,9 +203,10 @@ async function submit(kind, existing, text, show) {
       }
     }
   } catch (e) {
-    const lines = lineIndex(text);
-    const details = (e.details ?? []).flatMap((d) => d.errors.map((message) => ({ line: lineOf(lines, d.path), path: d.path, message })));
-    show(details.length ? details : [{ line: lineOf(lines, e.status === 409 ? "/id" : ""), path: "", message: e.message }]);
+    const lines = fmt.lineIndex(text);
+    const lineOf = (path) => jsonpos.lineOf(lines, path);
+    const details = (e.details ?? []).flatMap((d) => d.errors.map((message) => ({ line: lineOf(d.path), path: d.path, message })));
+    show(details.length ? details : [{ line: lineOf(e.status === 409 ? "/id" : ""), path: "", message: e.message }]);
     return null;
   }
   show([]);
@@ -136,6 +214,16 @@ async function submit(kind, existing, text, show) {
   notify(existingId ? `Deploying the new configuration of ${id}` : `Created ${id}`);
   refresh(0);
   return id;
+}
+
+/** Where and why `text` does not read as `format`: JSON.parse's error, or the server's 400
+ *  for YAML (whose details name the line); anything else (the server unreachable) as is. */
+function syntaxProblem(format, text, e) {
+  if (format === "json") return { line: syntaxErrorLine(text, e.message), message: `Not valid JSON: ${e.message}` };
+  if (e.status === 400 && typeof e.body?.details === "string") {
+    return { line: syntaxErrorLine(text, e.body.details), message: `Not valid YAML: ${e.body.details}` };
+  }
+  return { line: 1, message: `The YAML could not be read: ${e.message}` };
 }
 
 function syntaxErrorLine(text, message) {

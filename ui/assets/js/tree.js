@@ -15,18 +15,20 @@ export function matches(app, text) {
   });
 }
 
-/** {id, groups: Map<name, node>, apps: []} with the apps at their group paths. */
-export function buildTree(apps) {
+/** {id, groups: Map<name, node>, apps: []} with the apps at their group paths, and the groups
+ *  of `groupIds` (those that exist on their own, empty ones too) even when no app is in them. */
+export function buildTree(apps, groupIds = []) {
   const root = { id: "/", groups: new Map(), apps: [] };
-  for (const app of apps) {
-    const parts = app.id.split("/").filter(Boolean);
+  const groupAt = (parts) => {
     let node = root;
-    for (const part of parts.slice(0, -1)) {
+    for (const part of parts) {
       if (!node.groups.has(part)) node.groups.set(part, { id: `${node.id === "/" ? "" : node.id}/${part}`, groups: new Map(), apps: [] });
       node = node.groups.get(part);
     }
-    node.apps.push(app);
-  }
+    return node;
+  };
+  for (const id of groupIds) groupAt(id.split("/").filter(Boolean));
+  for (const app of apps) groupAt(app.id.split("/").filter(Boolean).slice(0, -1)).apps.push(app);
   return root;
 }
 

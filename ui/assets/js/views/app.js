@@ -11,6 +11,7 @@ import { appStatus, taskHealth } from "../status.js";
 import { instancesPanel } from "./instances.js";
 import { versionsPanel } from "./versions.js";
 import { deploymentProgress } from "./deployments.js";
+import { crumbs } from "./group.js";
 import { queueReasons } from "./queue.js";
 
 const TABS = ["instances", "configuration", "versions"];
@@ -41,7 +42,7 @@ export function appView(id) {
   const tabs = h("nav", { class: "tabs" }, TABS.map((t) => h("button", { "data-tab": t, onclick: () => setTab(t) }, t[0].toUpperCase() + t.slice(1))));
   const body = h("div", { class: "tab-body" });
   const root = h("section", { class: "app-detail" },
-    h("p", { class: "crumbs" }, link("#/apps", "Apps"), " / ", id.split("/").filter(Boolean).join(" / ")),
+    crumbs(id),
     h("div", { class: "toolbar" }, title, badge, h("span", { class: "grow" }), buttons),
     summary, conditions, deployment, queue, tabs, body);
 

@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import * as actions from "../actions.js";
 import { GROUP } from "../kinds.js";
-import { h, fill, appLink } from "../dom.js";
+import { h, fill, appLink, link } from "../dom.js";
 import { notify } from "../dialogs.js";
 import { openEditor } from "../editor.js";
 import { ago, mem, num } from "../format.js";
@@ -27,6 +27,7 @@ const state = { filter: "", status: "", sort: "id", desc: false, page: 0, size: 
 
 export function appsView() {
   let apps = [];
+  let groupIds = [];
   const filter = h("input", { type: "search", id: "app-filter", placeholder: "Filter by id or label (key=value)", value: state.filter });
   const statusSelect = h("select", { id: "status-filter", "aria-label": "status" },
     h("option", { value: "" }, "any status"), STATUSES.map((s) => h("option", { value: s }, s)));
@@ -77,7 +78,10 @@ export function appsView() {
     };
     // While filtering, groups stay open: the matches are what the user looks for.
     const collapsed = state.filter || state.status ? new Set() : state.collapsed;
-    const rows = flatten(buildTree(shown), compare, collapsed);
+    // Groups are listed for what they hold; with no filter, or one their id matches, also on
+    // their own (an empty group is still there to open, fill or delete).
+    const groups = state.status ? [] : groupIds.filter((id) => matches({ id }, state.filter));
+    const rows = flatten(buildTree(shown, groups), compare, collapsed);
     const p = page(rows, state.page, state.size);
     state.page = p.page;
     const plural = `app${apps.length === 1 ? "" : "s"}`;
@@ -93,8 +97,10 @@ export function appsView() {
       const t = totals(r.node);
       const open = !state.collapsed.has(r.node.id) || state.filter || state.status;
       return h("tr", { class: "group", "data-group": r.node.id },
-        h("td", indent, h("button", { class: "toggle", "aria-expanded": String(Boolean(open)), onclick: () => toggle(r.node.id) },
-          `${open ? "▾" : "▸"} ${r.node.id.split("/").pop()}/`)),
+        h("td", indent,
+          h("button", { class: "toggle", "aria-expanded": String(Boolean(open)), "aria-label": `${open ? "collapse" : "expand"} ${r.node.id}`, onclick: () => toggle(r.node.id) },
+            open ? "▾" : "▸"),
+          " ", link(`#/groups${r.node.id}`, `${r.node.id.split("/").pop()}/`, { class: "group-link" })),
         h("td", { class: "muted" }, `${t.apps} app${t.apps === 1 ? "" : "s"}`),
         h("td", {}, `${t.tasksRunning} / ${t.instances}`), h("td", {}, String(t.tasksHealthy)), h("td", {}, String(t.tasksStaged)),
         h("td", {}, num(t.cpus)), h("td", {}, mem(t.mem)), h("td", {}),
@@ -158,7 +164,8 @@ export function appsView() {
     root,
     title: "Apps",
     async refresh() {
-      const [list, queue] = await Promise.all([api.listApps(), api.listQueue()]);
+      const [list, queue, ids] = await Promise.all([api.listApps(), api.listQueue(), api.listGroupIds()]);
+      groupIds = ids;
       const queued = new Map(queue.filter((q) => q.app).map((q) => [q.app.id, q]));
       const now = Date.now();
       apps = list.map((a) => ({ ...a, status: appStatus(a, queued.get(a.id), now) }));
