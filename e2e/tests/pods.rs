@@ -203,3 +203,40 @@ fn a_pod_reports_its_conditions_and_guards_writes_with_if_match() -> Result<()> 
     ensure!(shell == "sleep 1002", "{shell}");
     Ok(())
 }
+
+/// A host volume shows a directory of the agent's host at the containers' mount paths: what
+/// one container writes there, the other reads, and the host keeps.
+#[test]
+fn a_host_volume_is_shared_by_the_containers_and_kept_on_the_host() -> Result<()> {
+    let server = PacerServer::start()?;
+    let host = tempfile::tempdir()?;
+    let pod = json!({
+        "id": "/hosted",
+        "volumes": [{"name": "out", "host": host.path()}],
+        "containers": [
+            {"name": "writer", "resources": {"cpus": 0.05, "mem": 16},
+             "exec": {"command": {"shell": "echo hello > out/greeting && sleep 1000"}},
+             "volumeMounts": [{"name": "out", "mountPath": "out"}]},
+            {"name": "reader", "resources": {"cpus": 0.05, "mem": 16},
+             "exec": {"command": {"shell":
+                 "while [ ! -s shared/greeting ]; do sleep 0.1; done; cp shared/greeting shared/seen; sleep 1000"}},
+             "volumeMounts": [{"name": "out", "mountPath": "shared", "readOnly": false}]}
+        ]
+    });
+    let r = server.post("/v2/pods", &pod)?;
+    ensure!(r.status == 201, "create: {} {}", r.status, r.body);
+    let seen = wait_until(LAUNCH, || {
+        std::fs::read_to_string(host.path().join("seen"))
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .with_context(|| format!("the reader copies the writer's file on the host\n{}", server.log()))?;
+    ensure!(seen.trim() == "hello", "seen: {seen:?}");
+    ensure!(server.task_ids("/hosted").len() == 2, "both containers run");
+    let r = server.delete("/v2/pods/hosted")?;
+    ensure!(r.status == 202, "delete: {} {}", r.status, r.body);
+    wait_until(LAUNCH, || server.task_processes("/hosted").is_empty().then_some(()))
+        .context("no process left after delete")?;
+    ensure!(host.path().join("greeting").is_file(), "the host keeps the data");
+    Ok(())
+}

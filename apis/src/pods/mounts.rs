@@ -18,9 +18,22 @@ use crate::error::Detail;
 /// What the agent keeps in a sandbox itself: the task's output and its group's task links.
 const SANDBOX_OWN: [&str; 3] = ["stdout", "stderr", "tasks"];
 
-/// What is wrong with the mount paths of `pod` for the embedded agent, one detail per mount.
+/// What is wrong with the mount paths of `pod` for the embedded agent, one detail per mount,
+/// and with the directories of its host volumes, which must be absolute (as Mesos wants them).
 pub(crate) fn unsupported(pod: &PodDefinition) -> Vec<Detail> {
     let mut out = Vec::new();
+    for (i, v) in pod.volumes.iter().enumerate() {
+        if let Some(host) = v
+            .host
+            .as_deref()
+            .filter(|h| !h.is_empty() && !Path::new(h).is_absolute())
+        {
+            out.push(Detail::new(
+                format!("/volumes({i})/host"),
+                format!("host path '{host}' must be absolute"),
+            ));
+        }
+    }
     for (c, container) in pod.containers.iter().enumerate() {
         for (m, mount) in container.volume_mounts.iter().enumerate() {
             if let Some(why) = problem(&mount.mount_path) {
@@ -72,6 +85,20 @@ mod tests {
             "containers": [{"name": "a", "volumeMounts": [{"name": "v", "mountPath": "ok"}]},
                            {"name": "b", "volumeMounts": mounts}]}))
         .unwrap()
+    }
+
+    #[test]
+    fn host_volumes_need_absolute_directories() {
+        let mut p = pod(&["data"]);
+        p.volumes[0].host = Some("var/log".into());
+        let found = unsupported(&p);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].path.as_str(), found[0].errors[0].as_str()),
+            ("/volumes(0)/host", "host path 'var/log' must be absolute")
+        );
+        p.volumes[0].host = Some("/var/log".into());
+        assert!(unsupported(&p).is_empty());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! A pod instance as one Mesos task group: the offer share of its executor and of each
 //! container, and the LAUNCH_GROUP operation (Mesos's default executor, one TaskInfo per
-//! container, the pod's ephemeral volumes shared through the executor's sandbox).
+//! container, the pod's ephemeral volumes shared through the executor's sandbox, its host
+//! volumes as HOST_PATH volumes).
 
 use mesos::v1::offer::operation::LaunchGroup;
 use mesos::v1::resource::AllocationInfo;
 use mesos::v1::volume::source::sandbox_path::Type as SandboxType;
-use mesos::v1::volume::source::{SandboxPath, Type as SourceType};
+use mesos::v1::volume::source::{HostPath, SandboxPath, Type as SourceType};
 use mesos::v1::{
     AgentId, CommandInfo, ContainerInfo, DurationInfo, Environment, ExecutorId, ExecutorInfo, FrameworkId, HealthCheck,
     KillPolicy, Resource, TaskGroupInfo, TaskId, TaskInfo, Volume, container_info, environment, executor_info,
@@ -130,6 +131,23 @@ fn sandbox_volume(name: &str, at: &str, kind: SandboxType, read_only: bool) -> V
             sandbox_path: Some(SandboxPath {
                 r#type: Some(kind as i32),
                 path: format!("volumes/{name}"),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A host directory shown at `at` (Marathon's pod host volume).
+fn host_volume(host: &str, at: &str, read_only: bool) -> Volume {
+    Volume {
+        container_path: at.to_string(),
+        mode: if read_only { volume::Mode::Ro } else { volume::Mode::Rw } as i32,
+        source: Some(volume::Source {
+            r#type: Some(SourceType::HostPath as i32),
+            host_path: Some(HostPath {
+                path: host.to_string(),
+                mount_propagation: None,
             }),
             ..Default::default()
         }),
@@ -296,8 +314,14 @@ pub(crate) fn launch_group(
             let volumes: Vec<Volume> = c
                 .volume_mounts
                 .iter()
-                .filter(|m| ephemeral.contains(&m.name.as_str()))
-                .map(|m| sandbox_volume(&m.name, &m.mount_path, SandboxType::Parent, m.read_only == Some(true)))
+                .filter_map(|m| {
+                    let read_only = m.read_only == Some(true);
+                    if ephemeral.contains(&m.name.as_str()) {
+                        return Some(sandbox_volume(&m.name, &m.mount_path, SandboxType::Parent, read_only));
+                    }
+                    let host = pod.volumes.iter().find(|v| v.name == m.name)?.host.as_deref()?;
+                    Some(host_volume(host, &m.mount_path, read_only))
+                })
                 .collect();
             TaskInfo {
                 name: c.name.clone(),
@@ -524,6 +548,61 @@ mod tests {
                 .iter()
                 .flat_map(|t| &t.resources)
                 .all(|r| r.allocation_info.is_some())
+        );
+    }
+
+    #[test]
+    fn host_volumes_are_host_paths_at_their_mount_paths() {
+        let raw: PodDefinition = serde_json::from_value(serde_json::json!({
+            "id": "/h",
+            "volumes": [{"name": "logs", "host": "/var/log/h"}, {"name": "scratch"}],
+            "containers": [{"name": "c", "resources": {"cpus": 0.1, "mem": 16},
+                "volumeMounts": [{"name": "logs", "mountPath": "logs", "readOnly": true},
+                                 {"name": "scratch", "mountPath": "tmp"}]}]
+        }))
+        .unwrap();
+        let pod = schemas::normalize_pod(raw, &PathId::root()).unwrap();
+        let instance = Instance::of(
+            &RunSpec::Pod(std::sync::Arc::new(pod.clone())),
+            Timestamp::from_millis(1),
+        );
+        let mut r = OfferResources::from_offer(&offer(2.0));
+        let taken = take(&mut r, &pod).unwrap();
+        let g = launch_group(
+            &pod,
+            &instance,
+            &[instance.next_container_task_id("c")],
+            &GroupPlacement {
+                agent_id: "ag",
+                framework_id: "fw",
+                allocation_role: None,
+                taken: &taken,
+            },
+        );
+        // Only the ephemeral volume lives in the executor's sandbox.
+        let exec_volumes = &g.executor.container.as_ref().unwrap().volumes;
+        assert_eq!(exec_volumes.len(), 1);
+        let volumes = &g.task_group.tasks[0].container.as_ref().unwrap().volumes;
+        assert_eq!(volumes.len(), 2);
+        let logs = &volumes[0];
+        let source = logs.source.as_ref().unwrap();
+        assert_eq!(
+            (
+                logs.container_path.as_str(),
+                logs.mode,
+                source.r#type,
+                source.host_path.as_ref().map(|h| h.path.as_str())
+            ),
+            (
+                "logs",
+                volume::Mode::Ro as i32,
+                Some(SourceType::HostPath as i32),
+                Some("/var/log/h")
+            )
+        );
+        assert_eq!(
+            volumes[1].source.as_ref().unwrap().r#type,
+            Some(SourceType::SandboxPath as i32)
         );
     }
 }
