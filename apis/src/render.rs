@@ -114,13 +114,23 @@ pub(crate) fn task(inst: &Instance, task: &TaskRecord, app: Option<&AppDefinitio
         "stagedAt": task.staged_at,
         "version": inst.run_spec_version,
         "healthCheckResults": health_check_results(inst, task),
-        "localVolumes": [],
+        "localVolumes": local_volumes(inst),
         "role": app.and_then(|a| a.role.clone()).unwrap_or_else(|| "*".into()),
     });
     if let Some(started) = task.started_at {
         t["startedAt"] = json!(started);
     }
     t
+}
+
+/// Marathon's `localVolumes` of a resident instance's task: the persistent volumes it runs
+/// with, by container path and persistence id.
+fn local_volumes(inst: &Instance) -> Vec<Value> {
+    inst.reservation
+        .iter()
+        .flat_map(|r| &r.volumes)
+        .map(|v| json!({"containerPath": v.container_path, "persistenceId": v.persistence_id}))
+        .collect()
 }
 
 /// Marathon's `healthCheckResults` of a running task: one per check Pacer ran, and one for

@@ -80,8 +80,8 @@ pub(crate) fn converged(state: &State, spec: &RunSpec) -> bool {
             continue;
         };
         match i.goal {
-            Goal::Decommissioned if i.has_active_task() => return false,
-            Goal::Decommissioned => {}
+            Goal::Decommissioned | Goal::Stopped if i.has_active_task() => return false,
+            Goal::Decommissioned | Goal::Stopped => {}
             Goal::Running => {
                 if !i.runs_config_of_spec(spec) || !i.counts_as_healthy(&health) {
                     return false;

@@ -213,6 +213,7 @@ mod tests {
             kill_requested: false,
             last_failure: None,
             created_at: t,
+            reservation: None,
         }
     }
 

@@ -10,9 +10,11 @@ use crate::{AppDefinition, GroupDefinition, GroupRecord, PathId, PodDefinition, 
 
 mod deployment_action;
 mod pod_task;
+mod reservation;
 mod run_spec;
 
 pub use pod_task::{ContainerTask, group_state, pod_instance_of_task};
+pub use reservation::{LocalVolume, PersistentVolume, RESERVATION_TIMEOUT_MILLIS, Reservation, ReservationState};
 pub use run_spec::{Backoff, RunSpec};
 
 /// One record in the store. The store treats records as opaque values under string keys.
@@ -59,8 +61,12 @@ pub struct LaunchDelay {
 pub enum Goal {
     /// Keep a task running; relaunch it (with backoff) when it ends.
     Running,
-    /// Kill the task and forget the instance once it is terminal.
+    /// Kill the task and forget the instance once it is terminal (and, for a resident
+    /// instance, once its reservation and volumes are destroyed).
     Decommissioned,
+    /// A resident instance scaled away: its task is killed but it keeps its reservation and
+    /// volumes, to run again there when the app scales up.
+    Stopped,
 }
 
 /// A slot of an app: one task at a time, relaunched as a new incarnation when it ends.
@@ -89,6 +95,9 @@ pub struct Instance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<TaskRecord>,
     pub created_at: Timestamp,
+    /// A resident instance's reservation and persistent volumes, once asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<Reservation>,
 }
 
 /// The Mesos task of an instance as last observed.
@@ -205,7 +214,22 @@ impl Instance {
             kill_requested: false,
             last_failure: None,
             created_at: now,
+            reservation: None,
         }
+    }
+
+    /// Whether the instance's reservation may exist on its agent, so that it must be
+    /// destroyed before the instance is forgotten. Not if it never showed up in time (it
+    /// failed), nor once the agent is gone for good (its reservations went with it).
+    pub fn holds_reservation(&self, now: Timestamp) -> bool {
+        let Some(r) = &self.reservation else {
+            return false;
+        };
+        let gone = self
+            .task
+            .as_ref()
+            .is_some_and(|t| matches!(t.state, TaskState::TASK_GONE | TaskState::TASK_GONE_BY_OPERATOR));
+        !r.timed_out(now) && !gone
     }
 
     /// The id of the next task of this instance (Marathon 1.8+: `<instance>._app.<n>`).

@@ -181,6 +181,12 @@ fn validate_roles(app: &AppDefinition, report: &mut Report) {
             report.add("/role", e);
         }
     }
+    // Resources cannot be reserved for `*`: a resident app needs a role of its own.
+    report.check(
+        !app.is_resident() || app.role.as_deref().unwrap_or(crate::DEFAULT_ROLE) != "*",
+        "/role",
+        "Resident apps cannot have the role *",
+    );
     let Some(roles) = &app.accepted_resource_roles else {
         return;
     };

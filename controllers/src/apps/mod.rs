@@ -60,6 +60,8 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
         return Ok(Action::await_change());
     };
 
+    // Instances waiting to destroy their reservations need offers too, even of a deleted app.
+    let waiting: Vec<String> = plan.launch.iter().chain(&plan.cleanup).cloned().collect();
     match &app {
         Some(_) => {
             // The store keeps wall-clock times; the queue waits on the runtime's clock.
@@ -67,8 +69,9 @@ pub(crate) async fn reconcile(ctx: Arc<Context>, app_id: PathId) -> Result<Actio
                 let wait = (at.millis() - now.millis()).max(0) as u64;
                 tokio::time::Instant::now() + Duration::from_millis(wait)
             });
-            ctx.queue.set(&app_id, plan.launch.clone(), not_before);
+            ctx.queue.set(&app_id, waiting, not_before);
         }
+        None if !waiting.is_empty() => ctx.queue.set(&app_id, waiting, None),
         None => ctx.queue.remove(&app_id),
     }
 
@@ -145,6 +148,12 @@ fn write_request(app_id: &PathId, plan: &Plan) -> WriteRequest {
         req.preconditions
             .push(Precondition::ModRevision(o.key.clone(), o.revision));
         req.ops.push(Op::put(o.key.clone(), Record::Instance(Arc::new(i))));
+    }
+    for o in &plan.update {
+        req.preconditions
+            .push(Precondition::ModRevision(o.key.clone(), o.revision));
+        req.ops
+            .push(Op::put(o.key.clone(), Record::Instance(Arc::new(o.instance.clone()))));
     }
     for o in &plan.expunge {
         req.preconditions

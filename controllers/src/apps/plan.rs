@@ -22,7 +22,7 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    fn is_healthy(&self) -> bool {
+    pub(super) fn is_healthy(&self) -> bool {
         self.instance.counts_as_healthy(&self.health)
     }
 }
@@ -39,6 +39,12 @@ pub(crate) struct Plan {
     pub kill: Vec<Observed>,
     /// Instance ids that wait for an offer, oldest first.
     pub launch: Vec<String>,
+    /// Instances to write back as they are here (a resident instance stopped, resumed,
+    /// restarted in place, or its failed reservation forgotten).
+    pub update: Vec<Observed>,
+    /// Decommissioned resident instance ids that wait for an offer of their agent to destroy
+    /// their volumes and unreserve their resources; they are forgotten then.
+    pub cleanup: Vec<String>,
     /// When an unreachable task's timeout next runs out: plan again then.
     pub recheck_at: Option<Timestamp>,
 }
@@ -67,7 +73,15 @@ pub(crate) fn plan(app: Option<&RunSpec>, instances: Vec<Observed>, now: Timesta
     // A task on an agent that went away: after `expungeAfterSeconds` it is forgotten (should
     // it come back, Pacer kills it as unknown); until then it is waited for.
     let forgettable = |o: &Observed, plan: &mut Plan| match (unreachable_for(&o.instance, now), timeouts) {
-        (None, _) => !o.instance.has_active_task(),
+        (None, _) if o.instance.has_active_task() => false,
+        (None, _) if o.instance.holds_reservation(now) => {
+            plan.cleanup.push(o.instance.instance_id.clone());
+            if let Some(at) = o.instance.reservation.as_ref().and_then(|r| r.deadline()) {
+                plan.wake_at_time(at);
+            }
+            false
+        }
+        (None, _) => true,
         (Some(_), None) => false,
         (Some(secs), Some((_, expunge))) if secs >= expunge => true,
         (Some(secs), Some((_, expunge))) => {
@@ -98,6 +112,10 @@ pub(crate) fn plan(app: Option<&RunSpec>, instances: Vec<Observed>, now: Timesta
         } else if o.instance.has_active_task() {
             plan.kill.push(o);
         }
+    }
+    if app.as_app().is_some_and(|a| a.is_resident()) {
+        resident::plan(app, active, &mut plan, now);
+        return plan;
     }
     // After `inactiveAfterSeconds` an unreachable instance is replaced: it is decommissioned
     // (and killed, should its agent return) and the count below brings a new one.
@@ -176,7 +194,10 @@ pub(crate) fn plan(app: Option<&RunSpec>, instances: Vec<Observed>, now: Timesta
 impl Plan {
     /// Asks for another pass `secs` seconds after `now` (the soonest such request wins).
     fn wake_at(&mut self, now: Timestamp, secs: u64) {
-        let at = Timestamp::from_millis(now.millis() + (secs as i64) * 1000);
+        self.wake_at_time(Timestamp::from_millis(now.millis() + (secs as i64) * 1000));
+    }
+
+    pub(super) fn wake_at_time(&mut self, at: Timestamp) {
         self.recheck_at = Some(self.recheck_at.map_or(at, |t| t.min(at)));
     }
 }
@@ -184,7 +205,7 @@ impl Plan {
 /// Orders instances so that the first are the ones to kill when scaling down (Marathon's
 /// `ScalingProposition`): not launched, then by state (unreachable, staging, starting,
 /// running), then youngest or oldest first as the app says.
-fn sort_for_kill(instances: &mut [Observed], selection: KillSelection) {
+pub(super) fn sort_for_kill(instances: &mut [Observed], selection: KillSelection) {
     fn rank(i: &Instance) -> u8 {
         match i.state() {
             None => 0,
@@ -208,5 +229,6 @@ fn sort_for_kill(instances: &mut [Observed], selection: KillSelection) {
     }
 }
 
+mod resident;
 #[cfg(test)]
 mod tests;

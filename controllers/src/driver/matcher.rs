@@ -24,6 +24,9 @@ pub struct Pool {
     /// How the offer wrote the role (legacy `role` field or a static `reservations` stack),
     /// echoed on the resources a task takes.
     pub reservations: Vec<ReservationInfo>,
+    /// A dynamic reservation as a framework without RESERVATION_REFINEMENT is offered it
+    /// (with `role`), echoed likewise: the pool of a resident instance's reservation.
+    pub reservation: Option<ReservationInfo>,
     pub cpus: f64,
     pub mem: f64,
     pub disk: f64,
@@ -143,6 +146,22 @@ impl Pool {
         }
     }
 
+    /// Counts `res` into this pool.
+    fn add(&mut self, res: &Resource) {
+        let scalar = res.scalar.as_ref().map(|s| s.value).unwrap_or(0.0);
+        match res.name.as_str() {
+            name @ ("cpus" | "mem" | "disk" | "gpus") => *self.scalar_mut(name) += scalar,
+            "ports" => {
+                if let Some(ranges) = &res.ranges {
+                    self.ports
+                        .extend(ranges.range.iter().map(|value::Range { begin, end }| (*begin, *end)));
+                    self.ports.sort_unstable();
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn has_port(&self, p: u64) -> bool {
         self.ports.iter().any(|(b, e)| (*b..=*e).contains(&p))
     }
@@ -168,6 +187,7 @@ impl Pool {
             r#type: ty as i32,
             role: self.reservations.is_empty().then(|| self.role.clone()),
             reservations: self.reservations.clone(),
+            reservation: self.reservation.clone(),
             ..Default::default()
         }
     }
@@ -175,7 +195,7 @@ impl Pool {
 
 impl OfferResources {
     /// The offer's resources by role. Dynamically reserved ones are left out: they belong to
-    /// resident apps, which Pacer does not run yet.
+    /// resident instances, which take them as a whole (see `resident`).
     pub fn from_offer(offer: &Offer) -> Self {
         let mut r = OfferResources::default();
         for res in &offer.resources {
@@ -193,23 +213,27 @@ impl OfferResources {
                     r.pools.len() - 1
                 }
             };
-            let pool = &mut r.pools[i];
-            let scalar = res.scalar.as_ref().map(|s| s.value).unwrap_or(0.0);
-            match res.name.as_str() {
-                name @ ("cpus" | "mem" | "disk" | "gpus") => *pool.scalar_mut(name) += scalar,
-                "ports" => {
-                    if let Some(ranges) = &res.ranges {
-                        pool.ports
-                            .extend(ranges.range.iter().map(|value::Range { begin, end }| (*begin, *end)));
-                        pool.ports.sort_unstable();
-                    }
-                }
-                _ => {}
-            }
+            r.pools[i].add(res);
         }
         // Reserved resources first: nobody else can use them.
         r.pools.sort_by_key(|p| p.role == "*");
         r
+    }
+
+    /// One reservation's resources, as offered (all of one role and reservation), as a pool
+    /// of their own; persistent volumes (disk with disk info) are left out.
+    pub(crate) fn from_reservation(resources: &[&Resource]) -> Self {
+        let mut pool = Pool::default();
+        for res in resources.iter().filter(|r| r.disk.is_none()) {
+            pool.role = res.role().to_owned();
+            pool.reservation = res.reservation.clone();
+            pool.reservations = res.reservations.clone();
+            if let Some(last) = res.reservations.last() {
+                pool.role = last.role.clone().unwrap_or_default();
+            }
+            pool.add(res);
+        }
+        OfferResources { pools: vec![pool] }
     }
 
     /// Every reason why one task of `app` does not fit, in funnel order; empty if it fits.

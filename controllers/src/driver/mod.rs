@@ -6,6 +6,7 @@
 mod handle;
 mod matcher;
 mod offers;
+mod resident;
 mod status;
 mod task_group;
 mod task_info;

@@ -19,6 +19,7 @@ use store::{Op, Precondition, WriteRequest, keys};
 use tokio::time::Instant;
 
 use super::matcher::OfferResources;
+use super::resident;
 use super::task_group;
 use super::task_info::{Placement, build_task_info};
 use super::{DriverError, Session};
@@ -42,10 +43,12 @@ struct Launch {
     op: LaunchOp,
 }
 
-/// An app's task, or a pod instance's task group.
+/// An app's task, a pod instance's task group, or a resident instance's reservation
+/// operations (see `resident`).
 enum LaunchOp {
     Task(Box<TaskInfo>),
     Group(Box<offer::operation::LaunchGroup>),
+    Ops(Vec<offer::Operation>),
 }
 
 /// What one round of offers comes to.
@@ -56,6 +59,8 @@ struct Plan {
     /// every reason why its first try did not fit. Offers an app never needed to try (its
     /// instances were placed before) are not there: they were not processed for it.
     tried: BTreeMap<PathId, BTreeMap<usize, Option<Vec<RejectReason>>>>,
+    /// Per offer, the reservations no instance holds any more, to destroy.
+    sweep: BTreeMap<usize, Vec<offer::Operation>>,
 }
 
 impl Session {
@@ -67,7 +72,8 @@ impl Session {
         let candidates = self.ctx.queue.launchable(now);
         let ctx = self.ctx.clone();
         let agents = &self.agents;
-        let Plan { launches, tried } = if candidates.is_empty() {
+        // Reservations of ours are looked at even when nothing waits: some may be garbage.
+        let Plan { launches, tried, sweep } = if candidates.is_empty() && !resident::Round::of(&offers).any() {
             Plan::default()
         } else {
             write_planned(&ctx.store, |state| {
@@ -99,6 +105,9 @@ impl Session {
         self.ctx.queue.record_offers(outcomes, Timestamp::now());
 
         let mut by_offer: HashMap<usize, Vec<LaunchOp>> = HashMap::new();
+        for (i, ops) in sweep {
+            by_offer.entry(i).or_default().push(LaunchOp::Ops(ops));
+        }
         for l in launches {
             by_offer.entry(l.offer).or_default().push(l.op);
         }
@@ -124,6 +133,7 @@ impl Session {
             .map(|op| match op {
                 LaunchOp::Task(_) => 1,
                 LaunchOp::Group(g) => g.task_group.tasks.len(),
+                LaunchOp::Ops(_) => 0,
             })
             .sum();
         self.ctx
@@ -135,12 +145,20 @@ impl Session {
         for (i, offer) in offers.into_iter().enumerate() {
             match by_offer.remove(&i) {
                 Some(ops) => {
+                    // A reservation comes back at once, for its instance to launch on.
+                    let reserving = ops.iter().any(|op| matches!(op, LaunchOp::Ops(_)));
+                    let mut operations = operations(ops);
+                    resident::sign(&mut operations, self.ctx.config.principal.as_deref());
                     let accept = call::Accept {
                         offer_ids: vec![offer.id],
-                        operations: operations(ops),
+                        operations,
                         // What this offer has left comes back soon if more waits.
                         filters: Some(Filters {
-                            refuse_seconds: Some(if waiting { 0.0 } else { refuse.as_secs_f64() }),
+                            refuse_seconds: Some(if waiting || reserving {
+                                0.0
+                            } else {
+                                refuse.as_secs_f64()
+                            }),
                         }),
                     };
                     let call = Call {
@@ -174,31 +192,33 @@ impl Session {
     }
 }
 
-/// The operations of one accept: the apps' tasks in one LAUNCH, each task group in its own
-/// LAUNCH_GROUP (Mesos launches one group per operation).
+/// The operations of one accept: reservation operations first (in order), then the apps'
+/// tasks in one LAUNCH, then each task group in its own LAUNCH_GROUP (Mesos launches one
+/// group per operation).
 fn operations(ops: Vec<LaunchOp>) -> Vec<offer::Operation> {
     let mut task_infos = Vec::new();
-    let mut out = Vec::new();
+    let mut resources = Vec::new();
+    let mut groups = Vec::new();
     for op in ops {
         match op {
             LaunchOp::Task(t) => task_infos.push(*t),
-            LaunchOp::Group(g) => out.push(offer::Operation {
+            LaunchOp::Group(g) => groups.push(offer::Operation {
                 r#type: Some(offer::operation::Type::LaunchGroup as i32),
                 launch_group: Some(*g),
                 ..Default::default()
             }),
+            LaunchOp::Ops(ops) => resources.extend(ops),
         }
     }
+    let mut out = resources;
     if !task_infos.is_empty() {
-        out.insert(
-            0,
-            offer::Operation {
-                r#type: Some(offer::operation::Type::Launch as i32),
-                launch: Some(offer::operation::Launch { task_infos }),
-                ..Default::default()
-            },
-        );
+        out.push(offer::Operation {
+            r#type: Some(offer::operation::Type::Launch as i32),
+            launch: Some(offer::operation::Launch { task_infos }),
+            ..Default::default()
+        });
     }
+    out.extend(groups);
     out
 }
 
@@ -216,6 +236,7 @@ fn plan_launches(
     let mut req = WriteRequest::default();
     let mut plan = Plan::default();
     let now = Timestamp::now();
+    let mut round = resident::Round::of(offers);
     for (app_id, instance_id) in candidates {
         if let Some(pod) = state.pod(app_id) {
             let placed = placements
@@ -229,6 +250,47 @@ fn plan_launches(
                 req.preconditions.push(op_write.0);
                 req.ops.push(op_write.1);
                 plan.launches.push(launch);
+            }
+            continue;
+        }
+        let resident = {
+            let placed = state.app(app_id).filter(|a| a.is_resident()).map(|app| {
+                &*placements
+                    .entry(app_id.clone())
+                    .or_insert_with(|| Placements::of(state, app, agents))
+            });
+            let meets = |i: usize| placed.is_none_or(|p| p.allow(&offered[i]));
+            let tried = plan.tried.entry(app_id.clone()).or_default();
+            resident::plan_candidate(
+                state,
+                offers,
+                &mut resources,
+                &mut round,
+                app_id,
+                instance_id,
+                &meets,
+                tried,
+                now,
+            )
+        };
+        if let Some(planned) = resident {
+            if let Some(p) = planned {
+                if p.reserved
+                    && let Some(placed) = placements.get_mut(app_id)
+                {
+                    placed.add(offered[p.offer].clone());
+                }
+                req.preconditions.push(p.precondition);
+                req.ops.push(p.op);
+                plan.launches.push(Launch {
+                    offer: p.offer,
+                    app: app_id.clone(),
+                    instance_id: instance_id.clone(),
+                    op: match p.action {
+                        resident::Action::Operations(ops) => LaunchOp::Ops(ops),
+                        resident::Action::Launch(task) => LaunchOp::Task(task),
+                    },
+                });
             }
             continue;
         }
@@ -320,6 +382,12 @@ fn plan_launches(
             op: LaunchOp::Task(Box::new(task)),
         });
     }
+    let (writes, sweep) = resident::sweep(state, &mut round);
+    for (precondition, op) in writes {
+        req.preconditions.push(precondition);
+        req.ops.push(op);
+    }
+    plan.sweep = sweep;
     (req, plan)
 }
 

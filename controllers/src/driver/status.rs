@@ -192,6 +192,7 @@ mod tests {
             kill_requested: false,
             last_failure: None,
             created_at: t,
+            reservation: None,
         }
     }
 

@@ -168,6 +168,7 @@ impl Instance {
             kill_requested: false,
             last_failure: None,
             created_at: now,
+            reservation: None,
         }
     }
 

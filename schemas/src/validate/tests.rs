@@ -85,6 +85,7 @@ fn checks_strategies() {
     );
     assert!(has(&r, "/upgradeStrategy/maximumOverCapacity", "got 0.5, expected 0.0"));
     assert!(has(&r, "/", "unreachableStrategy must be disabled for resident tasks"));
+    assert!(has(&r, "/role", "Resident apps cannot have the role *"));
     let single = violations(
         json!({"id": "/a", "cmd": "x", "instances": 2, "labels": {"MARATHON_SINGLE_INSTANCE_APP": "true"},
         "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0}}),

@@ -45,6 +45,7 @@ fn inst(n: u32, version: i64, state: Option<TaskState>) -> Observed {
         kill_requested: false,
         last_failure: None,
         created_at: t,
+        reservation: None,
     };
     Observed {
         key: format!("k{n}"),
@@ -317,4 +318,164 @@ fn pods_scale_and_restart_like_apps() {
     let p = super::plan(Some(&spec), vec![inst(1, 10, RUNNING), inst(2, 10, RUNNING)], now());
     assert_eq!(p.decommission.len(), 2, "{p:?}");
     assert_eq!(p.kill.len(), 2);
+}
+
+/// A resident app (a persistent volume) of `instances`, config `config`.
+fn resident(instances: u32, config: i64) -> AppDefinition {
+    let mut a = app(instances, (0.5, 0.0), config, config);
+    a.role = Some("pacer".into());
+    a.container = Some(
+        serde_json::from_value(serde_json::json!({"type": "MESOS", "volumes": [
+            {"containerPath": "data", "mode": "RW", "persistent": {"size": 10}}
+        ]}))
+        .unwrap(),
+    );
+    a
+}
+
+/// `inst` holding a reservation (confirmed, or asked for at `since`).
+fn reserved(mut o: Observed, since: Option<i64>) -> Observed {
+    o.instance.reservation = Some(schemas::Reservation {
+        id: format!("r-{}", o.instance.instance_id),
+        agent_id: "ag".into(),
+        host: "h".into(),
+        ports: vec![],
+        volumes: vec![],
+        state: match since {
+            Some(ms) => schemas::ReservationState::New {
+                since: Timestamp::from_millis(ms),
+            },
+            None => schemas::ReservationState::Confirmed,
+        },
+    });
+    o
+}
+
+fn with_goal(mut o: Observed, goal: Goal) -> Observed {
+    o.instance.goal = goal;
+    o
+}
+
+#[test]
+fn resident_tasks_that_end_relaunch_on_their_reservation() {
+    let a = resident(2, 10);
+    let p = plan(
+        Some(&a),
+        vec![
+            reserved(inst(1, 10, RUNNING), None),
+            reserved(inst(2, 10, Some(TaskState::TASK_KILLED)), None),
+        ],
+        now(),
+    );
+    assert_eq!(p.launch, vec!["a.instance-2"]);
+    assert!(p.create.is_empty() && p.decommission.is_empty() && p.update.is_empty());
+}
+
+#[test]
+fn resident_scale_down_stops_and_scale_up_resumes() {
+    let p = plan(
+        Some(&resident(1, 10)),
+        vec![
+            reserved(inst(1, 10, RUNNING), None),
+            reserved(inst(2, 10, RUNNING), None),
+        ],
+        now(),
+    );
+    assert_eq!(ids(&p.update), vec!["a.instance-2"], "the youngest is stopped");
+    assert_eq!(p.update[0].instance.goal, Goal::Stopped);
+    assert_eq!(ids(&p.kill), vec!["a.instance-2"]);
+    assert!(p.decommission.is_empty(), "its reservation stays");
+
+    // An unreserved extra has nothing to keep and simply goes.
+    let p = plan(
+        Some(&resident(1, 10)),
+        vec![reserved(inst(1, 10, RUNNING), None), inst(2, 10, None)],
+        now(),
+    );
+    assert_eq!(ids(&p.decommission), vec!["a.instance-2"]);
+
+    let stopped = with_goal(reserved(inst(2, 10, Some(TaskState::TASK_KILLED)), None), Goal::Stopped);
+    let p = plan(Some(&resident(0, 10)), vec![stopped.clone()], now());
+    assert!(
+        p.kill.is_empty() && p.launch.is_empty() && p.update.is_empty(),
+        "a stopped instance waits"
+    );
+    let p = plan(Some(&resident(3, 10)), vec![stopped], now());
+    assert_eq!(ids(&p.update), vec!["a.instance-2"]);
+    assert_eq!(
+        p.update[0].instance.goal,
+        Goal::Running,
+        "resumed before anything is created"
+    );
+    assert_eq!(p.create.len(), 2);
+    assert_eq!(p.launch.len(), 3);
+}
+
+#[test]
+fn a_wiped_or_deleted_resident_instance_waits_to_destroy_its_reservation() {
+    let wiped = with_goal(
+        reserved(inst(1, 10, Some(TaskState::TASK_KILLED)), None),
+        Goal::Decommissioned,
+    );
+    let p = plan(Some(&resident(1, 10)), vec![wiped.clone()], now());
+    assert!(p.expunge.is_empty());
+    assert_eq!(p.cleanup, vec!["a.instance-1"]);
+    assert_eq!(p.create.len(), 1, "a new instance replaces it");
+    // The app deleted: every instance goes, once its reservation is destroyed.
+    let p = plan(None, vec![wiped, reserved(inst(2, 10, RUNNING), None)], now());
+    assert_eq!(p.cleanup, vec!["a.instance-1"]);
+    assert_eq!(ids(&p.decommission), vec!["a.instance-2"]);
+    assert_eq!(ids(&p.kill), vec!["a.instance-2"]);
+    // A reservation that never showed up is not waited for.
+    let failed = with_goal(reserved(inst(3, 10, None), Some(1)), Goal::Decommissioned);
+    let p = plan(None, vec![failed], now());
+    assert_eq!(ids(&p.expunge), vec!["a.instance-3"]);
+}
+
+#[test]
+fn a_reservation_that_never_showed_up_is_asked_for_again() {
+    let t = now().millis();
+    let waiting = reserved(inst(1, 10, None), Some(t - 1_000));
+    let p = plan(Some(&resident(1, 10)), vec![waiting], now());
+    assert!(p.update.is_empty());
+    assert_eq!(
+        p.recheck_at,
+        Some(Timestamp::from_millis(t - 1_000 + schemas::RESERVATION_TIMEOUT_MILLIS))
+    );
+    let late = reserved(inst(1, 10, None), Some(t - schemas::RESERVATION_TIMEOUT_MILLIS));
+    let p = plan(Some(&resident(1, 10)), vec![late], now());
+    assert_eq!(ids(&p.update), vec!["a.instance-1"]);
+    assert!(p.update[0].instance.reservation.is_none());
+    assert_eq!(p.launch, vec!["a.instance-1"]);
+}
+
+#[test]
+fn a_resident_upgrade_restarts_instances_in_place() {
+    // Two healthy instances of config 10; config 20 keeps at least one running (0.5).
+    let a = resident(2, 20);
+    let old = || {
+        vec![
+            reserved(inst(1, 10, RUNNING), None),
+            reserved(inst(2, 10, RUNNING), None),
+        ]
+    };
+    let p = plan(Some(&a), old(), now());
+    assert!(
+        p.create.is_empty() && p.decommission.is_empty(),
+        "nothing is added beside them"
+    );
+    assert_eq!(ids(&p.kill), vec!["a.instance-2"]);
+    assert!(p.update[0].instance.kill_requested);
+    // While it restarts, the other one keeps running.
+    let mut restarting = old();
+    restarting[1].instance.kill_requested = true;
+    restarting[1].instance.task.as_mut().unwrap().state = TaskState::TASK_KILLED;
+    let p = plan(Some(&a), restarting, now());
+    assert!(p.update.is_empty());
+    assert_eq!(
+        p.launch,
+        vec!["a.instance-2"],
+        "relaunched, with the new config, on its reservation"
+    );
+    assert!(p.kill.is_empty());
 }
