@@ -9,6 +9,7 @@ use crate::v1::{Attribute, FrameworkId, FrameworkInfo};
 
 use super::checkpoint::{CheckpointError, CheckpointLog, load_or_create_agent_id};
 use super::config::AgentConfig;
+use super::presence::Presence;
 use super::resources::{Resources, attribute_protos};
 
 pub(crate) struct Agent {
@@ -24,6 +25,8 @@ pub(crate) struct Agent {
     pub used: Resources,
     pub dir: PathBuf,
     pub log: CheckpointLog,
+    /// Connected, gone away, unreachable or marked gone (see `partition`).
+    pub presence: Presence,
     /// The FrameworkInfo last written to this agent's log, per framework.
     logged_frameworks: HashMap<String, FrameworkInfo>,
 }
@@ -39,6 +42,7 @@ impl Agent {
         let meta = dir.join("meta");
         let id = load_or_create_agent_id(&meta, fresh_id)?;
         let (log, records) = CheckpointLog::open(&meta)?;
+        let presence = Presence::load(&meta)?;
         let agent = Agent {
             index,
             id,
@@ -51,6 +55,7 @@ impl Agent {
             used: Resources::default(),
             dir,
             log,
+            presence,
             logged_frameworks: HashMap::new(),
         };
         Ok((agent, records))
@@ -59,6 +64,10 @@ impl Agent {
     /// The role its resources are offered and taken with: its reserved role or `*`.
     pub(crate) fn resource_role(&self) -> &str {
         self.role.as_deref().unwrap_or("*")
+    }
+
+    pub(crate) fn meta_dir(&self) -> PathBuf {
+        self.dir.join("meta")
     }
 
     pub(crate) fn sandbox(&self, task_id: &str) -> PathBuf {

@@ -15,7 +15,7 @@ use super::offers::refuse_duration;
 use super::operations::changes_resources;
 use super::reservations::check_format;
 use super::resources::Resources;
-use super::status::{self, Reason, error_event, master_update, reconciliation_update, rescind_event};
+use super::status::{self, Reason, error_event, master_update, rescind_event};
 use super::task_group::validate::check_identity;
 use super::tasks::TaskKey;
 use super::transport::LocalCaller;
@@ -409,7 +409,7 @@ impl Master {
                 .tasks
                 .values()
                 .filter(|t| t.key.framework_id == framework_id)
-                .map(|t| reconciliation_update(&t.latest))
+                .filter_map(|t| self.reconciliation_answer(&t.key))
                 .collect();
             answers.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
             for update in answers {
@@ -419,19 +419,19 @@ impl Master {
         }
         for asked in reconcile.tasks {
             let key = TaskKey::new(framework_id, &asked.task_id.value);
-            let update = match self.tasks.get(&key) {
-                Some(task) => reconciliation_update(&task.latest),
-                None => unknown_task(
-                    &asked.task_id.value,
-                    asked.agent_id.as_ref().map(|a| a.value.as_str()),
-                    partition_aware,
-                ),
-            };
+            let agent_id = asked.agent_id.as_ref().map(|a| a.value.as_str());
+            let update = self
+                .reconciliation_answer(&key)
+                .or_else(|| self.gone_answer(framework_id, &asked.task_id.value, agent_id))
+                .unwrap_or_else(|| unknown_task(&asked.task_id.value, agent_id, partition_aware));
             self.emit(framework_id, status::update_event(update));
         }
     }
 
     fn kill_call(&mut self, framework_id: &str, kill: call::Kill) {
+        if self.kill_while_away(framework_id, &kill) {
+            return;
+        }
         let key = TaskKey::new(framework_id, &kill.task_id.value);
         if !self.tasks.contains_key(&key) {
             // As Mesos: an unknown task gets an explicit reconciliation answer.

@@ -169,16 +169,35 @@ pub(crate) fn load_or_create_agent_id(
         Err(e) => return Err(io_err(&path)(e)),
     }
     let id = fresh();
-    let tmp = meta_dir.join("agent_id.tmp");
+    store_agent_id(meta_dir, &id)?;
+    Ok(id)
+}
+
+/// Replaces the agent's id (an agent marked gone rejoins as a new one).
+pub(crate) fn store_agent_id(meta_dir: &Path, id: &str) -> Result<(), CheckpointError> {
+    write_durably(&meta_dir.join("agent_id"), id.as_bytes())
+}
+
+/// Writes a small file whole or not at all: aside, synced, renamed over, directory synced.
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
     {
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(id.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(io_err(&tmp))?;
+        f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
     }
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    sync_dir(&path)?;
-    Ok(id)
+    fs::rename(&tmp, path).map_err(io_err(path))?;
+    sync_dir(path)
+}
+
+/// Removes a file if it exists, durably.
+pub(crate) fn remove_durably(path: &Path) -> Result<(), CheckpointError> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
+    }
 }
 
 #[cfg(test)]
@@ -239,5 +258,9 @@ mod tests {
         assert_eq!(id, "first");
         let again = load_or_create_agent_id(dir.path(), || "second".into()).unwrap();
         assert_eq!(again, "first");
+        store_agent_id(dir.path(), "third").unwrap();
+        let replaced = load_or_create_agent_id(dir.path(), || "fourth".into()).unwrap();
+        assert_eq!(replaced, "third");
+        assert!(!dir.path().join("agent_id.tmp").exists());
     }
 }

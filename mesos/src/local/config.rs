@@ -16,6 +16,12 @@ pub struct LocalMasterConfig {
     pub heartbeat_interval: Duration,
     /// First re-send of an unacknowledged status update (Mesos: 10 s, doubling up to 10 min).
     pub status_update_retry_interval: Duration,
+    /// How long the master waits for an agent's answer to a ping (Mesos's
+    /// `--agent_ping_timeout`, 15 s): an agent that went away is unreachable after
+    /// `agent_ping_timeout × max_agent_ping_timeouts`.
+    pub agent_ping_timeout: Duration,
+    /// Unanswered pings before an agent is unreachable (Mesos's `--max_agent_ping_timeouts`, 5).
+    pub max_agent_ping_timeouts: u32,
 }
 
 impl LocalMasterConfig {
@@ -27,7 +33,14 @@ impl LocalMasterConfig {
             agents: vec![agent],
             heartbeat_interval: Duration::from_secs(15),
             status_update_retry_interval: Duration::from_secs(10),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
         }
+    }
+
+    /// How long an agent that went away stays disconnected before its tasks are unreachable.
+    pub fn unreachable_after(&self) -> Duration {
+        self.agent_ping_timeout.saturating_mul(self.max_agent_ping_timeouts)
     }
 }
 
@@ -97,6 +110,9 @@ impl LocalMasterConfig {
         }
         if self.heartbeat_interval.is_zero() || self.status_update_retry_interval.is_zero() {
             return Err("heartbeat and retry intervals must be positive".into());
+        }
+        if self.agent_ping_timeout.is_zero() || self.max_agent_ping_timeouts == 0 {
+            return Err("the agent ping timeout and the number of missed pings must be positive".into());
         }
         for (i, a) in self.agents.iter().enumerate() {
             if a.role.as_deref().is_some_and(|r| r.is_empty() || r == "*") {
@@ -178,6 +194,20 @@ mod tests {
         config.agents[1].role = Some("*".into());
         assert!(config.validate().is_err());
         config.agents.clear();
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn agents_are_unreachable_after_the_missed_pings() {
+        let mut config = LocalMasterConfig::new("/tmp/x");
+        assert_eq!(config.unreachable_after(), Duration::from_secs(75), "Mesos's 15 s × 5");
+        config.agent_ping_timeout = Duration::from_millis(500);
+        config.max_agent_ping_timeouts = 3;
+        assert_eq!(config.unreachable_after(), Duration::from_millis(1500));
+        config.max_agent_ping_timeouts = 0;
+        assert!(config.validate().is_err());
+        config.max_agent_ping_timeouts = 1;
+        config.agent_ping_timeout = Duration::ZERO;
         assert!(config.validate().is_err());
     }
 }

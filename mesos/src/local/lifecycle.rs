@@ -240,10 +240,14 @@ impl Master {
         }
     }
 
-    fn send_head(&mut self, key: &TaskKey) {
+    pub(super) fn send_head(&mut self, key: &TaskKey) {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
+        // An agent that went away keeps its updates until it comes back (`partition`).
+        if !self.agents[task.agent].presence.is_connected() {
+            return;
+        }
         let Some(head) = task.pending.front().cloned() else {
             return;
         };
@@ -286,6 +290,10 @@ impl Master {
         let Some(task) = self.tasks.get_mut(key) else {
             return;
         };
+        // It does not reach an agent that went away, which sends the update again on return.
+        if !self.agents[task.agent].presence.is_connected() {
+            return;
+        }
         if task.pending.front().is_none_or(|head| head.uuid() != uuid) {
             tracing::debug!(task_id = %key.task_id, "acknowledgement of an update not in flight; ignored");
             return;
@@ -310,7 +318,7 @@ impl Master {
     }
 
     /// Drops a task for good (its terminal update was acknowledged, or its framework is gone).
-    fn forget(&mut self, key: &TaskKey) {
+    pub(super) fn forget(&mut self, key: &TaskKey) {
         let Some(task) = self.tasks.remove(key) else {
             return;
         };

@@ -32,6 +32,7 @@ use super::executor::{self, Outcome};
 use super::framework::Framework;
 use super::health::Checks;
 use super::offers::{Allocator, Candidate};
+use super::partition::{AgentReply, AgentRequest, Partition};
 use super::recovery;
 use super::task_group::{Executor, ExecutorKey};
 use super::tasks::{Task, TaskKey};
@@ -61,6 +62,11 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// An operator action on the agents (`partition`).
+    Agents {
+        request: AgentRequest,
+        reply: AgentReply,
+    },
 }
 
 /// Deadlines the loop waits for.
@@ -70,6 +76,7 @@ pub(super) enum Timer {
     FailoverTimeout { framework_id: String, epoch: u64 },
     FiltersExpired,
     PollAdopted,
+    AgentUnreachable { agent: usize, epoch: u64 },
 }
 
 /// A child process of ours ended.
@@ -108,6 +115,8 @@ pub(crate) struct Master {
     pub(super) poll_scheduled: bool,
     /// The health checkers of running tasks, reporting through `health.rx`.
     pub(super) health: Checks,
+    /// Agents that went away: what the master remembers of their tasks.
+    pub(super) partition: Partition,
 }
 
 impl Master {
@@ -155,6 +164,7 @@ impl Master {
             allocation_needed: false,
             poll_scheduled: false,
             health: Checks::new(),
+            partition: Partition::new(config.unreachable_after(), config.agents.len()),
         };
         let names = agent::dir_names(&config.agents);
         let mut replays = Vec::new();
@@ -170,6 +180,7 @@ impl Master {
         for index in 0..master.agents.len() {
             master.compact(index)?;
         }
+        master.restore_presence();
         Ok((master, rx))
     }
 
@@ -255,6 +266,9 @@ impl Master {
             Command::Shutdown { reply } => {
                 let _ = reply.send(());
             }
+            Command::Agents { request, reply } => {
+                let _ = reply.send(self.agent_request(request));
+            }
         }
     }
 
@@ -271,6 +285,7 @@ impl Master {
                 self.poll_scheduled = false;
                 self.poll_adopted();
             }
+            Timer::AgentUnreachable { agent, epoch } => self.agent_timed_out(agent, epoch),
         }
     }
 

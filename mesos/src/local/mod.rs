@@ -38,7 +38,10 @@ mod lifecycle;
 mod master;
 mod offers;
 mod operations;
+mod operator;
+mod partition;
 mod persistent;
+mod presence;
 mod range_set;
 mod recovery;
 mod reservations;
@@ -55,6 +58,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use config::{AgentConfig, AgentResources, AttributeValue, LocalMasterConfig, os_hostname};
+pub use operator::LocalAgents;
+pub use partition::AgentError;
+pub use presence::{AgentState, AgentStatus};
 
 use crate::transport::Transport;
 use master::{Command, Master};
@@ -112,9 +118,17 @@ impl LocalMaster {
         transport::transport(self.commands.clone())
     }
 
-    /// `/api/v1/scheduler` over HTTP for this master, to serve on a listener of the caller's.
+    /// `/api/v1/scheduler` over HTTP for this master, to serve on a listener of the caller's,
+    /// with the operator endpoints of its agents (see [`LocalAgents`]).
     pub fn http_api(&self) -> axum::Router {
-        http_api::router(self.transport())
+        http_api::router(self.transport()).merge(operator::router(self.agents()))
+    }
+
+    /// Operator actions on the agents: make one go away, come back, or mark it gone.
+    pub fn agents(&self) -> LocalAgents {
+        LocalAgents {
+            commands: self.commands.clone(),
+        }
     }
 
     /// The sandbox of a task (holding its `stdout` and `stderr`), if one exists on any agent.

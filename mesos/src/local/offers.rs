@@ -91,7 +91,7 @@ impl Allocator {
         now: Instant,
     ) -> Vec<(String, Offer)> {
         let mut made = Vec::new();
-        for agent in agents {
+        for agent in agents.iter().filter(|a| a.presence.is_connected()) {
             for candidate in candidates {
                 let fid = candidate.framework_id;
                 if agent.role.as_ref().is_some_and(|r| !candidate.roles.contains(r)) {
@@ -221,6 +221,21 @@ impl Allocator {
             .map(|(id, _)| id.clone())
             .collect();
         for id in &ids {
+            self.offers.remove(id);
+        }
+        ids
+    }
+
+    /// Withdraws every outstanding offer of `agent`; returns them as (framework, offer id).
+    pub(crate) fn withdraw_agent(&mut self, agent: usize) -> Vec<(String, String)> {
+        let mut ids: Vec<(String, String)> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.agent == agent)
+            .map(|(id, o)| (o.framework_id.clone(), id.clone()))
+            .collect();
+        ids.sort();
+        for (_, id) in &ids {
             self.offers.remove(id);
         }
         ids

@@ -119,6 +119,7 @@ pub fn config(dir: &Path) -> LocalMasterConfig {
         agents: vec![agent_config("test-host")],
         heartbeat_interval: Duration::from_secs(15),
         status_update_retry_interval: Duration::from_secs(10),
+        ..LocalMasterConfig::new(dir)
     }
 }
 
