@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use mesos::v1::TaskStatus;
 use mesos::v1::scheduler::{Call, call};
+use mesos::v1::task_status::Reason;
 use schemas::{Instance, LaunchDelay, PathId, Record, TaskRecord, Timestamp};
 use store::{Op, Precondition, WriteRequest, keys};
 
@@ -23,6 +24,13 @@ struct Effects {
 
 impl Session {
     pub(super) async fn updates(&mut self, statuses: Vec<TaskStatus>) -> Result<(), DriverError> {
+        // A task back with an agent that went away got none of the kills sent meanwhile (the
+        // master answered them for it): the next kill must go out at once, not after the retry.
+        for status in &statuses {
+            if status.reason == Some(Reason::AgentReregistered as i32) {
+                self.ctx.driver.forget_kill(&status.task_id.value);
+            }
+        }
         let effects = write_planned(&self.ctx.store, |state| plan_updates(state, &statuses))
             .await?
             .unwrap_or_default();
