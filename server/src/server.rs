@@ -38,7 +38,10 @@ pub(crate) struct ServerArgs {
     /// Seconds Mesos keeps Pacer's tasks running while Pacer is away (Marathon's default: a week).
     #[arg(long, default_value_t = 604_800)]
     failover_timeout: u64,
-    /// Also serve the embedded master's `/api/v1/scheduler` here, for other frameworks.
+    /// Also serve the embedded master's `/api/v1/scheduler` here, for other frameworks, with
+    /// its agents' operator endpoints: `GET /local/agents`, `POST
+    /// /local/agents/{id|hostname}/disconnect` and `/reconnect` (rehearse an agent lost and
+    /// back), and Mesos's MARK_AGENT_GONE at `POST /api/v1`.
     #[arg(long)]
     mesos_listen: Option<SocketAddr>,
     /// FrameworkInfo.name, as Marathon's --framework_name.
@@ -64,6 +67,30 @@ pub(crate) struct ServerArgs {
     /// by default one agent for this machine.
     #[arg(long, env = "PACER_LOCAL_AGENTS")]
     local_agents: Option<PathBuf>,
+    #[command(flatten)]
+    agent_pings: AgentPingArgs,
+}
+
+/// How long the embedded master waits for an agent that went away, as Mesos's master flags.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct AgentPingArgs {
+    /// Seconds the embedded master waits for an agent's answer to a ping (Mesos's
+    /// --agent_ping_timeout): an agent that went away has its tasks reported unreachable after
+    /// this times --max-agent-ping-timeouts (75 s by default).
+    #[arg(long, default_value = "15", value_parser = parse_seconds)]
+    agent_ping_timeout: std::time::Duration,
+    /// Pings an agent may miss before it is unreachable (Mesos's --max_agent_ping_timeouts).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    max_agent_ping_timeouts: u32,
+}
+
+/// A positive number of seconds, fractions allowed (`0.5`).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s.trim().parse().map_err(|e| format!("{s}: {e}"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("{s}: expected a positive number of seconds"));
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| format!("{s}: {e}"))
 }
 
 fn parse_peers(s: &str) -> Result<BTreeMap<u64, String>, String> {
@@ -144,6 +171,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 &args.data_dir.join("mesos"),
                 args.agent_ports,
                 args.local_agents.as_deref(),
+                args.agent_pings,
             )
             .await?;
             if let Some(addr) = args.mesos_listen {
@@ -306,8 +334,11 @@ pub(crate) async fn start_local_master(
     work_dir: &Path,
     ports: (u64, u64),
     agents_file: Option<&Path>,
+    pings: AgentPingArgs,
 ) -> anyhow::Result<LocalMaster> {
     let mut config = LocalMasterConfig::new(work_dir);
+    config.agent_ping_timeout = pings.agent_ping_timeout;
+    config.max_agent_ping_timeouts = pings.max_agent_ping_timeouts;
     for agent in &mut config.agents {
         agent.resources.ports = vec![ports];
     }
@@ -356,4 +387,18 @@ pub(crate) fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_timeouts_are_positive_seconds() {
+        assert_eq!(parse_seconds("15"), Ok(std::time::Duration::from_secs(15)));
+        assert_eq!(parse_seconds("0.5"), Ok(std::time::Duration::from_millis(500)));
+        for bad in ["0", "-1", "soon", "inf", "NaN"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
 }
