@@ -217,6 +217,28 @@ pub fn calls() -> Vec<(&'static str, Call)> {
             }),
         ),
         (
+            "ACCEPT with RESERVE and CREATE (a resident instance)",
+            call(call::Type::Accept, |c| {
+                c.accept = Some(call::Accept {
+                    offer_ids: offer_ids.clone(),
+                    operations: resident_operations(true),
+                    filters: Some(Filters {
+                        refuse_seconds: Some(0.0),
+                    }),
+                })
+            }),
+        ),
+        (
+            "ACCEPT with DESTROY and UNRESERVE",
+            call(call::Type::Accept, |c| {
+                c.accept = Some(call::Accept {
+                    offer_ids: offer_ids.clone(),
+                    operations: resident_operations(false),
+                    filters: None,
+                })
+            }),
+        ),
+        (
             "DECLINE",
             call(call::Type::Decline, |c| {
                 c.decline = Some(call::Decline {
@@ -285,6 +307,95 @@ pub fn calls() -> Vec<(&'static str, Call)> {
     ]
 }
 
+/// `r` dynamically reserved as the controllers reserve for a resident instance: for its role,
+/// in the format of a framework without RESERVATION_REFINEMENT, labelled with the framework,
+/// the instance and the reservation.
+pub fn reserved(mut r: Resource) -> Resource {
+    let label = |key: &str, value: &str| Label {
+        key: key.into(),
+        value: Some(value.into()),
+    };
+    r.role = Some("pacer".into());
+    r.reservation = Some(resource::ReservationInfo {
+        principal: Some("pacer".into()),
+        labels: Some(Labels {
+            labels: vec![
+                label("marathon_framework_id", FRAMEWORK),
+                label("marathon_task_id", "db.instance-1b4a0c35-7e0f-11ef-9a2c-0242ac110002"),
+                label("pacer_reservation_id", "0d7c2a14-9d33-4f0e-8a51-5b2f0e6f1c11"),
+            ],
+        }),
+        ..Default::default()
+    });
+    r.allocation_info = Some(resource::AllocationInfo {
+        role: Some("pacer".into()),
+    });
+    r
+}
+
+/// A persistent volume of 64 MB at `data`, as CREATE makes it and DESTROY names it.
+pub fn volume() -> Resource {
+    let mut r = reserved(scalar("disk", 64.0));
+    r.disk = Some(resource::DiskInfo {
+        persistence: Some(resource::disk_info::Persistence {
+            id: "db#data#5e0ad3a2-7e0f-11ef-9a2c-0242ac110002".into(),
+            principal: Some("pacer".into()),
+        }),
+        volume: Some(mesos::v1::Volume {
+            container_path: "data".into(),
+            mode: mesos::v1::volume::Mode::Rw as i32,
+            ..Default::default()
+        }),
+        source: None,
+    });
+    r
+}
+
+/// RESERVE then CREATE (`make`), or DESTROY then UNRESERVE, of one resident instance.
+fn resident_operations(make: bool) -> Vec<offer::Operation> {
+    use offer::operation::{Create, Destroy, Reserve, Type, Unreserve};
+    let reservation = vec![
+        reserved(scalar("cpus", 0.5)),
+        reserved(scalar("mem", 64.0)),
+        reserved(scalar("disk", 74.0)),
+        reserved(ports(&[(31007, 31007)])),
+    ];
+    let op = |ty: Type| offer::Operation {
+        r#type: Some(ty as i32),
+        ..Default::default()
+    };
+    if make {
+        vec![
+            offer::Operation {
+                reserve: Some(Reserve {
+                    resources: reservation,
+                    source: vec![],
+                }),
+                ..op(Type::Reserve)
+            },
+            offer::Operation {
+                create: Some(Create {
+                    volumes: vec![volume()],
+                }),
+                ..op(Type::Create)
+            },
+        ]
+    } else {
+        vec![
+            offer::Operation {
+                destroy: Some(Destroy {
+                    volumes: vec![volume()],
+                }),
+                ..op(Type::Destroy)
+            },
+            offer::Operation {
+                unreserve: Some(Unreserve { resources: reservation }),
+                ..op(Type::Unreserve)
+            },
+        ]
+    }
+}
+
 /// A status update's uuid: 16 raw bytes, some of them not UTF-8.
 pub fn uuid() -> Vec<u8> {
     vec![
@@ -322,6 +433,10 @@ pub fn offer() -> Offer {
             scalar("cpus", 7.75),
             scalar("mem", 15_872.0),
             scalar("disk", 1_000_000.0),
+            // A resident instance's reservation and volume, offered back.
+            reserved(scalar("cpus", 0.5)),
+            reserved(scalar("disk", 10.0)),
+            volume(),
         ],
         allocation_info: Some(resource::AllocationInfo { role: Some("*".into()) }),
         ..Default::default()
