@@ -57,32 +57,8 @@ pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, par
             WriteOutcome::Conflict { .. } => Err(unknown(&id)),
         };
     }
-    let pods = ctx
-        .store
-        .read(|s| view::deployment(s, &id).map(|d| d.original_pods.clone()))
-        .ok_or_else(|| unknown(&id))?;
-    if let Some((pod, original)) = pods.into_iter().next() {
-        // A pod change: restore the pod's original definition (or remove a created pod).
-        let outcome = crate::pods::deploy(&ctx, true, |s| {
-            if view::deployment(s, &id).is_none() {
-                return Err(unknown(&id));
-            }
-            Ok(crate::pods::PodChange {
-                id: pod.clone(),
-                target: original.as_deref().cloned(),
-                cancel: vec![id.clone()],
-            })
-        })
-        .await?;
-        let body = render::deployment_result(&outcome.deployment_id, outcome.version);
-        let mut res = (StatusCode::OK, axum::Json(body)).into_response();
-        if let Ok(v) = axum::http::HeaderValue::from_str(&outcome.deployment_id) {
-            res.headers_mut().insert("marathon-deployment-id", v);
-        }
-        return Ok(res);
-    }
-    // Roll back: restore every affected app's original definition (re-create a deleted
-    // app, remove a created one), replacing the cancelled deployment.
+    // Roll back: restore every affected app's and pod's original definition (re-create a
+    // deleted one, remove a created one), replacing the cancelled deployment.
     let outcome = desired::deploy(&ctx, true, |s| {
         let d = view::deployment(s, &id).ok_or_else(|| unknown(&id))?;
         let mut m = Mutation {
@@ -94,6 +70,14 @@ pub(crate) async fn cancel(State(ctx): State<Ctx>, PathParam(id): PathParam, par
                 Some(def) => m.changes.push((app.clone(), Change::put((**def).clone()))),
                 None if view::app(s, app).is_some() => m.changes.push((app.clone(), Change::Delete)),
                 None => {}
+            }
+        }
+        for (pod, original) in &d.original_pods {
+            if original.is_some() || s.pod(pod).is_some() {
+                m.pods.push(desired::PodChange {
+                    id: pod.clone(),
+                    target: original.as_deref().cloned(),
+                });
             }
         }
         Ok(m)

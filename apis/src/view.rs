@@ -41,12 +41,13 @@ pub(crate) fn apps_within(state: &State, group: &PathId) -> Vec<Arc<AppDefinitio
     out
 }
 
-/// True when `id` is a group: one created explicitly (`/v2/groups`), or implied by an app
-/// strictly below it.
+/// True when `id` is a group: one created explicitly (`/v2/groups`), or implied by an app or
+/// a pod strictly below it.
 pub(crate) fn is_group(state: &State, id: &PathId) -> bool {
     id.is_root()
         || group_record(state, id).is_some()
         || state.scan(&format!("{}/", keys::app(id))).next().is_some()
+        || state.scan(&format!("{}/", keys::pod(id))).next().is_some()
         || state.scan(&format!("{}/", keys::group(id))).next().is_some()
 }
 

@@ -134,7 +134,8 @@ async fn schema_route() {
     let r = api.get("/v2/schemas/app").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), schemas::app_json_schema());
-    assert_eq!(api.get("/v2/schemas/pod").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/v2/schemas/pod").await.json(), schemas::pod_json_schema());
+    assert_eq!(api.get("/v2/schemas/group").await.json(), schemas::group_json_schema());
     assert_eq!(api.get("/v2/schemas/nope").await.status, StatusCode::NOT_FOUND);
 }
 

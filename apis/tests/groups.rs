@@ -318,3 +318,312 @@ async fn a_group_change_reports_the_group() {
     }
     assert!(text.contains(r#""groupId":"/ev/inner""#), "{text}");
 }
+
+fn pod(id: &str) -> Value {
+    json!({"id": id, "containers": [{"name": "c", "resources": {"cpus": 0.1, "mem": 16},
+                                     "exec": {"command": {"shell": "sleep 100"}}}]})
+}
+
+/// Each action as `(action, app or pod)`.
+fn actions(v: &Value) -> Vec<Vec<(String, String)>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let id = a["app"].as_str().or(a["pod"].as_str()).unwrap();
+                    (a["action"].as_str().unwrap().to_string(), id.to_string())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pods_in_groups_deploy_with_the_apps_in_dependency_order() {
+    let api = Api::new().await;
+    let body = json!({"apps": [{"id": "db", "cmd": "x"}],
+                      "groups": [{"id": "front", "dependencies": ["/g/db"], "pods": [pod("web")]}]});
+    let plan = api.put("/v2/groups/g?dryRun=true", body.clone()).await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.text);
+    assert_eq!(
+        actions(&plan.json()["steps"]),
+        [
+            vec![act("StartApplication", "/g/db"), act("StartPod", "/g/front/web")],
+            vec![act("ScaleApplication", "/g/db")],
+            vec![act("ScalePod", "/g/front/web")],
+        ]
+    );
+    assert_eq!(
+        plan.json()["steps"][2]["actions"][0],
+        json!({"action": "ScalePod", "pod": "/g/front/web"})
+    );
+
+    let r = api.put("/v2/groups/g", body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let list = api.get("/v2/deployments").await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "one deployment: {list}");
+    assert_eq!(list[0]["affectedPods"], json!(["/g/front/web"]));
+    assert_eq!(list[0]["affectedApps"], json!(["/g/db"]));
+    api.finish_deployments().await;
+
+    let stored = api.get("/v2/pods/g/front/web").await;
+    assert_eq!(
+        stored.status,
+        StatusCode::OK,
+        "the group's pod is a pod: {}",
+        stored.text
+    );
+    assert_eq!(stored.json()["role"], "*");
+    let tree = api.get("/v2/groups/g").await.json();
+    assert_eq!(tree["groups"][0]["pods"][0]["id"], "/g/front/web", "{tree}");
+    assert_eq!(tree["groups"][0]["pods"][0]["spec"]["id"], "/g/front/web");
+    let only = api.get("/v2/groups/g?embed=group.groups").await.json();
+    assert!(
+        only.get("pods").is_none() && only["groups"][0].get("pods").is_none(),
+        "{only}"
+    );
+
+    // A pod left out of a present `pods` list goes; one changed restarts.
+    let mut changed = pod("web2");
+    changed["containers"][0]["resources"]["mem"] = json!(32);
+    let r = api
+        .put("/v2/groups/g/front?dryRun=true", json!({"pods": [changed.clone()]}))
+        .await;
+    assert_eq!(
+        actions(&r.json()["steps"]),
+        [
+            vec![act("StopPod", "/g/front/web")],
+            vec![act("StartPod", "/g/front/web2")],
+            vec![act("ScalePod", "/g/front/web2")]
+        ]
+    );
+    let r = api.put("/v2/groups/g/front", json!({"pods": [changed]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    api.finish_deployments().await;
+    assert_eq!(api.get("/v2/pods/g/front/web").await.status, StatusCode::NOT_FOUND);
+
+    // The group's versions hold its pods: a rollback brings the first back.
+    let versions = api.get("/v2/groups/g/versions").await.json();
+    let first = versions[0].as_str().unwrap().to_string();
+    let old = api.get(&format!("/v2/groups/g/versions/{first}")).await.json();
+    assert_eq!(old["groups"][0]["pods"][0]["id"], "/g/front/web", "{old}");
+    let r = api.put("/v2/groups/g", json!({"version": first})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    api.finish_deployments().await;
+    assert_eq!(api.get("/v2/pods/g/front/web").await.status, StatusCode::OK);
+    assert_eq!(api.get("/v2/pods/g/front/web2").await.status, StatusCode::NOT_FOUND);
+
+    // DELETE takes the pods too.
+    let r = api.delete("/v2/groups/g").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let list = api.get("/v2/deployments").await.json();
+    assert!(
+        actions(&list[0]["steps"])
+            .concat()
+            .contains(&act("StopPod", "/g/front/web")),
+        "{list}"
+    );
+    api.finish_deployments().await;
+    assert_eq!(api.get("/v2/pods/g/front/web").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/v2/groups/g").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn app_and_pod_ids_never_collide() {
+    let api = Api::new().await;
+    let r = api
+        .put(
+            "/v2/groups/g",
+            json!({"apps": [{"id": "x", "cmd": "y"}], "pods": [pod("x")]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("Applications and Pods may not share the same id"),
+        "{}",
+        r.text
+    );
+    api.create(json!({"id": "/g/x", "cmd": "y"})).await;
+    let r = api.put("/v2/groups/g", json!({"pods": [pod("x")]})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the app stays: {}", r.text);
+    let r = api.post("/v2/pods", pod("/g/x")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = api.post("/v2/pods", pod("/g/x/below")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    // A pod made through /v2/pods makes its group exist, and an app cannot take its id.
+    let r = api.post("/v2/pods", pod("/h/p")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(api.get("/v2/groups/h").await.json()["pods"][0]["id"], "/h/p");
+    let r = api.post("/v2/apps", json!({"id": "/h/p", "cmd": "y"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = api.post("/v2/groups", json!({"id": "/h/p"})).await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+}
+
+#[tokio::test]
+async fn enforce_role_sets_the_default_and_allowed_roles() {
+    let api = Api::new().await;
+    let r = api
+        .post(
+            "/v2/groups",
+            json!({"id": "/dev", "enforceRole": true,
+                                   "apps": [{"id": "a", "cmd": "x"}], "pods": [pod("p")]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    api.finish_deployments().await;
+    assert_eq!(api.app("/dev/a").unwrap().role.as_deref(), Some("dev"));
+    assert_eq!(api.get("/v2/pods/dev/p").await.json()["role"], "dev");
+    // /v2/apps and /v2/pods below the group follow it too.
+    let r = api
+        .post("/v2/apps", json!({"id": "/dev/b", "cmd": "x", "role": "*"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        r.json()["details"],
+        json!([{"path": "/role", "errors": ["got *, expected one of: [dev]"]}])
+    );
+    let mut star = pod("/dev/q");
+    star["role"] = json!("other");
+    let r = api.post("/v2/pods", star).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = api
+        .put(
+            "/v2/groups/dev",
+            json!({"apps": [{"id": "a", "cmd": "x", "role": "ops"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        r.json()["details"],
+        json!([{"path": "/apps(0)/role", "errors": ["got ops, expected one of: [dev]"]}])
+    );
+
+    // Not enforced: the default role stays *, the group role is allowed, others are not.
+    let r = api
+        .post(
+            "/v2/groups",
+            json!({"id": "/prod", "apps": [{"id": "a", "cmd": "x"}, {"id": "b", "cmd": "x", "role": "prod"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(api.app("/prod/a").unwrap().role.as_deref(), Some("*"));
+    assert_eq!(api.app("/prod/b").unwrap().role.as_deref(), Some("prod"));
+    let r = api
+        .post("/v2/apps", json!({"id": "/prod/c", "cmd": "x", "role": "dev"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    api.finish_deployments().await;
+
+    // enforceRole only on top-level groups, and not together with changed services.
+    let r = api
+        .put(
+            "/v2/groups/prod",
+            json!({"groups": [{"id": "sub", "enforceRole": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["details"][0]["path"], "/groups(0)/enforceRole");
+    let r = api
+        .put(
+            "/v2/groups/prod",
+            json!({"enforceRole": true, "apps": [{"id": "a", "cmd": "x"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("enforceRole cannot be modified"), "{}", r.text);
+    // Enforced afterwards: existing services keep their roles, new ones get the group's.
+    assert_eq!(
+        api.patch("/v2/groups/prod", json!({"enforceRole": true})).await.status,
+        StatusCode::OK
+    );
+    api.finish_deployments().await;
+    let r = api.put("/v2/apps/prod/a", json!({"cmd": "y"})).await;
+    assert_eq!(r.status, StatusCode::OK, "the role it has stays allowed: {}", r.text);
+    api.finish_deployments().await;
+    let r = api
+        .put(
+            "/v2/groups/prod",
+            json!({"apps": [{"id": "a", "cmd": "y"}, {"id": "d", "cmd": "x"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(api.app("/prod/d").unwrap().role.as_deref(), Some("prod"));
+}
+
+#[tokio::test]
+async fn group_writes_take_if_match_and_status_is_asked_for() {
+    let api = Api::new().await;
+    let r = api
+        .put(
+            "/v2/groups/g",
+            json!({"apps": [{"id": "a", "cmd": "x", "instances": 0}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let got = api.get("/v2/groups/g").await;
+    let tag = got.header("etag").unwrap().to_string();
+    assert_eq!(tag, format!("\"{}\"", got.json()["version"].as_str().unwrap()));
+    assert!(got.json().get("conditions").is_none(), "Marathon's JSON unless asked");
+
+    let status = api.get("/v2/groups/g?embed=group.status").await.json();
+    let cond = |s: &Value, kind: &str| {
+        s["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == kind)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(cond(&status, "Progressing"), "True", "{status}");
+    assert!(
+        status["observedGeneration"].as_i64() < status["generation"].as_i64(),
+        "{status}"
+    );
+    assert!(status["apps"][0]["id"] == "/g/a", "the defaults stay: {status}");
+    api.finish_deployments().await;
+    let status = api.get("/v2/groups/g?embed=group.status").await.json();
+    assert_eq!(cond(&status, "Progressing"), "False", "{status}");
+    assert_eq!(
+        cond(&status, "Available"),
+        "True",
+        "0 instances are all there: {status}"
+    );
+    assert_eq!(status["generation"], status["observedGeneration"]);
+
+    let body = r#"{"apps": [{"id": "a", "cmd": "y", "instances": 0}]}"#;
+    let json_type = ("content-type", "application/json");
+    let stale = api
+        .raw(
+            axum::http::Method::PUT,
+            "/v2/groups/g",
+            Some(body),
+            &[json_type, ("if-match", "\"2000-01-01T00:00:00.000Z\"")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.text);
+    let ok = api
+        .raw(
+            axum::http::Method::PUT,
+            "/v2/groups/g",
+            Some(body),
+            &[json_type, ("if-match", &tag)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let again = api
+        .raw(axum::http::Method::DELETE, "/v2/groups/g", None, &[("if-match", &tag)])
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::PRECONDITION_FAILED,
+        "the version moved on: {}",
+        again.text
+    );
+}

@@ -301,7 +301,8 @@ async fn groups_embed_pod_statuses() {
     let r = api
         .put("/v2/groups/g", json!({"id": "/g", "pods": [pod("/g/p", 1)]}))
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "groups take pods: {}", r.text);
+    assert_eq!(api.get("/v2/groups/g").await.json()["pods"][0]["id"], "/g/p");
 }
 
 #[tokio::test]

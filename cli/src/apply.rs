@@ -153,7 +153,10 @@ pub(crate) async fn run(client: &Client, args: &ApplyArgs, out: &mut dyn Write) 
                     Some(_) => Mode::DryRun,
                     None => Mode::Apply { force: args.force },
                 };
-                crate::groups::apply::apply(client, g, mode, out).await
+                crate::groups::apply::apply(client, g, mode, out).await.map(|w| {
+                    pods_changed.extend(w.pods);
+                    w.apps
+                })
             }
         };
         match applied {

@@ -14,7 +14,7 @@
 //! pacer restart APP | scale APP|pod/ID N | delete app|pod|group ID [--force] | delete -f FILE
 //! pacer wait --for=deployed|healthy|deleted APP [--timeout D]
 //! pacer logs APP [--task ID] [-f] [--stderr]
-//! pacer schema app|pod | completions bash|zsh|fish|...
+//! pacer schema app|pod|group | completions bash|zsh|fish|...
 //! ```
 //!
 //! Data goes to stdout, messages and errors to stderr.
@@ -109,7 +109,7 @@ pub enum Command {
     Restart(RestartArgs),
     /// Set the number of instances of an app or a pod.
     Scale(ScaleArgs),
-    /// Wait until an app is deployed, healthy or deleted.
+    /// Wait until an app, a pod or a group is deployed, healthy or deleted.
     Wait(WaitArgs),
     /// Delete an app, a pod or a group, or the apps, pods and groups of some manifests.
     Delete(DeleteArgs),
@@ -181,13 +181,7 @@ fn schema(kind: SchemaKind, out: &mut dyn Write) -> Result<ExitCode> {
     let schema = match kind {
         SchemaKind::App => schemas::app_json_schema(),
         SchemaKind::Pod => schemas::pod_json_schema(),
-        // Groups are applied, but their schema would only wrap the app's: not written yet.
-        SchemaKind::Group => {
-            return Err(Error::Usage(
-                "there is no JSON Schema for groups yet: only `schema app|pod` exist (a group's apps follow the app's)"
-                    .into(),
-            ));
-        }
+        SchemaKind::Group => schemas::group_json_schema(),
     };
     let text = serde_json::to_string_pretty(&schema).map_err(|e| Error::Output(e.into()))?;
     writeln!(out, "{text}").map_err(Error::Output)?;

@@ -1,4 +1,4 @@
-//! `pacer wait --for=deployed|healthy|deleted APP|pod/POD --timeout D`, and the waiting that
+//! `pacer wait --for=deployed|healthy|deleted APP|pod/POD|group/GROUP --timeout D`, and the waiting that
 //! `apply --wait` and `rollout status` share: poll the app until it is in the wanted state
 //! (pods: `pods::apply::until`, the same over the pod's `::status`).
 //!
@@ -18,13 +18,13 @@ use crate::error::{Error, Result};
 
 const POLL: Duration = Duration::from_millis(500);
 
-/// Wait until an app or a pod is deployed, healthy or deleted.
+/// Wait until an app, a pod or a group is deployed, healthy or deleted.
 #[derive(clap::Args, Debug, Clone)]
 pub struct WaitArgs {
     /// What to wait for.
     #[arg(long = "for", value_enum)]
     pub wanted: Wanted,
-    /// The app id, or pod/ID for a pod.
+    /// The app id, pod/ID for a pod, or group/ID for a group.
     pub app: String,
     /// Give up (exit 1) after this long: `90s`, `5m`, `1h`, `500ms` or plain seconds.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
@@ -62,6 +62,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub(crate) async fn run(client: &Client, args: &WaitArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let deadline = Instant::now() + args.timeout;
+    if let Some(id) = crate::groups::wait::as_group(&args.app) {
+        let id = id?;
+        let mut progress = Progress::new(false);
+        let status =
+            crate::groups::wait::until(client, &id, args.wanted, deadline, args.timeout, &mut progress).await?;
+        let name = crate::groups::name(&id);
+        writeln!(out, "{name} {}: {status}", wanted_word(args.wanted)).map_err(Error::Output)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(raw) = crate::pods::as_pod(&args.app) {
         let id = crate::pods::parse_pod_id(raw)?;
         let mut progress = Progress::new(false);

@@ -271,3 +271,104 @@ fn a_locked_group_names_its_deployment_and_force_overrides() -> Result<()> {
     ensure!(server.get("/v2/groups/stuck")?.status == 404);
     Ok(())
 }
+
+/// A group document with an app and a pod (the pod's group depending on the app): applied,
+/// waited for through the group's conditions, unchanged on a second apply, and followed live
+/// by `get groups -w` while a PUT adds a subgroup; the group schema names pods.
+#[test]
+fn a_group_with_a_pod_is_applied_waited_for_and_watched() -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let server = PacerServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let doc = "id: /mix\napps:\n  - {id: api, cmd: sleep 1000, cpus: 0.05, mem: 16}\ngroups:\n  - id: edge\n    dependencies: [/mix/api]\n    pods:\n      - id: proxy\n        containers:\n          - {name: c, resources: {cpus: 0.05, mem: 16}, exec: {command: {shell: sleep 1000}}}\n";
+    let file = write(&dir.path().join("mix.yaml"), doc)?;
+
+    let out = pacer(&server, &["apply", "-f", &file, "--dry-run=server"], 0)?;
+    ensure!(
+        stdout(&out)
+            == "app/mix/api created (dry run)\npod/mix/edge/proxy created (dry run)\ngroup/mix created (dry run)\n",
+        "{}",
+        stdout(&out)
+    );
+    let out = pacer(&server, &["apply", "-f", &file], 0)?;
+    ensure!(
+        stdout(&out) == "app/mix/api created\npod/mix/edge/proxy created\ngroup/mix created\n",
+        "{}",
+        stdout(&out)
+    );
+    let out = pacer(&server, &["wait", "--for=healthy", "group/mix", "--timeout", "90s"], 0)?;
+    ensure!(
+        stdout(&out).starts_with("group/mix healthy: available"),
+        "{}",
+        stdout(&out)
+    );
+    ensure!(
+        server.task_ids("/mix/edge/proxy").len() == 1 && server.task_ids("/mix/api").len() == 1,
+        "{} {:?} {:?}",
+        stdout(&out),
+        server.task_ids("/mix/edge/proxy"),
+        server.task_ids("/mix/api")
+    );
+    wait_idle(&server)?;
+    let out = pacer(&server, &["apply", "-f", &file], 0)?;
+    ensure!(
+        stdout(&out) == "app/mix/api unchanged\npod/mix/edge/proxy unchanged\ngroup/mix unchanged\n",
+        "{}",
+        stdout(&out)
+    );
+    pacer(&server, &["diff", "-f", &file], 0)?;
+
+    // `get groups -w` (ended by `timeout` in any case) prints the table again on a change.
+    let mut child = Command::new("timeout")
+        .arg("60")
+        .arg(pacer_e2e::pacer_bin()?)
+        .args(["get", "groups", "-w"])
+        .env("PACER_SERVER", server.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout_pipe = child.stdout.take().context("stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout_pipe).lines().map_while(std::result::Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut read_until = |want: &str| -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(45);
+        while !seen.iter().any(|l: &String| l.starts_with(want)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .with_context(|| format!("no row {want} in {seen:?}"))?;
+            seen.push(line);
+        }
+        Ok(())
+    };
+    read_until("/mix/edge ")?;
+    let r = server.put("/v2/groups/mix/extra", &serde_json::json!({"dependencies": []}))?;
+    ensure!(r.status == 200, "{} {}", r.status, r.body);
+    read_until("/mix/extra ")?;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let schema: Value = serde_json::from_str(&stdout(&pacer(&server, &["schema", "group"], 0)?))?;
+    ensure!(schema["properties"]["pods"].is_object(), "{schema}");
+    ensure!(server.get("/v2/schemas/group")?.body == schema);
+
+    let out = pacer(&server, &["delete", "group", "mix"], 0)?;
+    ensure!(stdout(&out).trim().len() == 36, "{}", stdout(&out));
+    pacer(&server, &["wait", "--for=deleted", "group/mix", "--timeout", "90s"], 0)?;
+    wait_until(LAUNCH, || {
+        (server.task_processes("/mix/api").is_empty() && server.task_processes("/mix/edge/proxy").is_empty())
+            .then_some(())
+    })?;
+    Ok(())
+}

@@ -1,18 +1,22 @@
-//! Groups (`/v2/groups`): a tree of apps and groups with dependencies between them.
+//! Groups (`/v2/groups`): a tree of apps, pods and groups with dependencies between them.
 //!
 //! [`GroupDefinition`] is Marathon's `GroupUpdate`: what a request sends (every field optional:
-//! an absent `apps` or `groups` keeps what the group has) and, fully specified, what a group
-//! version stores for rollback. [`GroupRecord`] is what the store keeps of a group beyond its
-//! apps: Marathon keeps empty groups and group-level dependencies, so apps alone cannot say.
+//! an absent `apps`, `pods` or `groups` keeps what the group has) and, fully specified, what a
+//! group version stores for rollback. [`GroupRecord`] is what the store keeps of a group beyond
+//! its apps and pods: Marathon keeps empty groups and group-level dependencies, so the services
+//! alone cannot say.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::violation::group_violations;
-use crate::{AppDefinition, PathId, Timestamp, Violation, normalize_app, validate_app};
+use crate::{
+    AppDefinition, PathId, PodDefinition, Timestamp, Violation, normalize_app, normalize_pod, validate_app,
+    validate_pod,
+};
 
 /// A group as requests send it (Marathon's `GroupUpdate`) and as group versions store it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupDefinition {
     /// As written (relative to the enclosing group) until [`normalize_group`] resolves it.
@@ -26,9 +30,9 @@ pub struct GroupDefinition {
     pub apps: Option<Vec<AppDefinition>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupDefinition>>,
-    /// Pods are not supported by Pacer; accepted (when empty) so Marathon's payloads pass.
+    /// Pods (Marathon 1.5+), their ids relative to the group like apps'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<Vec<Value>>,
+    pub pods: Option<Vec<PodDefinition>>,
     #[serde(
         default,
         deserialize_with = "as_written_many",
@@ -75,6 +79,15 @@ impl GroupDefinition {
         out
     }
 
+    /// Every pod in this tree, depth first.
+    pub fn all_pods(&self) -> Vec<&PodDefinition> {
+        let mut out: Vec<&PodDefinition> = self.pods.iter().flatten().collect();
+        for g in self.groups.iter().flatten() {
+            out.extend(g.all_pods());
+        }
+        out
+    }
+
     /// Every group in this tree (itself first), depth first.
     pub fn all_groups(&self) -> Vec<&GroupDefinition> {
         let mut out = vec![self];
@@ -85,11 +98,27 @@ impl GroupDefinition {
     }
 }
 
-/// Resolves the ids of `group` (its own against `parent`, its apps', groups' and
-/// dependencies' against itself) and normalises and validates every app, as Marathon does for
-/// a group update posted below `parent`. Violations are named by their place in the body
-/// (`/apps(0)/cpus`, `/groups(1)/id`).
-pub fn normalize_group(mut group: GroupDefinition, parent: &PathId) -> Result<GroupDefinition, Vec<Violation>> {
+/// JSON Schema (draft 2020-12) of a group document as Pacer reads it (`pacer schema group`):
+/// Marathon's `GroupUpdate`, its apps and pods those of `pacer schema app|pod`.
+pub fn group_json_schema() -> serde_json::Value {
+    schemars::schema_for!(GroupDefinition).to_value()
+}
+
+/// Resolves the ids of `group` (its own against `parent`, its apps', pods', groups' and
+/// dependencies' against itself) and normalises and validates every app and pod, as Marathon
+/// does for a group update posted below `parent`. Violations are named by their place in the
+/// body (`/apps(0)/cpus`, `/pods(0)/containers`, `/groups(1)/id`).
+pub fn normalize_group(group: GroupDefinition, parent: &PathId) -> Result<GroupDefinition, Vec<Violation>> {
+    normalize_group_in(group, parent, &|_| None)
+}
+
+/// [`normalize_group`], where an app or pod that names no `role` gets `default_role(id)` when
+/// that is `Some` (the role of an `enforceRole` top-level group) instead of the default role.
+pub fn normalize_group_in(
+    mut group: GroupDefinition,
+    parent: &PathId,
+    default_role: &dyn Fn(&PathId) -> Option<String>,
+) -> Result<GroupDefinition, Vec<Violation>> {
     let mut errors = Vec::new();
     let id = match group.id.as_ref().map(|id| parent.resolve(id.as_str())) {
         None => parent.clone(),
@@ -117,19 +146,17 @@ pub fn normalize_group(mut group: GroupDefinition, parent: &PathId) -> Result<Gr
         }
         *deps = resolved;
     }
-    if group.pods.as_ref().is_some_and(|p| !p.is_empty()) {
-        errors.push(Violation::new(
-            "/pods",
-            "Pods cannot be changed through /v2/groups in Pacer: use /v2/pods",
-        ));
-    }
     if group.scale_by.is_some_and(|f| !(f >= 0.0 && f.is_finite())) {
         errors.push(Violation::new("/scaleBy", "must be a number >= 0"));
     }
+    let role_of = |raw: &PathId| id.resolve(raw.as_str()).ok().and_then(|r| default_role(&r));
     if let Some(apps) = group.apps.take() {
         let mut out = Vec::with_capacity(apps.len());
-        for (i, app) in apps.into_iter().enumerate() {
+        for (i, mut app) in apps.into_iter().enumerate() {
             let under = |v: Violation| Violation::new(format!("/apps({i}){}", suffix(&v.path)), v.errors.join("; "));
+            if app.role.is_none() {
+                app.role = role_of(&app.id);
+            }
             match normalize_app(app, &id) {
                 Ok(app) => {
                     errors.extend(validate_app(&app).into_iter().map(under));
@@ -140,10 +167,27 @@ pub fn normalize_group(mut group: GroupDefinition, parent: &PathId) -> Result<Gr
         }
         group.apps = Some(out);
     }
+    if let Some(pods) = group.pods.take() {
+        let mut out = Vec::with_capacity(pods.len());
+        for (i, mut pod) in pods.into_iter().enumerate() {
+            let under = |v: Violation| Violation::new(format!("/pods({i}){}", suffix(&v.path)), v.errors.join("; "));
+            if pod.role.is_none() {
+                pod.role = role_of(&pod.id);
+            }
+            match normalize_pod(pod, &id) {
+                Ok(pod) => {
+                    errors.extend(validate_pod(&pod).into_iter().map(under));
+                    out.push(pod);
+                }
+                Err(v) => errors.extend(v.into_iter().map(under)),
+            }
+        }
+        group.pods = Some(out);
+    }
     if let Some(groups) = group.groups.take() {
         let mut out = Vec::with_capacity(groups.len());
         for (i, g) in groups.into_iter().enumerate() {
-            match normalize_group(g, &id) {
+            match normalize_group_in(g, &id, default_role) {
                 Ok(g) => out.push(g),
                 Err(v) => errors.extend(
                     v.into_iter()
@@ -166,21 +210,28 @@ fn suffix(path: &str) -> &str {
     if path == "/" { "" } else { path }
 }
 
-/// A path may name one app or one group, never both, and each only once.
+/// A path may name one app, one pod or one group, never two of them, and each only once.
 fn check_unique(group: &GroupDefinition, errors: &mut Vec<Violation>) {
-    let mut seen = std::collections::HashSet::new();
-    let ids = group
-        .apps
+    let mut seen = std::collections::HashMap::new();
+    let apps = group.apps.iter().flatten().map(|a| (&a.id, "Applications"));
+    let pods = group.pods.iter().flatten().map(|p| (&p.id, "Pods"));
+    let groups = group
+        .groups
         .iter()
         .flatten()
-        .map(|a| &a.id)
-        .chain(group.groups.iter().flatten().filter_map(|g| g.id.as_ref()));
-    for id in ids {
-        if !seen.insert(id) {
-            errors.push(Violation::new(
-                "/",
-                format!("Groups and Applications may not have the same identifier: {id}"),
-            ));
+        .filter_map(|g| g.id.as_ref())
+        .map(|id| (id, "Groups"));
+    for (id, kind) in apps.chain(pods).chain(groups) {
+        if let Some(first) = seen.insert(id, kind) {
+            // Marathon's wording for each pair.
+            let message = match (first, kind) {
+                ("Applications", "Pods") => format!("Applications and Pods may not share the same id: {id}"),
+                (_, "Groups") if first != "Groups" => {
+                    format!("Groups and {first} may not have the same identifier: {id}")
+                }
+                _ => format!("{kind} may not share the same identifier: {id}"),
+            };
+            errors.push(Violation::new("/", message));
         }
     }
 }
@@ -231,6 +282,96 @@ mod tests {
     fn an_id_may_name_only_one_member() {
         let g = group(json!({"id": "/g", "apps": [{"id": "a", "cmd": "x"}], "groups": [{"id": "a"}]}));
         assert!(normalize_group(g, &PathId::root()).is_err());
+    }
+
+    fn pod(id: &str) -> serde_json::Value {
+        json!({"id": id, "containers": [{"name": "c", "resources": {"cpus": 0.1, "mem": 16},
+                                         "exec": {"command": {"shell": "sleep 100"}}}]})
+    }
+
+    #[test]
+    fn pods_resolve_and_validate_like_apps() {
+        let g = group(json!({"id": "/g", "pods": [pod("p")], "groups": [{"id": "s", "pods": [pod("q")]}]}));
+        let g = normalize_group(g, &PathId::root()).unwrap();
+        let ids: Vec<&str> = g.all_pods().iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["/g/p", "/g/s/q"]);
+        assert_eq!(g.all_pods()[0].role.as_deref(), Some("*"), "normalised");
+
+        let mut bad = pod("p");
+        bad["containers"] = json!([]);
+        let errors =
+            normalize_group(group(json!({"id": "/g", "pods": [pod("ok"), bad]})), &PathId::root()).unwrap_err();
+        assert!(errors.iter().any(|v| v.path.starts_with("/pods(1)")), "{errors:?}");
+        let errors =
+            normalize_group(group(json!({"id": "/g", "pods": [pod("/elsewhere")]})), &PathId::root()).unwrap_err();
+        assert!(errors.iter().any(|v| v.path == "/pods(0)/id"), "{errors:?}");
+    }
+
+    #[test]
+    fn apps_pods_and_groups_never_share_an_id() {
+        let clash = |v: serde_json::Value| {
+            let errors = normalize_group(group(v), &PathId::root()).unwrap_err();
+            errors
+                .iter()
+                .flat_map(|v| v.errors.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let e = clash(json!({"id": "/g", "apps": [{"id": "x", "cmd": "y"}], "pods": [pod("x")]}));
+        assert_eq!(e, "Applications and Pods may not share the same id: /g/x");
+        let e = clash(json!({"id": "/g", "pods": [pod("x")], "groups": [{"id": "x"}]}));
+        assert_eq!(e, "Groups and Pods may not have the same identifier: /g/x");
+        let e = clash(json!({"id": "/g", "pods": [pod("x"), pod("x")]}));
+        assert_eq!(e, "Pods may not share the same identifier: /g/x");
+    }
+
+    #[test]
+    fn a_default_role_fills_only_services_that_name_none() {
+        let g = group(
+            json!({"id": "/dev", "apps": [{"id": "a", "cmd": "x"}, {"id": "b", "cmd": "x", "role": "*"}],
+                             "groups": [{"id": "sub", "pods": [pod("p")]}]}),
+        );
+        let dev = |id: &PathId| id.segments().next().map(str::to_string);
+        let g = normalize_group_in(g, &PathId::root(), &dev).unwrap();
+        let apps = g.all_apps();
+        assert_eq!(apps[0].role.as_deref(), Some("dev"));
+        assert_eq!(apps[1].role.as_deref(), Some("*"), "a role given is kept");
+        assert_eq!(g.all_pods()[0].role.as_deref(), Some("dev"));
+    }
+
+    /// Marathon's own group payload and a group of Marathon's example pod validate against
+    /// the generated schema, and the schema is not so loose that anything passes.
+    #[test]
+    fn marathons_groups_validate_against_the_group_schema() {
+        let read = |name: &str| -> serde_json::Value {
+            let path = format!("{}/../../shared/marathon-data/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let schema = group_json_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let check = |doc: &serde_json::Value| {
+            let errors: Vec<String> = validator
+                .iter_errors(doc)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        };
+        let example = read("examples-group.json");
+        check(&example);
+        let mut with_pod = json!({"id": "/shop", "apps": [{"id": "web", "cmd": "x"}], "pods": [read("examples-pod.json")],
+                                  "dependencies": ["/db"], "enforceRole": true});
+        check(&with_pod);
+        // Group versions store fully specified trees; they are group documents too.
+        let mut ours = with_pod.clone();
+        ours["pods"] = json!([pod("p")]);
+        let stored = normalize_group(group(ours), &PathId::root()).unwrap();
+        check(&serde_json::to_value(&stored).unwrap());
+        with_pod["pods"][0]["containers"] = json!("none");
+        assert!(
+            validator.iter_errors(&with_pod).next().is_some(),
+            "a bad pod is refused"
+        );
+        assert!(validator.iter_errors(&json!({"apps": [{"id": 3}]})).next().is_some());
     }
 
     #[test]

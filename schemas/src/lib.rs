@@ -22,7 +22,7 @@ pub mod validate;
 pub mod violation;
 
 pub use app::*;
-pub use group::{GroupDefinition, GroupRecord, normalize_group};
+pub use group::{GroupDefinition, GroupRecord, group_json_schema, normalize_group, normalize_group_in};
 pub use health::*;
 pub use normalize::{DEFAULT_ROLE, normalize_app};
 pub use path_id::{PathId, PathIdError};

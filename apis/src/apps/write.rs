@@ -79,6 +79,7 @@ fn put_change(id: &PathId, app: AppDefinition) -> Mutation {
 
 /// `POST /v2/apps`: 201 with the full AppInfo of the new app.
 pub(crate) async fn create(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
+    let body = ctx.store.read(|s| crate::groups::roles::with_default(s, body, None));
     let app = definition(body, None)?;
     let id = app.id.clone();
     let outcome = desired::deploy(&ctx, params.flag("force", false), |s| {
@@ -131,7 +132,12 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, body: Value, con
         created = current.is_none();
         Ok(put_change(
             &id,
-            updated(current.as_deref(), &id, body.clone(), partial)?,
+            updated(
+                current.as_deref(),
+                &id,
+                crate::groups::roles::with_default(s, body.clone(), Some(&id)),
+                partial,
+            )?,
         ))
     })
     .await?;

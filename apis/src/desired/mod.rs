@@ -1,4 +1,4 @@
-//! Turns API requests into atomic writes of desired state: app definitions with their
+//! Turns API requests into atomic writes of desired state: app and pod definitions with their
 //! versions, the version history, instance kill flags, and the deployment record that tells
 //! the controllers what changed. Nothing here launches or kills anything.
 //!
@@ -9,18 +9,22 @@
 mod deps;
 mod kill;
 mod plan;
+mod pods;
 mod ports;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use schemas::{AppDefinition, DeploymentStep, GroupDefinition, GroupRecord, Instance, PathId, Timestamp};
+use schemas::{
+    AppDefinition, DeploymentStep, GroupDefinition, GroupRecord, Instance, PathId, PodDefinition, Timestamp,
+};
 use store::{State, WriteOutcome, WriteRequest};
 
 use crate::Ctx;
 use crate::error::{ApiError, Result};
 
 pub(crate) use kill::{KillMode, Killed, kill, parse_task_id};
+pub(crate) use pods::PodChange;
 pub(crate) use ports::service_ports;
 
 /// How often a write that lost a race is recomputed before the API gives up with a 503.
@@ -58,6 +62,8 @@ impl Change {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Mutation {
     pub changes: Vec<(PathId, Change)>,
+    /// Pods to create, update or delete in the same deployment (`/v2/pods`, `/v2/groups`).
+    pub pods: Vec<PodChange>,
     /// Instances to rewrite (kill flags), each guarded by the revision it was read at.
     pub instances: Vec<InstanceUpdate>,
     /// Deployments this write replaces (a rollback replaces the deployment it reverts).
@@ -96,6 +102,10 @@ pub(crate) struct Outcome {
     pub version: Timestamp,
     /// The stored definition of each app of the change afterwards (`None`: deleted).
     pub targets: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    /// The same for each pod of the change.
+    pub pod_targets: BTreeMap<PathId, Option<Arc<PodDefinition>>>,
+    /// The pods of the change that did not exist before.
+    pub created_pods: Vec<PathId>,
     pub steps: Vec<DeploymentStep>,
 }
 
@@ -118,7 +128,12 @@ pub(crate) async fn deploy(
                 plan::plan(s, m, force, now, &ctx.config)
             })
         });
-        let planned = planned.inspect_err(|e| ctx.events.change_failed(e, group.as_ref(), &apps, now))?;
+        let planned = planned.inspect_err(|e| {
+            // A lone pod's refusal is no group change (`/v2/pods` announces nothing).
+            if group.is_some() || !apps.is_empty() {
+                ctx.events.change_failed(e, group.as_ref(), &apps, now)
+            }
+        })?;
         let post = ctx.events.app_post(&planned.outcome.deployment_id);
         match ctx.store.write(planned.request).await? {
             WriteOutcome::Applied { .. } => {

@@ -1,6 +1,7 @@
 //! Computes the atomic write for a [`Mutation`] against one snapshot of the state: versions
 //! and versionInfo, service ports, version history pruning, deployment locking, group records
-//! and group versions, and the deployment record with its steps in dependency order.
+//! and group versions, and the deployment record with its steps (apps' and pods') in
+//! dependency order.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use schemas::{
 use store::{Op, Precondition, State, WriteRequest, keys};
 
 use super::deps::After;
+use super::pods;
 use super::ports::PortPool;
 use super::{Change, GroupChange, GroupWrite, InstanceUpdate, Mutation, Outcome};
 use crate::ApiConfig;
@@ -51,11 +53,19 @@ pub(super) fn push_instance(req: &mut WriteRequest, u: InstanceUpdate) {
 pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg: &ApiConfig) -> Result<Planned> {
     let mut req = WriteRequest::default();
     let ids: Vec<PathId> = m.changes.iter().map(|(id, _)| id.clone()).collect();
-    let changing: HashSet<&PathId> = ids.iter().collect();
+    let pod_ids: Vec<PathId> = m.pods.iter().map(|p| p.id.clone()).collect();
+    let mut changing: HashSet<&PathId> = ids.iter().collect();
     if changing.len() != ids.len() {
         return Err(ApiError::Unprocessable(
             "Every app may appear only once in one request".into(),
         ));
+    }
+    for id in &pod_ids {
+        if !changing.insert(id) {
+            return Err(ApiError::Unprocessable(format!(
+                "Applications and Pods may not share the same id: {id}"
+            )));
+        }
     }
 
     let mut olds = Vec::with_capacity(ids.len());
@@ -77,26 +87,39 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
 
     let mut steps = Vec::with_capacity(ids.len());
     for ((id, change), old) in m.changes.into_iter().zip(olds) {
+        if old.is_none() {
+            // A pod created meanwhile must make this write fail, not share the id.
+            req.preconditions.push(Precondition::Absent(keys::pod(&id)));
+        }
         steps.push(classify(state, id, change, old, pool.as_mut(), &changing)?);
     }
+    let pod_steps = pods::classify(state, &mut req, m.pods, &changing)?;
+    check_roles(state, &m.groups, &steps, &pod_steps, &cfg.mesos_role)?;
     let levels = After {
         state,
         apps: steps.iter().map(|s| (&s.id, s.new.as_ref())).collect(),
+        pods: pod_steps.iter().map(|p| (&p.id, p.target.as_ref())).collect(),
         groups: m.groups.iter().map(GroupChange::target).collect(),
     }
-    .levels(&ids)?;
+    .levels(ids.iter().chain(&pod_ids))?;
 
     let changed: Vec<PathId> = steps
         .iter()
         .filter(|s| s.kind != Kind::Unchanged)
         .map(|s| s.id.clone())
         .collect();
-    let mut locked_apps: HashSet<&PathId> = changed.iter().collect();
-    locked_apps.extend(m.instances.iter().map(|u| &u.instance.app_id));
+    let changed_pods: Vec<PathId> = pod_steps.iter().filter(|p| p.changes()).map(|p| p.id.clone()).collect();
+    let mut locked: HashSet<&PathId> = changed.iter().chain(&changed_pods).collect();
+    locked.extend(m.instances.iter().map(|u| &u.instance.app_id));
     let mut conflicts: Vec<Arc<Deployment>> = view::deployments(state)
         .into_iter()
         .filter(|d| !d.steps.is_empty() && !m.cancel.contains(&d.id))
-        .filter(|d| d.affected_apps.iter().any(|a| locked_apps.contains(a)))
+        .filter(|d| {
+            d.affected_apps
+                .iter()
+                .chain(&d.affected_pods)
+                .any(|a| locked.contains(a))
+        })
         .collect();
     conflicts.sort_by(|a, b| (a.version, &a.id).cmp(&(b.version, &b.id)));
     if !conflicts.is_empty() && !force {
@@ -110,10 +133,15 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
     let prev_group = group_id
         .iter()
         .filter_map(|g| view::group_versions(state, g).into_keys().next_back());
+    let prev_pods = pod_steps
+        .iter()
+        .filter_map(|p| p.old.as_ref())
+        .map(|p| p.version_or_epoch());
     let prev = steps
         .iter()
         .filter_map(|s| s.old.as_ref())
         .map(|a| a.version_or_epoch())
+        .chain(prev_pods)
         .chain(prev_group)
         .max();
     let version = prev.unwrap_or(Timestamp::from_millis(0)).next_after(now);
@@ -139,13 +167,31 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         original.insert(s.id.clone(), s.old.clone());
         target.insert(s.id.clone(), stored);
     }
+    let mut original_pods = std::collections::BTreeMap::new();
+    let mut target_pods = std::collections::BTreeMap::new();
+    let mut created_pods = Vec::new();
+    for p in pod_steps {
+        let (id, old) = (p.id.clone(), p.old.clone());
+        if old.is_none() {
+            created_pods.push(id.clone());
+        }
+        let (stored, pod_steps) = pods::write(state, &mut req, p, version, cfg.max_versions);
+        per_app_steps.push(pod_steps);
+        original_pods.insert(id.clone(), old);
+        target_pods.insert(id, stored);
+    }
     for u in m.instances {
         push_instance(&mut req, u);
     }
     write_groups(state, &mut req, m.groups, m.group, version, cfg.max_versions);
 
     let deploy_steps = merge_steps(per_app_steps, |id| levels.get(id).copied().unwrap_or(0));
-    let affected: Vec<PathId> = if changed.is_empty() { ids } else { changed };
+    // A change that changes nothing still names what it was about.
+    let (affected, affected_pods) = if changed.is_empty() && changed_pods.is_empty() {
+        (ids, pod_ids)
+    } else {
+        (changed, changed_pods)
+    };
     let deployment = Deployment {
         id: uuid::Uuid::new_v4().to_string(),
         version,
@@ -155,9 +201,9 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
         original,
         target: target.clone(),
         group: group_id,
-        affected_pods: vec![],
-        original_pods: Default::default(),
-        target_pods: Default::default(),
+        affected_pods,
+        original_pods,
+        target_pods: target_pods.clone(),
     };
     let deployment_id = deployment.id.clone();
     req.ops.push(Op::put(
@@ -170,6 +216,8 @@ pub(super) fn plan(state: &State, m: Mutation, force: bool, now: Timestamp, cfg:
             deployment_id,
             version,
             targets: target,
+            pod_targets: target_pods,
+            created_pods,
             steps: deploy_steps,
         },
     })
@@ -292,12 +340,52 @@ fn classify(
     })
 }
 
+/// Every app's and pod's role must be one its group allows (`crate::groups::roles`), with the
+/// `enforceRole` settings the change leaves.
+fn check_roles(
+    state: &State,
+    groups: &[GroupChange],
+    apps: &[Step],
+    pods: &[pods::PodStep],
+    mesos_role: &str,
+) -> Result<()> {
+    let mut enforced = crate::groups::roles::Enforced::stored(state);
+    for g in groups {
+        if let GroupChange::Put(r) = g {
+            enforced.set(&r.id, r.enforce_role);
+        }
+    }
+    let apps = apps.iter().filter_map(|s| {
+        let new = s.new.as_ref()?;
+        Some((
+            &s.id,
+            new.role.as_deref(),
+            s.old.as_ref().and_then(|o| o.role.as_deref()),
+        ))
+    });
+    let pods = pods.iter().filter_map(|p| {
+        let new = p.target.as_ref()?;
+        Some((
+            &p.id,
+            new.role.as_deref(),
+            p.old.as_ref().and_then(|o| o.role.as_deref()),
+        ))
+    });
+    for (id, role, existing) in apps.chain(pods) {
+        let role = role.unwrap_or(schemas::DEFAULT_ROLE);
+        if let Some(message) = enforced.refusal(id, role, existing, mesos_role) {
+            return Err(ApiError::Invalid(vec![Detail::new("/role", message)]));
+        }
+    }
+    Ok(())
+}
+
 /// An app id may not also be a group: no app above or below it may exist.
 fn check_no_clash(state: &State, id: &PathId, changing: &HashSet<&PathId>) -> Result<()> {
     let mut ancestor = id.parent();
-    let mut clash = view::is_group(state, id) && !id.is_root();
+    let mut clash = pods::is_group(state, id);
     while !ancestor.is_root() && !clash {
-        clash = view::app(state, &ancestor).is_some() || changing.contains(&ancestor);
+        clash = view::app(state, &ancestor).is_some() || state.pod(&ancestor).is_some() || changing.contains(&ancestor);
         ancestor = ancestor.parent();
     }
     if clash {

@@ -1,19 +1,24 @@
-//! `/v2/groups`: groups of apps as Marathon serves them. A group exists while it has apps
-//! below it or was created explicitly; its own settings (dependencies, `enforceRole`) and
-//! its versions are records of their own (see `schemas::group`). Reads live in `read`,
-//! changes in `write`, the tree both work on in `tree`.
+//! `/v2/groups`: groups of apps and pods as Marathon serves them. A group exists while it has
+//! apps or pods below it or was created explicitly; its own settings (dependencies,
+//! `enforceRole`) and its versions are records of their own (see `schemas::group`). Reads live
+//! in `read` (with the GitOps `status` of groups), changes in `write`, the tree both work on in
+//! `tree`; `roles` is what `enforceRole` means for the apps and pods below a group.
 
 mod read;
+pub(crate) mod roles;
+mod status;
 mod tree;
 mod write;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use schemas::PathId;
 
 use crate::Ctx;
 use crate::error::{ApiError, Detail, Result};
 use crate::json::{JsonBody, Params, PathParam};
+use crate::preconditions::IfMatch;
 
 /// What a path below `/v2/groups/` names.
 enum GroupPath {
@@ -61,45 +66,65 @@ pub(crate) async fn get(State(ctx): State<Ctx>, PathParam(path): PathParam, para
     get_path(&ctx, &path, &params)
 }
 
-pub(crate) async fn post_root(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
-    write::create(&ctx, PathId::root(), &params, body).await
+// Every write takes `If-Match` (the group's version, its `ETag`): 412 when it moved on.
+
+pub(crate) async fn post_root(
+    State(ctx): State<Ctx>,
+    params: Params,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write::create(&ctx, PathId::root(), &params, body, &IfMatch::from_headers(&headers)).await
 }
 
 pub(crate) async fn post(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    write::create(&ctx, group_id(&path)?, &params, body).await
+    write::create(&ctx, group_id(&path)?, &params, body, &IfMatch::from_headers(&headers)).await
 }
 
-pub(crate) async fn put_root(State(ctx): State<Ctx>, params: Params, JsonBody(body): JsonBody) -> Result<Response> {
-    write::update(&ctx, PathId::root(), &params, body).await
+pub(crate) async fn put_root(
+    State(ctx): State<Ctx>,
+    params: Params,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write::update(&ctx, PathId::root(), &params, body, &IfMatch::from_headers(&headers)).await
 }
 
 pub(crate) async fn put(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    write::update(&ctx, group_id(&path)?, &params, body).await
+    write::update(&ctx, group_id(&path)?, &params, body, &IfMatch::from_headers(&headers)).await
 }
 
 pub(crate) async fn patch(
     State(ctx): State<Ctx>,
     PathParam(path): PathParam,
     params: Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    write::patch(&ctx, group_id(&path)?, &params, body).await
+    write::patch(&ctx, group_id(&path)?, &params, body, &IfMatch::from_headers(&headers)).await
 }
 
-pub(crate) async fn delete_root(State(ctx): State<Ctx>, params: Params) -> Result<Response> {
-    write::delete(&ctx, PathId::root(), &params).await
+pub(crate) async fn delete_root(State(ctx): State<Ctx>, params: Params, headers: HeaderMap) -> Result<Response> {
+    write::delete(&ctx, PathId::root(), &params, &IfMatch::from_headers(&headers)).await
 }
 
-pub(crate) async fn delete(State(ctx): State<Ctx>, PathParam(path): PathParam, params: Params) -> Result<Response> {
-    write::delete(&ctx, group_id(&path)?, &params).await
+pub(crate) async fn delete(
+    State(ctx): State<Ctx>,
+    PathParam(path): PathParam,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response> {
+    write::delete(&ctx, group_id(&path)?, &params, &IfMatch::from_headers(&headers)).await
 }

@@ -8,20 +8,26 @@ use axum::response::{IntoResponse, Response};
 use schemas::{AppDefinition, Instance, PathId, Timestamp};
 use serde_json::{Value, json};
 
+use super::status::{self, Deployments};
 use super::tree::Tree;
 use crate::error::{ApiError, Result};
 use crate::json::Params;
 use crate::render::{self, AppParts, Embed, Env};
+use crate::status::AppStatus;
 use crate::{Ctx, view};
 
 /// What of a GroupInfo to include: Marathon's `group.groups`, `group.apps`, `group.pods`
-/// (all three when no `embed` is given) and the app embeds `group.apps.*`.
+/// (all three when none of them is given) and the app embeds `group.apps.*`; Pacer's GitOps
+/// status of each group (`group.status`), app (`group.apps.status`) and pod
+/// (`group.pods.status`), which leave Marathon's defaults as they are.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct GroupEmbed {
     groups: bool,
     apps: bool,
     pods: bool,
     app: Embed,
+    status: bool,
+    pod_status: bool,
 }
 
 impl GroupEmbed {
@@ -31,15 +37,19 @@ impl GroupEmbed {
             apps: false,
             pods: false,
             app: Embed::default(),
+            status: false,
+            pod_status: false,
         };
         let mut any = false;
         for raw in params.all("embed") {
-            any = true;
             match raw {
-                "group.groups" => e.groups = true,
-                "group.apps" => e.apps = true,
-                "group.pods" => e.pods = true,
-                other if other.starts_with("group.apps.") => e.apps = true,
+                "group.status" => e.status = true,
+                "group.pods.status" => e.pod_status = true,
+                "group.groups" => (e.groups, any) = (true, true),
+                "group.apps" => (e.apps, any) = (true, true),
+                "group.pods" => (e.pods, any) = (true, true),
+                "group.apps.status" => {}
+                other if other.starts_with("group.apps.") => (e.apps, any) = (true, true),
                 _ => {}
             }
         }
@@ -55,36 +65,64 @@ impl GroupEmbed {
     }
 }
 
-/// What rendering the apps needs, read in the same snapshot as the tree.
+/// What rendering the tree needs, read in the same snapshot as the tree.
 struct Extra {
     instances: HashMap<PathId, Vec<Arc<Instance>>>,
     deployments: HashMap<PathId, Vec<String>>,
-    /// The PodStatus of every pod below the group, by the group that holds it.
-    pods: HashMap<PathId, Vec<Value>>,
+    /// The PodStatus of every pod below the group.
+    pods: HashMap<PathId, Value>,
+    /// The GitOps status of each app (`group.apps.status`) and each group (`group.status`).
+    app_status: HashMap<PathId, AppStatus>,
+    group_status: HashMap<PathId, AppStatus>,
 }
 
 fn read(ctx: &Ctx, id: &PathId, embed: GroupEmbed) -> Option<(Tree, Extra)> {
     ctx.store.read(|s| {
         let tree = Tree::read(s, id)?;
+        let now = Timestamp::now();
         let mut instances = HashMap::new();
-        if embed.needs_instances() {
+        if embed.needs_instances() || (embed.apps && embed.app.status) {
             for app in tree.all_apps() {
                 let list = view::instances_of(s, &app.id).into_iter().map(|(i, _)| i).collect();
                 instances.insert(app.id.clone(), list);
             }
         }
+        let all = view::deployments(s);
         let deployments = if embed.apps && embed.app.deployments {
-            view::deployments_by_app(&view::deployments(s))
+            view::deployments_by_app(&all)
         } else {
             HashMap::new()
         };
-        let mut pods: HashMap<PathId, Vec<Value>> = HashMap::new();
+        let mut pods = HashMap::new();
         if embed.pods {
-            let now = Timestamp::now();
-            for pod in view::pods_within(s, id) {
+            for pod in tree.all_pods() {
                 let list: Vec<_> = view::instances_of(s, &pod.id).into_iter().map(|(i, _)| i).collect();
-                let status = crate::pods::status::pod_status(&pod, &list, now);
-                pods.entry(pod.id.parent()).or_default().push(status);
+                let mut v = crate::pods::status::pod_status(pod, &list, now);
+                if embed.pod_status {
+                    crate::pods::status::add(&mut v, &crate::pods::status::of(s, pod, &list, &all, now));
+                }
+                pods.insert(pod.id.clone(), v);
+            }
+        }
+        let mut app_status = HashMap::new();
+        if embed.apps && embed.app.status {
+            for app in tree.all_apps() {
+                let mine: Vec<_> = all
+                    .iter()
+                    .filter(|d| d.affected_apps.contains(&app.id))
+                    .cloned()
+                    .collect();
+                let list = instances.get(&app.id).map_or(&[][..], Vec::as_slice);
+                let st = crate::status::of(app, list, &mine, s.launch_delay(&app.id), now);
+                app_status.insert(app.id.clone(), st);
+            }
+        }
+        let mut group_status = HashMap::new();
+        if embed.status {
+            let index = Deployments::read(s);
+            let groups = if embed.groups { tree.all_groups() } else { vec![&tree] };
+            for g in groups {
+                group_status.insert(g.id.clone(), status::of(s, g, &index, now));
             }
         }
         Some((
@@ -93,6 +131,8 @@ fn read(ctx: &Ctx, id: &PathId, embed: GroupEmbed) -> Option<(Tree, Extra)> {
                 instances,
                 deployments,
                 pods,
+                app_status,
+                group_status,
             },
         ))
     })
@@ -103,7 +143,7 @@ fn app_json(app: &AppDefinition, extra: &Extra, embed: Embed, env: Env<'_>) -> V
         app,
         instances: extra.instances.get(&app.id).map_or(&[], Vec::as_slice),
         deployments: extra.deployments.get(&app.id).map_or(&[], Vec::as_slice),
-        status: None,
+        status: extra.app_status.get(&app.id),
     };
     serde_json::to_value(render::app_info(&parts, embed, env)).unwrap_or(Value::Null)
 }
@@ -123,7 +163,14 @@ fn group_json(tree: &Tree, extra: &Extra, embed: GroupEmbed, env: Env<'_>) -> Va
         out["groups"] = tree.groups.iter().map(|g| group_json(g, extra, embed, env)).collect();
     }
     if embed.pods {
-        out["pods"] = json!(extra.pods.get(&tree.id).cloned().unwrap_or_default());
+        out["pods"] = tree
+            .pods
+            .iter()
+            .filter_map(|p| extra.pods.get(&p.id).cloned())
+            .collect();
+    }
+    if let Some(st) = extra.group_status.get(&tree.id) {
+        crate::pods::status::add(&mut out, st);
     }
     out
 }
@@ -132,11 +179,15 @@ pub(crate) fn not_found(id: &PathId) -> ApiError {
     ApiError::NotFound(format!("Group '{id}' does not exist"))
 }
 
-/// `GET /v2/groups/{id}`.
+/// `GET /v2/groups/{id}`; its `ETag` is the group's version, for `If-Match`.
 pub(crate) fn show(ctx: &Ctx, id: &PathId, params: &Params) -> Result<Response> {
     let embed = GroupEmbed::from_params(params);
     let (tree, extra) = read(ctx, id, embed).ok_or_else(|| not_found(id))?;
-    Ok(Json(group_json(&tree, &extra, embed, Env::new(&ctx.config))).into_response())
+    let mut res = Json(group_json(&tree, &extra, embed, Env::new(&ctx.config))).into_response();
+    if let Some(tag) = crate::preconditions::etag_of(tree.version()) {
+        res.headers_mut().insert(axum::http::header::ETAG, tag);
+    }
+    Ok(res)
 }
 
 /// `GET /v2/groups/{id}/apps`: every app of the group itself (not of its subgroups).

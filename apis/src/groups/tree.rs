@@ -1,11 +1,11 @@
 //! A group's tree as the store holds it: explicit group records and the groups implied by
-//! app ids, assembled into nodes. Also the same tree as a fully specified [`GroupDefinition`],
+//! app and pod ids, assembled into nodes. Also the same tree as a fully specified [`GroupDefinition`],
 //! which is what updates are applied to and what group versions store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use schemas::{AppDefinition, GroupDefinition, GroupRecord, PathId, Timestamp};
+use schemas::{AppDefinition, GroupDefinition, GroupRecord, PathId, PodDefinition, Timestamp};
 use store::State;
 
 use crate::view;
@@ -16,6 +16,7 @@ pub(crate) struct Tree {
     pub id: PathId,
     pub record: Option<Arc<GroupRecord>>,
     pub apps: Vec<Arc<AppDefinition>>,
+    pub pods: Vec<Arc<PodDefinition>>,
     pub groups: Vec<Tree>,
 }
 
@@ -39,6 +40,11 @@ impl Tree {
             members.insert(app.id.parent());
             apps.entry(app.id.parent()).or_default().push(app);
         }
+        let mut pods: BTreeMap<PathId, Vec<Arc<PodDefinition>>> = BTreeMap::new();
+        for pod in view::pods_within(state, id).into_iter().filter(|p| &p.id != id) {
+            members.insert(pod.id.parent());
+            pods.entry(pod.id.parent()).or_default().push(pod);
+        }
         // Every group between a member and `id` exists too (missing parents are implied).
         let mut all: BTreeSet<PathId> = BTreeSet::from([id.clone()]);
         for m in members {
@@ -51,7 +57,8 @@ impl Tree {
         for g in all.iter().filter(|g| *g != id) {
             children.entry(g.parent()).or_default().push(g.clone());
         }
-        Some(assemble(id, &mut records, &mut apps, &children))
+        let mut found = Members { records, apps, pods };
+        Some(assemble(id, &mut found, &children))
     }
 
     /// The group's version: its record's, else the newest of anything below it.
@@ -61,6 +68,7 @@ impl Tree {
             .apps
             .iter()
             .map(|a| a.version_or_epoch())
+            .chain(self.pods.iter().map(|p| p.version_or_epoch()))
             .chain(self.groups.iter().map(Tree::version));
         own.into_iter().chain(below).max().unwrap_or(Timestamp::from_millis(0))
     }
@@ -82,6 +90,15 @@ impl Tree {
         out
     }
 
+    /// Every pod in the tree.
+    pub(crate) fn all_pods(&self) -> Vec<&Arc<PodDefinition>> {
+        let mut out: Vec<_> = self.pods.iter().collect();
+        for g in &self.groups {
+            out.extend(g.all_pods());
+        }
+        out
+    }
+
     /// Every group in the tree, itself first.
     pub(crate) fn all_groups(&self) -> Vec<&Tree> {
         let mut out = vec![self];
@@ -91,13 +108,13 @@ impl Tree {
         out
     }
 
-    /// The tree as a fully specified definition (every field present), apps as stored.
+    /// The tree as a fully specified definition (every field present), apps and pods as stored.
     pub(crate) fn definition(&self) -> GroupDefinition {
         GroupDefinition {
             id: Some(self.id.clone()),
             apps: Some(self.apps.iter().map(|a| (**a).clone()).collect()),
             groups: Some(self.groups.iter().map(Tree::definition).collect()),
-            pods: None,
+            pods: Some(self.pods.iter().map(|p| (**p).clone()).collect()),
             dependencies: Some(self.dependencies().to_vec()),
             version: Some(self.version()),
             enforce_role: Some(self.enforce_role()),
@@ -106,27 +123,30 @@ impl Tree {
     }
 }
 
-fn assemble(
-    id: &PathId,
-    records: &mut BTreeMap<PathId, Arc<GroupRecord>>,
-    apps: &mut BTreeMap<PathId, Vec<Arc<AppDefinition>>>,
-    children: &BTreeMap<PathId, Vec<PathId>>,
-) -> Tree {
+/// What the store has below a group, by the group each lies in directly.
+struct Members {
+    records: BTreeMap<PathId, Arc<GroupRecord>>,
+    apps: BTreeMap<PathId, Vec<Arc<AppDefinition>>>,
+    pods: BTreeMap<PathId, Vec<Arc<PodDefinition>>>,
+}
+
+fn assemble(id: &PathId, members: &mut Members, children: &BTreeMap<PathId, Vec<PathId>>) -> Tree {
     let groups = children
         .get(id)
-        .map(|kids| kids.iter().map(|k| assemble(k, records, apps, children)).collect())
+        .map(|kids| kids.iter().map(|k| assemble(k, members, children)).collect())
         .unwrap_or_default();
     Tree {
         id: id.clone(),
-        record: records.remove(id),
-        apps: apps.remove(id).unwrap_or_default(),
+        record: members.records.remove(id),
+        apps: members.apps.remove(id).unwrap_or_default(),
+        pods: members.pods.remove(id).unwrap_or_default(),
         groups,
     }
 }
 
 /// `update` (normalised) applied to `current` as Marathon's `GroupUpdate` applies: an absent
-/// `apps`, `groups`, `dependencies` or `enforceRole` keeps what the group has; present ones
-/// replace it, subgroups being updated the same way. The result is fully specified.
+/// `apps`, `pods`, `groups`, `dependencies` or `enforceRole` keeps what the group has; present
+/// ones replace it, subgroups being updated the same way. The result is fully specified.
 pub(crate) fn apply(current: Option<&GroupDefinition>, update: GroupDefinition) -> GroupDefinition {
     let id = update.id.clone().unwrap_or_else(PathId::root);
     let groups = match update.groups {
@@ -150,7 +170,12 @@ pub(crate) fn apply(current: Option<&GroupDefinition>, update: GroupDefinition) 
                 .unwrap_or_default(),
         ),
         groups: Some(groups),
-        pods: None,
+        pods: Some(
+            update
+                .pods
+                .or_else(|| current.and_then(|c| c.pods.clone()))
+                .unwrap_or_default(),
+        ),
         dependencies: Some(
             update
                 .dependencies

@@ -24,8 +24,6 @@ use crate::json::{JsonBody, Params, PathParam};
 use crate::preconditions::IfMatch;
 use crate::view;
 
-pub(crate) use deploy::{PodChange, deploy};
-
 /// What a `/v2/pods/...` path names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum PodPath {

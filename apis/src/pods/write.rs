@@ -56,6 +56,7 @@ fn announce(ctx: &Ctx, event: &'static str) {
 
 /// `POST /v2/pods`: 201 with the normalised pod; 409 when the id is taken.
 pub(crate) async fn create(ctx: &Ctx, params: &Params, body: Value) -> Result<Response> {
+    let body = ctx.store.read(|s| crate::groups::roles::with_default(s, body, None));
     let pod = definition(ctx, body)?;
     let id = pod.id.clone();
     let outcome = deploy(ctx, params.flag("force", false), |s| {
@@ -88,6 +89,7 @@ pub(crate) async fn put(ctx: &Ctx, id: PathId, params: &Params, mut body: Value,
             }
         }
     }
+    let body = ctx.store.read(|s| crate::groups::roles::with_default(s, body, None));
     let pod = definition(ctx, body)?;
     let outcome = deploy(ctx, params.flag("force", false), |s| {
         cond.check_version("pod", s.pod(&id).map(|p| p.version_or_epoch()))?;

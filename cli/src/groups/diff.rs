@@ -1,6 +1,7 @@
-//! `diff` of one group document: a unified diff per app of the document against its live
-//! definition (as for app documents), each app the group's PUT would remove as removed whole
-//! (`+++ /dev/null`), and the groups whose dependencies or `enforceRole` change.
+//! `diff` of one group document: a unified diff per app and pod of the document against its
+//! live definition (as for app and pod documents), each app and pod the group's PUT would
+//! remove as removed whole (`+++ /dev/null`), and the groups whose dependencies or
+//! `enforceRole` change.
 
 use std::collections::BTreeMap;
 
@@ -8,17 +9,19 @@ use schemas::PathId;
 use serde_json::{Value, json};
 
 use super::manifest::GroupManifest;
-use super::plan::{Live, Settings, as_map, desired, plan};
+use super::plan::{Live, Settings, as_map, desired_over, plan};
 use crate::apply::Outcome;
 use crate::compare::live_yaml;
 use crate::diff::{app_diff, unified};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
+use crate::pods::apply::pod_diff;
+use crate::pods::manifest::PodManifest;
 
 /// The diff of `group` against `live` (`None`: no such group), or `None` when its PUT would
 /// change nothing. An invalid document is an [`Error::Manifest`].
 pub(crate) fn group_diff(group: &GroupManifest, live: Option<&Live>) -> Result<Option<String>> {
-    let def = desired(group).map_err(|errors| Error::Manifest {
+    let def = desired_over(group, live).map_err(|errors| Error::Manifest {
         origin: group.origin.clone(),
         message: format!("invalid group {}:\n  {}", group.id, errors.join("\n  ")),
     })?;
@@ -43,6 +46,29 @@ pub(crate) fn group_diff(group: &GroupManifest, live: Option<&Live>) -> Result<O
     for id in &plan.pruned {
         let old = live_apps.get(id).map(|l| live_yaml(id, l)).unwrap_or_default();
         text.push_str(&unified(&old, "", &format!("live/app{id}"), "/dev/null"));
+    }
+    let live_pods: BTreeMap<&PathId, &Value> = live
+        .map(|l| l.all_pods().into_iter().map(|(id, v)| (id, v)).collect())
+        .unwrap_or_default();
+    for (pod, outcome) in &plan.pods {
+        if *outcome == Outcome::Unchanged {
+            continue;
+        }
+        let manifest = PodManifest {
+            origin: group.origin.clone(),
+            id: pod.id.clone(),
+            body: as_map(pod),
+        };
+        if let Some(t) = pod_diff(&manifest, live_pods.get(&pod.id).copied())? {
+            text.push_str(&t);
+        }
+    }
+    for id in &plan.pruned_pods {
+        let old = live_pods
+            .get(id)
+            .and_then(|l| serde_yaml::to_string(l).ok())
+            .unwrap_or_default();
+        text.push_str(&unified(&old, "", &format!("live/pod{id}"), "/dev/null"));
     }
     for (id, old, new) in &plan.groups {
         let side = |s: &Option<Settings>, prefix: &str| match s {

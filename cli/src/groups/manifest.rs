@@ -1,4 +1,4 @@
-//! Group documents in manifests: Marathon's group shape (`id`, `apps`, `groups`,
+//! Group documents in manifests: Marathon's group shape (`id`, `apps`, `pods`, `groups`,
 //! `dependencies`, `enforceRole`), nested to any depth.
 //!
 //! Ids are resolved here the way the server resolves them (relative ids against the enclosing
@@ -11,7 +11,7 @@ use schemas::PathId;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::manifest::{Document, Manifest};
+use crate::manifest::Document;
 
 /// One group document: a root group of one apply, written with one `PUT /v2/groups/{id}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,8 @@ pub(crate) struct GroupManifest {
     pub(crate) body: Map<String, Value>,
     /// Every app the document names, resolved, depth first in document order.
     pub(crate) apps: Vec<PathId>,
+    /// Every pod the document names, the same way.
+    pub(crate) pods: Vec<PathId>,
 }
 
 /// Reads a group document; `body` has lost its `kind` already.
@@ -42,17 +44,25 @@ pub(crate) fn group(origin: String, body: Map<String, Value>) -> Result<GroupMan
     let mut walk = Walk {
         origin: &origin,
         apps: Vec::new(),
+        pods: Vec::new(),
         seen: BTreeMap::new(),
     };
     walk.node(&body, &id, "")?;
-    let apps = walk.apps;
-    Ok(GroupManifest { origin, id, body, apps })
+    let (apps, pods) = (walk.apps, walk.pods);
+    Ok(GroupManifest {
+        origin,
+        id,
+        body,
+        apps,
+        pods,
+    })
 }
 
 struct Walk<'a> {
     origin: &'a str,
     apps: Vec<PathId>,
-    /// Every id named so far and where: an id names one app or one group, once.
+    pods: Vec<PathId>,
+    /// Every id named so far and where: an id names one app, one pod or one group, once.
     seen: BTreeMap<PathId, String>,
 }
 
@@ -66,19 +76,13 @@ impl Walk<'_> {
 
     /// The members of the group `id`, written at `at` (`groups[1].` or empty for the top).
     fn node(&mut self, node: &Map<String, Value>, id: &PathId, at: &str) -> Result<()> {
-        if node
-            .get("pods")
-            .and_then(Value::as_array)
-            .is_some_and(|p| !p.is_empty())
-        {
-            return Err(Error::Unsupported {
-                origin: format!("{} ({at}pods)", self.origin),
-                kind: "pod",
-            });
-        }
         for (i, app) in self.members(node, "apps", at)?.into_iter().enumerate() {
             let app_id = self.member_id(app, id, &format!("{at}apps[{i}]"))?;
             self.apps.push(app_id);
+        }
+        for (i, pod) in self.members(node, "pods", at)?.into_iter().enumerate() {
+            let pod_id = self.member_id(pod, id, &format!("{at}pods[{i}]"))?;
+            self.pods.push(pod_id);
         }
         for (i, sub) in self.members(node, "groups", at)?.into_iter().enumerate() {
             let place = format!("{at}groups[{i}]");
@@ -126,8 +130,9 @@ impl Walk<'_> {
 }
 
 /// Documents of one apply that cannot go together: two documents for one app, two group
-/// documents one inside the other (one PUT would replace what the other writes), an app
-/// document inside a group document (the group's PUT would remove it, or both would write it).
+/// documents one inside the other (one PUT would replace what the other writes), an app or
+/// pod document inside a group document (the group's PUT would remove it, or both would write
+/// it).
 pub(crate) fn check_overlaps(docs: &[Document]) -> Result<()> {
     let mut apps: BTreeMap<&PathId, &str> = BTreeMap::new();
     let mut groups: Vec<&GroupManifest> = Vec::new();
@@ -154,26 +159,28 @@ pub(crate) fn check_overlaps(docs: &[Document]) -> Result<()> {
                 }
                 groups.push(g);
             }
-            // Pods are checked by `pods::manifest::check_pods`.
+            // Pods' ids against other documents are checked by `pods::manifest::check_pods`.
             Document::Pod(_) => {}
         }
     }
     for doc in docs {
-        if let Document::App(app) = doc {
-            check_app_outside(app, &groups)?;
+        match doc {
+            Document::App(app) => check_outside("app", &app.id, &app.origin, &groups)?,
+            Document::Pod(pod) => check_outside("pod", &pod.id, &pod.origin, &groups)?,
+            Document::Group(_) => {}
         }
     }
     Ok(())
 }
 
-fn check_app_outside(app: &Manifest, groups: &[&GroupManifest]) -> Result<()> {
-    match groups.iter().find(|g| app.id.is_within(&g.id)) {
+fn check_outside(kind: &str, id: &PathId, origin: &str, groups: &[&GroupManifest]) -> Result<()> {
+    match groups.iter().find(|g| id.is_within(&g.id)) {
         Some(g) => Err(Error::Manifest {
-            origin: app.origin.clone(),
+            origin: origin.to_string(),
             message: format!(
-                "app {} lies inside group {} of {}: put the app in the group document, or leave the \
-                 group out",
-                app.id, g.id, g.origin
+                "{kind} {id} lies inside group {} of {}: put the {kind} in the group document, or leave \
+                 the group out",
+                g.id, g.origin
             ),
         }),
         None => Ok(()),
@@ -185,6 +192,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::manifest::Manifest;
 
     fn doc(v: Value) -> Result<GroupManifest> {
         group("g.yaml".into(), v.as_object().cloned().unwrap())
@@ -233,8 +241,14 @@ mod tests {
         assert!(err(json!({"id": "/g", "apps": [3]})).contains("apps[0]: expected an object"));
         assert!(err(json!({"id": "/g", "apps": [{"cmd": "x"}]})).contains("apps[0]: needs an \"id\""));
         assert!(err(json!({"id": "/g", "apps": [{"id": ".."}]})).contains("not below"));
-        let pods = doc(json!({"id": "/g", "groups": [{"id": "s", "pods": [{"id": "p"}]}]})).unwrap_err();
-        assert!(matches!(pods, Error::Unsupported { kind: "pod", .. }), "{pods:?}");
+        let g =
+            doc(json!({"id": "/g", "groups": [{"id": "s", "pods": [{"id": "p"}]}], "pods": [{"id": "q"}]})).unwrap();
+        assert_eq!(
+            g.pods.iter().map(PathId::as_str).collect::<Vec<_>>(),
+            ["/g/q", "/g/s/p"]
+        );
+        let e = err(json!({"id": "/g", "apps": [{"id": "x"}], "pods": [{"id": "x"}]}));
+        assert!(e.contains("pods[0]: /g/x is also named at apps[0]"), "{e}");
         assert!(doc(json!({"id": "/g", "pods": []})).is_ok(), "no pods is fine");
     }
 
@@ -269,5 +283,12 @@ mod tests {
             "the root holds everything"
         );
         assert!(check_overlaps(&[app("/a"), app("/a")]).is_err());
+        let pod = Document::Pod(crate::pods::manifest::PodManifest {
+            origin: "p.yaml".into(),
+            id: PathId::parse("/g/p").unwrap(),
+            body: Map::new(),
+        });
+        let e = check_overlaps(&[grp("/g"), pod]).unwrap_err().to_string();
+        assert!(e.contains("pod /g/p lies inside group /g of g.yaml"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
-//! Groups through `/v2/groups`: group documents in manifests (`manifest`), what their PUT
-//! would do (`plan`), `apply` and `diff` of them, `get groups` and `describe group` (`show`),
-//! and group rollouts (`rollout`: versions and rollback).
+//! Groups through `/v2/groups`: group documents in manifests (`manifest`, with apps and pods),
+//! what their PUT would do (`plan`), `apply` and `diff` of them, `get groups` and `describe
+//! group` (`show`), group rollouts (`rollout`: versions and rollback), and `wait` for a group's
+//! status conditions.
 
 pub(crate) mod apply;
 pub(crate) mod diff;
@@ -8,6 +9,7 @@ pub(crate) mod manifest;
 pub(crate) mod plan;
 pub(crate) mod rollout;
 pub(crate) mod show;
+pub(crate) mod wait;
 
 use schemas::PathId;
 use serde_json::Value;

@@ -1,17 +1,19 @@
-//! What a group PUT would do, worked out on the client from the live tree: which apps of the
-//! document it creates, changes or leaves alone, which live apps it removes, and whether the
-//! group itself changes.
+//! What a group PUT would do, worked out on the client from the live tree: which apps and pods
+//! of the document it creates, changes or leaves alone, which live apps and pods it removes,
+//! and whether the group itself changes.
 //!
 //! The server applies a group document as Marathon's `GroupUpdate`: an absent `apps`,
-//! `groups`, `dependencies` or `enforceRole` keeps what the group has, a present one replaces
-//! it (subgroups are matched by id and updated the same way). So apps missing from a present
-//! `apps` list, and subgroups missing from a present `groups` list, are removed. The same
-//! rules are followed here, and each app is compared with its live definition as app applies
-//! compare (`compare::unchanged`, defaults ignored).
+//! `pods`, `groups`, `dependencies` or `enforceRole` keeps what the group has, a present one
+//! replaces it (subgroups are matched by id and updated the same way). So apps (pods) missing
+//! from a present `apps` (`pods`) list, and subgroups missing from a present `groups` list, are
+//! removed. The same rules are followed here, and each app (pod) is compared with its live
+//! definition as app (pod) applies compare (`compare::unchanged`, defaults ignored). Apps and
+//! pods that name no role get their top-level group's role where that group enforces it, as
+//! the server gives it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemas::{AppDefinition, GroupDefinition, PathId};
+use schemas::{AppDefinition, GroupDefinition, PathId, PodDefinition};
 use serde_json::{Map, Value};
 
 use super::manifest::GroupManifest;
@@ -26,6 +28,8 @@ pub(crate) struct Live {
     pub(crate) enforce_role: bool,
     /// Each app's id and AppInfo.
     pub(crate) apps: Vec<(PathId, Value)>,
+    /// Each pod's id and definition (the `spec` of its PodStatus).
+    pub(crate) pods: Vec<(PathId, Value)>,
     pub(crate) groups: Vec<Live>,
 }
 
@@ -42,12 +46,20 @@ impl Live {
             .into_iter()
             .map(|a| Some((PathId::parse(a.get("id")?.as_str()?).ok()?, a)))
             .collect::<Option<Vec<_>>>()?;
+        let pods = list("pods")
+            .into_iter()
+            .map(|p| {
+                let spec = p.get("spec").cloned().unwrap_or(p);
+                Some((PathId::parse(spec.get("id")?.as_str()?).ok()?, spec))
+            })
+            .collect::<Option<Vec<_>>>()?;
         let groups = list("groups").iter().map(Live::parse).collect::<Option<Vec<_>>>()?;
         Some(Live {
             id,
             dependencies,
             enforce_role: info.get("enforceRole").and_then(Value::as_bool).unwrap_or(false),
             apps,
+            pods,
             groups,
         })
     }
@@ -57,6 +69,15 @@ impl Live {
         let mut out: Vec<_> = self.apps.iter().collect();
         for g in &self.groups {
             out.extend(g.all_apps());
+        }
+        out
+    }
+
+    /// Every pod of the tree, depth first.
+    pub(crate) fn all_pods(&self) -> Vec<&(PathId, Value)> {
+        let mut out: Vec<_> = self.pods.iter().collect();
+        for g in &self.groups {
+            out.extend(g.all_pods());
         }
         out
     }
@@ -71,14 +92,40 @@ impl Live {
     }
 }
 
-/// The document as the server takes it: ids resolved against the group, every app normalised
-/// and validated. Errors are `path: message` lines.
+/// The document as the server takes it: ids resolved against the group, every app and pod
+/// normalised and validated. Errors are `path: message` lines.
 pub(crate) fn desired(group: &GroupManifest) -> Result<GroupDefinition, Vec<String>> {
+    desired_over(group, None)
+}
+
+/// [`desired`] over the live group (`None`: not known): apps and pods that name no role get
+/// the role of their top-level group where the live tree or the document enforces it.
+pub(crate) fn desired_over(group: &GroupManifest, live: Option<&Live>) -> Result<GroupDefinition, Vec<String>> {
     let mut body = group.body.clone();
     // The server drops the body's id: the path names the group.
     body.remove("id");
     let def: GroupDefinition = serde_json::from_value(Value::Object(body)).map_err(|e| vec![e.to_string()])?;
-    schemas::normalize_group(def, &group.id).map_err(lines)
+    let mut enforced: BTreeMap<String, bool> = BTreeMap::new();
+    let top_level = |id: &PathId| (!id.is_root() && id.parent().is_root()).then(|| id.as_str()[1..].to_string());
+    for g in live.iter().flat_map(|l| l.all_groups()) {
+        if let Some(name) = top_level(&g.id) {
+            enforced.insert(name, g.enforce_role);
+        }
+    }
+    if let (Some(name), Some(e)) = (top_level(&group.id), def.enforce_role) {
+        enforced.insert(name, e);
+    }
+    for sub in def.groups.iter().flatten().filter(|_| group.id.is_root()) {
+        let id = sub.id.as_ref().and_then(|i| group.id.resolve(i.as_str()).ok());
+        if let (Some(name), Some(e)) = (id.as_ref().and_then(top_level), sub.enforce_role) {
+            enforced.insert(name, e);
+        }
+    }
+    let role = |id: &PathId| {
+        let top = id.segments().next().filter(|_| !id.parent().is_root())?;
+        enforced.get(top).copied().unwrap_or(false).then(|| top.to_string())
+    };
+    schemas::normalize_group_in(def, &group.id, &role).map_err(lines)
 }
 
 /// What the PUT of one group document does.
@@ -89,6 +136,10 @@ pub(crate) struct Plan {
     pub(crate) apps: Vec<(AppDefinition, Outcome)>,
     /// Live apps the PUT removes.
     pub(crate) pruned: Vec<PathId>,
+    /// The pods the document writes, as `apps`.
+    pub(crate) pods: Vec<(PodDefinition, Outcome)>,
+    /// Live pods the PUT removes.
+    pub(crate) pruned_pods: Vec<PathId>,
     /// Groups whose own settings change, or that come or go: `(id, live, wanted)` as
     /// `(dependencies, enforceRole)`.
     pub(crate) groups: Vec<(PathId, Option<Settings>, Option<Settings>)>,
@@ -101,10 +152,15 @@ pub(crate) type Settings = (Vec<PathId>, bool);
 
 /// The plan of `desired` (normalised) against the live tree (`None`: the group does not exist).
 pub(crate) fn plan(desired: &GroupDefinition, live: Option<&Live>) -> Plan {
-    let mut wanted_apps = BTreeSet::new();
-    let mut settings = BTreeMap::new();
-    let mut written = Vec::new();
-    target(desired, live, &mut wanted_apps, &mut settings, &mut written);
+    let mut t = Target::default();
+    target(desired, live, &mut t);
+    let Target {
+        apps: wanted_apps,
+        pods: wanted_pods,
+        settings,
+        written,
+        written_pods,
+    } = t;
     let live_apps: BTreeMap<&PathId, &Value> = live
         .map(|l| l.all_apps().into_iter().map(|(id, v)| (id, v)).collect())
         .unwrap_or_default();
@@ -124,6 +180,25 @@ pub(crate) fn plan(desired: &GroupDefinition, live: Option<&Live>) -> Plan {
         .filter(|id| !wanted_apps.contains(**id))
         .map(|id| (*id).clone())
         .collect();
+    let live_pods: BTreeMap<&PathId, &Value> = live
+        .map(|l| l.all_pods().into_iter().map(|(id, v)| (id, v)).collect())
+        .unwrap_or_default();
+    let pods: Vec<(PodDefinition, Outcome)> = written_pods
+        .into_iter()
+        .map(|pod| {
+            let outcome = match live_pods.get(&pod.id) {
+                None => Outcome::Created,
+                Some(l) if crate::pods::manifest::unchanged(&pod.id, &as_map(&pod), l) => Outcome::Unchanged,
+                Some(_) => Outcome::Configured,
+            };
+            (pod, outcome)
+        })
+        .collect();
+    let pruned_pods: Vec<PathId> = live_pods
+        .keys()
+        .filter(|id| !wanted_pods.contains(**id))
+        .map(|id| (*id).clone())
+        .collect();
     let live_settings: BTreeMap<PathId, Settings> = live
         .map(|l| {
             l.all_groups()
@@ -140,7 +215,15 @@ pub(crate) fn plan(desired: &GroupDefinition, live: Option<&Live>) -> Plan {
         .collect();
     let group = if live.is_none() {
         Outcome::Created
-    } else if pruned.is_empty() && groups.is_empty() && apps.iter().all(|(_, o)| *o == Outcome::Unchanged) {
+    } else if pruned.is_empty()
+        && pruned_pods.is_empty()
+        && groups.is_empty()
+        && apps
+            .iter()
+            .map(|(_, o)| o)
+            .chain(pods.iter().map(|(_, o)| o))
+            .all(|o| *o == Outcome::Unchanged)
+    {
         Outcome::Unchanged
     } else {
         Outcome::Configured
@@ -148,20 +231,28 @@ pub(crate) fn plan(desired: &GroupDefinition, live: Option<&Live>) -> Plan {
     Plan {
         apps,
         pruned,
+        pods,
+        pruned_pods,
         groups,
         group,
     }
 }
 
-/// Walks the tree the server would make of `update` over `current`: the ids of all its apps,
-/// the settings of all its groups, and the apps the document writes (in order).
-fn target(
-    update: &GroupDefinition,
-    current: Option<&Live>,
-    apps: &mut BTreeSet<PathId>,
-    settings: &mut BTreeMap<PathId, Settings>,
-    written: &mut Vec<AppDefinition>,
-) {
+/// What the tree the server would make holds.
+#[derive(Default)]
+struct Target {
+    /// The ids of all its apps and pods.
+    apps: BTreeSet<PathId>,
+    pods: BTreeSet<PathId>,
+    /// The settings of all its groups.
+    settings: BTreeMap<PathId, Settings>,
+    /// The apps and pods the document writes, in order.
+    written: Vec<AppDefinition>,
+    written_pods: Vec<PodDefinition>,
+}
+
+/// Walks the tree the server would make of `update` over `current` into `t`.
+fn target(update: &GroupDefinition, current: Option<&Live>, t: &mut Target) {
     let id = update
         .id
         .clone()
@@ -173,34 +264,47 @@ fn target(
         .or_else(|| current.map(|c| c.dependencies.clone()))
         .unwrap_or_default();
     let enforce_role = update.enforce_role.or(current.map(|c| c.enforce_role)).unwrap_or(false);
-    settings.insert(id, (dependencies, enforce_role));
+    t.settings.insert(id, (dependencies, enforce_role));
     match &update.apps {
         Some(list) => {
-            apps.extend(list.iter().map(|a| a.id.clone()));
-            written.extend(list.iter().cloned());
+            t.apps.extend(list.iter().map(|a| a.id.clone()));
+            t.written.extend(list.iter().cloned());
         }
-        None => apps.extend(current.iter().flat_map(|c| c.apps.iter().map(|(id, _)| id.clone()))),
+        None => t
+            .apps
+            .extend(current.iter().flat_map(|c| c.apps.iter().map(|(id, _)| id.clone()))),
+    }
+    match &update.pods {
+        Some(list) => {
+            t.pods.extend(list.iter().map(|p| p.id.clone()));
+            t.written_pods.extend(list.iter().cloned());
+        }
+        None => t
+            .pods
+            .extend(current.iter().flat_map(|c| c.pods.iter().map(|(id, _)| id.clone()))),
     }
     match &update.groups {
         Some(list) => {
             for sub in list {
                 let existing = current.and_then(|c| c.groups.iter().find(|g| Some(&g.id) == sub.id.as_ref()));
-                target(sub, existing, apps, settings, written);
+                target(sub, existing, t);
             }
         }
         None => {
             for kept in current.iter().flat_map(|c| &c.groups) {
                 for g in kept.all_groups() {
-                    settings.insert(g.id.clone(), (g.dependencies.clone(), g.enforce_role));
+                    t.settings
+                        .insert(g.id.clone(), (g.dependencies.clone(), g.enforce_role));
                 }
-                apps.extend(kept.all_apps().into_iter().map(|(id, _)| id.clone()));
+                t.apps.extend(kept.all_apps().into_iter().map(|(id, _)| id.clone()));
+                t.pods.extend(kept.all_pods().into_iter().map(|(id, _)| id.clone()));
             }
         }
     }
 }
 
-/// A normalised app as the JSON object `compare` takes.
-pub(crate) fn as_map(app: &AppDefinition) -> Map<String, Value> {
+/// A normalised app or pod as the JSON object `compare` takes.
+pub(crate) fn as_map(app: &impl serde::Serialize) -> Map<String, Value> {
     match serde_json::to_value(app) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
