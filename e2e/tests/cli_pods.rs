@@ -1,6 +1,6 @@
 //! Pods through the real `pacer` client against a real server: pod documents (YAML and JSON,
 //! mixed with apps) diffed, applied, re-applied, changed, listed, described, scaled, rolled
-//! back, pruned and deleted; refusals (pods in group documents, clashing ids, invalid pods,
+//! back, pruned and deleted; refusals (invalid pods in group documents, clashing ids, invalid pods,
 //! locks) and `schema pod`; `get pods -w` and `get tasks -w` following a pod, and `wait` and
 //! `describe` reading its conditions.
 //!
@@ -255,15 +255,16 @@ fn pod_refusals_locks_and_schema() -> Result<()> {
     let server = PacerServer::start()?;
     let dir = tempfile::tempdir()?;
 
-    // A pod inside a group document: the groups API takes none.
-    let grouped = "id: /g\npods:\n  - id: p\n    containers: [{name: c}]\n";
+    // An invalid pod inside a group document: the server refuses the group, naming the pod.
+    let grouped = "id: /g\npods:\n  - id: p\n    containers: []\n";
     let out = server.pacer_with_stdin(&["apply", "-f", "-"], grouped.as_bytes())?;
-    ensure!(out.status.code() == Some(2), "{}", stderr(&out));
+    ensure!(out.status.code() == Some(1), "{}", stderr(&out));
     ensure!(
-        stderr(&out).contains("pods inside group documents are not supported"),
+        stderr(&out).contains("error: group/g (<stdin>") && stderr(&out).contains("/pods(0)/containers"),
         "{}",
         stderr(&out)
     );
+    ensure!(server.get("/v2/groups/g")?.status == 404);
     // A pod with an app's id.
     let clash = format!("{SOLO}---\n{}", web("sleep 1").replace("/pods/web", "/solo"));
     let out = server.pacer_with_stdin(&["apply", "-f", "-"], clash.as_bytes())?;
