@@ -25,8 +25,8 @@
 //!   could not be reached, answered something unexpected, or a wait timed out. A 409 lists the
 //!   deployments that hold the app or group. `apply` and `delete -f` go on with the other
 //!   documents after a refusal and exit 1 at the end. For `diff`: there are differences.
-//! - `2`: a usage error or a file error (unreadable, not JSON/YAML, not an app, pod or group, a
-//!   pod inside a group document, documents that overlap such as an app inside a group
+//! - `2`: a usage error or a file error (unreadable, not JSON/YAML, not an app, pod or group,
+//!   documents that overlap such as an app inside a group
 //!   document or a pod with an app's id): nothing was sent. clap's
 //!   own usage errors also exit 2.
 //! - `3`: `diff` only: the server refused or could not be reached.

@@ -46,7 +46,8 @@ pub(crate) fn pod(origin: String, body: Map<String, Value>) -> Result<PodManifes
 
 /// Pods share one namespace with apps and groups: a pod id that another document also names
 /// (a pod twice, an app, an app of a group document, a group document) is an error. A pod
-/// below a group document is fine: the group's PUT leaves pods alone.
+/// document below a group document is refused by `groups::manifest::check_overlaps`: the
+/// group's PUT would remove it.
 pub(crate) fn check_pods(docs: &[Document]) -> Result<()> {
     let mut named: BTreeMap<&PathId, String> = BTreeMap::new();
     for doc in docs {
