@@ -72,6 +72,15 @@ fn log_lines(server: &PacerServer, id: &str, n: usize) -> Result<()> {
     })
 }
 
+/// Waits until no deployment runs (a scale is done once its instances are stopped).
+fn deployments_done(server: &PacerServer) -> Result<()> {
+    wait_until(LAUNCH, || {
+        let r = server.get("/v2/deployments").ok()?;
+        r.body.as_array()?.is_empty().then_some(())
+    })
+    .with_context(|| format!("deployments should finish\n{}", server.log()))
+}
+
 fn kill(server: &PacerServer, task: &Value, query: &str) -> Result<()> {
     let id = task["id"].as_str().context("task id")?;
     let r = server.delete(&format!("/v2/apps/pv/tasks/{id}{query}"))?;
@@ -116,6 +125,7 @@ fn a_persistent_volume_keeps_its_data_until_wiped_or_deleted() -> Result<()> {
         volume_dir(&server, &volume).join("log").is_file(),
         "a stopped instance keeps its volume"
     );
+    deployments_done(&server)?;
     let r = server.put("/v2/apps/pv", &json!({"instances": 1}))?;
     ensure!(r.status == 200, "scale up: {} {}", r.status, r.body);
     let third = running_task(&server, second["id"].as_str())?;
@@ -145,6 +155,7 @@ fn a_persistent_volume_keeps_its_data_until_wiped_or_deleted() -> Result<()> {
 
     // Deleting the app destroys its volume and unreserves its resources: an app needing more
     // than the unreserved half of the agent's cpu runs afterwards.
+    deployments_done(&server)?;
     let r = server.delete("/v2/apps/pv")?;
     ensure!(r.status == 200, "delete: {} {}", r.status, r.body);
     wait_until(LAUNCH, || (!volume_dir(&server, &new_volume).exists()).then_some(()))

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use mesos::v1::{AgentId, FrameworkId, OfferId, resource, value};
-use schemas::{AppDefinition, Goal, Instance, PathId, Record, ReservationState, TaskState, Timestamp};
+use schemas::{AppDefinition, Goal, Instance, Record, ReservationState, TaskState, Timestamp};
 use store::{Op, WriteRequest, keys};
 
 use super::*;
@@ -287,7 +287,6 @@ fn reservations_no_instance_holds_are_destroyed_and_new_ones_confirmed() {
     let mut theirs = offers[0].clone();
     theirs.framework_id.value = "other".into();
     assert!(!Round::of(&[theirs]).any());
-    let _ = PathId::root();
 }
 
 #[test]
