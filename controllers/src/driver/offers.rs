@@ -548,15 +548,19 @@ impl Placements {
                 let Record::Instance(i) = &entry.record else {
                     continue;
                 };
-                let Some(task) = i.task.as_ref().filter(|t| !t.state.is_terminal()) else {
-                    continue;
-                };
                 if i.goal != Goal::Running || !current(i) {
                     continue;
                 }
-                let mut facts = agents.get(&task.agent_id).cloned().unwrap_or_default();
-                facts.hostname = task.host.clone();
-                placed.push((task.staged_at, i.instance_id.clone(), facts));
+                // A resident instance is where its reservation is, running or not.
+                let live = i.task.as_ref().filter(|t| !t.state.is_terminal());
+                let (agent_id, host, since) = match (live, &i.reservation) {
+                    (Some(task), _) => (&task.agent_id, &task.host, task.staged_at),
+                    (None, Some(r)) => (&r.agent_id, &r.host, i.created_at),
+                    (None, None) => continue,
+                };
+                let mut facts = agents.get(agent_id).cloned().unwrap_or_default();
+                facts.hostname = host.clone();
+                placed.push((since, i.instance_id.clone(), facts));
             }
         }
         placed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
@@ -905,6 +909,42 @@ mod tests {
             plan.tried[&unique].values().cloned().collect::<Vec<_>>(),
             vec![Some(vec![RejectReason::UnfulfilledConstraint]); 2]
         );
+    }
+
+    #[test]
+    fn resident_instances_count_where_they_are_reserved() {
+        let mut state = store::State::default();
+        let candidates = waiting(
+            &mut state,
+            r#"{"id":"/r","cmd":"x","cpus":0.1,"mem":16,"role":"pacer","constraints":[["hostname","UNIQUE"]],
+                "container":{"type":"MESOS","volumes":[{"containerPath":"d","mode":"RW","persistent":{"size":1}}]}}"#,
+            2,
+        );
+        // The first reserves on host a (and has no task yet).
+        let (req, plan) = plan_launches(
+            &state,
+            &[on_host("o0", "a", "r1")],
+            &candidates[..1],
+            &KnownAgents::new(),
+        );
+        assert!(matches!(plan.launches[0].op, LaunchOp::Ops(_)));
+        state.apply(req);
+        let (req, plan) = plan_launches(
+            &state,
+            &[on_host("o1", "a", "r1")],
+            &candidates[1..],
+            &KnownAgents::new(),
+        );
+        assert!(req.ops.is_empty(), "host a is taken by the first one's reservation");
+        let tried = &plan.tried[&PathId::parse("/r").unwrap()];
+        assert_eq!(tried[&0], Some(vec![RejectReason::UnfulfilledConstraint]));
+        let (_, plan) = plan_launches(
+            &state,
+            &[on_host("o2", "b", "r1")],
+            &candidates[1..],
+            &KnownAgents::new(),
+        );
+        assert_eq!(plan.launches.len(), 1);
     }
 
     #[test]
