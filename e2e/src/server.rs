@@ -72,18 +72,25 @@ impl PacerServer {
     /// and waits until it answers `GET /ping`.
     pub fn start_with(extra: &[&str]) -> Result<Self> {
         let bin = pacer_bin()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        Self::until_bound(|| {
             let root = tempfile::Builder::new()
                 .prefix("pacer-e2e-")
                 .tempdir()
                 .map_err(io("creating a temp dir"))?;
             let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-            let mut server = Self::spawn(&bin, root, free_port()?, extra)?;
+            Self::spawn(&bin, root, free_port()?, extra)
+        })
+    }
+
+    /// Spawns a server with `spawn` and waits until it answers; when the free port it was given
+    /// was taken between our probe and its bind, spawns another (at most three tries).
+    fn until_bound(mut spawn: impl FnMut() -> Result<Self>) -> Result<Self> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut server = spawn()?;
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
-                // The free port was taken between our probe and the server's bind: try another.
                 Err(Error::ServerExited { log, .. }) if attempt < 3 && log.contains("in use") => continue,
                 Err(e) => return Err(e),
             }
@@ -141,18 +148,19 @@ impl PacerServer {
     /// Starts `pacer server --local-agents <file> <extra...>` where the file is what `agents`
     /// writes given this server's own range of host ports (inclusive) to divide among them.
     pub fn start_with_agents(agents: impl Fn((u64, u64)) -> String, extra: &[&str]) -> Result<Self> {
-        let root = tempfile::Builder::new()
-            .prefix("pacer-e2e-")
-            .tempdir()
-            .map_err(io("creating a temp dir"))?;
-        let ports = PortSlot::acquire()?;
-        let file = root.path().join("agents.yaml");
-        std::fs::write(&file, agents(ports.range)).map_err(io("writing agents.yaml"))?;
-        let mut args = vec!["--local-agents".to_string(), file.display().to_string()];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut server = Self::spawn_holding(&pacer_bin()?, root, free_port()?, ports, args)?;
-        server.wait_ready()?;
-        Ok(server)
+        let bin = pacer_bin()?;
+        Self::until_bound(|| {
+            let root = tempfile::Builder::new()
+                .prefix("pacer-e2e-")
+                .tempdir()
+                .map_err(io("creating a temp dir"))?;
+            let ports = PortSlot::acquire()?;
+            let file = root.path().join("agents.yaml");
+            std::fs::write(&file, agents(ports.range)).map_err(io("writing agents.yaml"))?;
+            let mut args = vec!["--local-agents".to_string(), file.display().to_string()];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            Self::spawn_holding(&bin, root, free_port()?, ports, args)
+        })
     }
 
     fn spawn(bin: &Path, root: TempDir, port: u16, extra: Vec<String>) -> Result<Self> {
