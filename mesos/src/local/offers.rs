@@ -106,9 +106,11 @@ impl Allocator {
                 }
                 // Reserved resources go to their role only, under the role the offer is for.
                 let offered_to = candidate.allocation_role.as_slice();
-                let free = self
-                    .available(agent)
-                    .offerable_to(if offered_to.is_empty() { &candidate.roles } else { offered_to });
+                let free = self.available(agent).offerable_to(if offered_to.is_empty() {
+                    &candidate.roles
+                } else {
+                    offered_to
+                });
                 if !free.is_allocatable() || self.is_filtered(fid, agent.index, &free, now) {
                     continue;
                 }
