@@ -21,13 +21,11 @@ use std::sync::Arc;
 use mesos::v1::resource::{self, ReservationInfo};
 use mesos::v1::{Label, Labels, Offer, Resource, offer};
 use schemas::offers::RejectReason;
-use schemas::{
-    AppDefinition, Goal, Instance, LocalVolume, PathId, Record, Reservation, ReservationState, TaskRecord, TaskState,
-    Timestamp,
-};
+use schemas::{AppDefinition, Goal, Instance, LocalVolume, PathId, Record, Reservation, ReservationState, Timestamp};
 use store::{Op, Precondition, keys};
 
 use super::matcher::{Demand, OfferResources, PortRequest, accepted_roles, host_port_requests};
+use super::offers::{allocation_role, launched_instance};
 use super::status::app_id_of_instance;
 use super::task_info::{Placement, build_task_info};
 
@@ -353,35 +351,14 @@ fn launch(
     let task_id = instance.next_task_id();
     let task = build_task_info(app, &task_id, &placement);
     let updated = Instance {
-        incarnation: instance.incarnation + 1,
-        run_spec_version: app.version_or_epoch(),
-        config_version: Some(app.config_version()),
-        kill_requested: false,
-        last_failure: match &instance.task {
-            Some(t) if t.state.is_task_failure() || t.health.killed_unhealthy.is_some() => Some(t.clone()),
-            _ => instance.last_failure.clone(),
-        },
-        task: Some(TaskRecord {
-            task_id,
-            agent_id: placement.agent_id.clone(),
-            host: placement.hostname.clone(),
-            ports: placement.ports.clone(),
-            state: TaskState::TASK_PROVISIONED,
-            staged_at: now,
-            started_at: None,
-            updated_at: now,
-            message: None,
-            health: Default::default(),
-            containers: vec![],
-        }),
         // Wherever it shows up is where it is (an agent may come back under a new id).
         reservation: Some(Reservation {
-            agent_id: placement.agent_id,
-            host: placement.hostname,
+            agent_id: placement.agent_id.clone(),
+            host: placement.hostname.clone(),
             state: ReservationState::Confirmed,
             ..reservation.clone()
         }),
-        ..instance.clone()
+        ..launched_instance(instance, app, &placement, task_id, now)
     };
     Some((i, updated, Action::Launch(Box::new(task))))
 }
@@ -466,16 +443,6 @@ fn destroy_and_unreserve(held: &[Resource]) -> Vec<offer::Operation> {
         ..Default::default()
     });
     out
-}
-
-/// The role `offer` was allocated to (MULTI_ROLE frameworks), named on every resource used.
-fn allocation_role(offer: &Offer) -> Option<String> {
-    offer.allocation_info.as_ref().and_then(|a| a.role.clone()).or_else(|| {
-        offer
-            .resources
-            .iter()
-            .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
-    })
 }
 
 /// `r` (taken unreserved from an offer) reserved for `role` with this reservation's labels.
