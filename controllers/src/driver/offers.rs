@@ -634,6 +634,51 @@ fn offer_view(offer: &Offer) -> OfferView {
     }
 }
 
+/// The role `offer` was allocated to (MULTI_ROLE frameworks), named on every resource used.
+pub(super) fn allocation_role(offer: &Offer) -> Option<String> {
+    offer.allocation_info.as_ref().and_then(|a| a.role.clone()).or_else(|| {
+        offer
+            .resources
+            .iter()
+            .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
+    })
+}
+
+/// `instance` about to launch `task_id` of `app` at `placement`: its next incarnation on the
+/// app's current config, keeping the task it replaces as `last_failure` if that one failed.
+pub(super) fn launched_instance(
+    instance: &Instance,
+    app: &AppDefinition,
+    placement: &Placement,
+    task_id: String,
+    now: Timestamp,
+) -> Instance {
+    Instance {
+        incarnation: instance.incarnation + 1,
+        run_spec_version: app.version_or_epoch(),
+        config_version: Some(app.config_version()),
+        kill_requested: false,
+        last_failure: match &instance.task {
+            Some(t) if t.state.is_task_failure() || t.health.killed_unhealthy.is_some() => Some(t.clone()),
+            _ => instance.last_failure.clone(),
+        },
+        task: Some(TaskRecord {
+            task_id,
+            agent_id: placement.agent_id.clone(),
+            host: placement.hostname.clone(),
+            ports: placement.ports.clone(),
+            state: TaskState::TASK_PROVISIONED,
+            staged_at: now,
+            started_at: None,
+            updated_at: now,
+            message: None,
+            health: Default::default(),
+            containers: vec![],
+        }),
+        ..instance.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use mesos::v1::{AgentId, Resource};
@@ -943,50 +988,5 @@ mod tests {
         assert_eq!(view.resources[0].name, "cpus");
         assert_eq!(view.resources[0].scalar, Some(2.0));
         assert_eq!(view.resources[0].role, "*");
-    }
-}
-
-/// The role `offer` was allocated to (MULTI_ROLE frameworks), named on every resource used.
-pub(super) fn allocation_role(offer: &Offer) -> Option<String> {
-    offer.allocation_info.as_ref().and_then(|a| a.role.clone()).or_else(|| {
-        offer
-            .resources
-            .iter()
-            .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
-    })
-}
-
-/// `instance` about to launch `task_id` of `app` at `placement`: its next incarnation on the
-/// app's current config, keeping the task it replaces as `last_failure` if that one failed.
-pub(super) fn launched_instance(
-    instance: &Instance,
-    app: &AppDefinition,
-    placement: &Placement,
-    task_id: String,
-    now: Timestamp,
-) -> Instance {
-    Instance {
-        incarnation: instance.incarnation + 1,
-        run_spec_version: app.version_or_epoch(),
-        config_version: Some(app.config_version()),
-        kill_requested: false,
-        last_failure: match &instance.task {
-            Some(t) if t.state.is_task_failure() || t.health.killed_unhealthy.is_some() => Some(t.clone()),
-            _ => instance.last_failure.clone(),
-        },
-        task: Some(TaskRecord {
-            task_id,
-            agent_id: placement.agent_id.clone(),
-            host: placement.hostname.clone(),
-            ports: placement.ports.clone(),
-            state: TaskState::TASK_PROVISIONED,
-            staged_at: now,
-            started_at: None,
-            updated_at: now,
-            message: None,
-            health: Default::default(),
-            containers: vec![],
-        }),
-        ..instance.clone()
     }
 }
